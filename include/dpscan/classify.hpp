@@ -1,0 +1,177 @@
+// Receive-side classification of one frame (DESIGN.md, decision 3). Every read is bounds-
+// checked against the frame length and against the lengths the headers claim; anything that
+// is not a valid answer to one of our probes becomes a Drop with a reason, which the RX lcore
+// counts. The function has no side effects, so the fuzzer and the tests call it directly.
+//
+//   SYN-ACK, dport == cookie source port, ack - 1 == cookie       -> open
+//   RST,     dport == cookie source port, ack == cookie + 1 or == cookie -> closed
+//   ICMP destination unreachable, codes 0 1 2 3 9 10 13 (as nmap counts them), whose
+//   embedded IPv4 + TCP header is our probe (source port and sequence match) -> unreachable
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "dpscan/bytes.hpp"
+#include "dpscan/checksum.hpp"
+#include "dpscan/cookie.hpp"
+
+namespace dpscan {
+
+enum class Status : uint8_t { kOpen, kClosed, kUnreachable };
+constexpr size_t kStatusCount = 3;
+std::string_view status_name(Status s);
+
+enum class Drop : uint8_t {
+  kTruncated,    // shorter than its headers say
+  kNotIp,        // another EtherType (IPv6, LLDP, ...)
+  kBadIpHeader,  // IP version, header length or total length impossible
+  kIpChecksum,
+  kFragment,  // a fragment is never a whole answer to a SYN
+  kNotForUs,  // destination address is not ours
+  kProtocol,  // neither TCP nor ICMP
+  kTcpChecksum,
+  kTcpFlags,   // TCP, but neither SYN-ACK nor RST
+  kBadCookie,  // destination port or acknowledgement does not match the cookie
+  kIcmpOther,  // ICMP but not a counted destination-unreachable
+  kIcmpChecksum,
+  kArpOther,     // ARP that is not a request for our address
+  kOutOfScope,   // cookie matches but the (address, port) was not in the scan
+  kDuplicate,    // already reported (counted separately in summaries as duplicates)
+  kCount
+};
+constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
+std::string_view drop_name(Drop d);
+
+struct RxContext {
+  uint32_t src_ip;  // our address (host order)
+  CookieParams cookie;
+};
+
+struct Verdict {
+  enum class Kind : uint8_t { kResult, kArp, kDrop };
+  Kind kind = Kind::kDrop;
+  Drop drop = Drop::kTruncated;
+  Status status = Status::kOpen;
+  uint8_t ttl = 0;
+  uint16_t port = 0;   // target port
+  uint32_t ip = 0;     // target address
+  uint16_t window = 0;
+  uint16_t our_port = 0;  // for the RST after a SYN-ACK
+  uint32_t ack = 0;
+  size_t l3 = 0;  // offset of the ARP or IPv4 header
+};
+
+namespace classify_detail {
+
+inline Verdict drop(Drop d) {
+  Verdict v;
+  v.drop = d;
+  return v;
+}
+
+inline bool counted_unreachable_code(uint8_t code) {
+  return code <= 3 || code == 9 || code == 10 || code == 13;
+}
+
+}  // namespace classify_detail
+
+inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
+  using classify_detail::drop;
+  if (len < eth::kLen) return drop(Drop::kTruncated);
+  size_t off = eth::kType;
+  uint16_t type = load_be16(f + off);
+  // Up to two VLAN tags (802.1Q, 802.1ad) are skipped.
+  for (int tags = 0; tags < 2 && (type == eth::kTypeVlan || type == eth::kTypeQinQ); ++tags) {
+    off += 4;
+    if (len < off + 2) return drop(Drop::kTruncated);
+    type = load_be16(f + off);
+  }
+  off += 2;
+  if (type == eth::kTypeArp) {
+    Verdict v;
+    v.kind = Verdict::Kind::kArp;
+    v.l3 = off;
+    return v;
+  }
+  if (type != eth::kTypeIpv4) return drop(Drop::kNotIp);
+
+  const uint8_t* ip = f + off;
+  if (len < off + ip4::kLen) return drop(Drop::kTruncated);
+  const size_t ihl = size_t{ip[ip4::kVerIhl] & 0x0fu} * 4;
+  const size_t total = load_be16(ip + ip4::kTotalLen);
+  if ((ip[ip4::kVerIhl] >> 4) != 4 || ihl < ip4::kLen || total < ihl) {
+    return drop(Drop::kBadIpHeader);
+  }
+  if (len < off + total) return drop(Drop::kTruncated);  // Ethernet padding may follow
+  if (checksum_fold(checksum_add(0, ip, ihl)) != 0) return drop(Drop::kIpChecksum);
+  if ((load_be16(ip + ip4::kFrag) & 0x3fff) != 0) return drop(Drop::kFragment);  // MF or offset
+  if (load_be32(ip + ip4::kDst) != ctx.src_ip) return drop(Drop::kNotForUs);
+
+  const uint32_t them = load_be32(ip + ip4::kSrc);
+  const uint8_t* l4 = ip + ihl;
+  const size_t l4_len = total - ihl;
+  Verdict v;
+  v.ttl = ip[ip4::kTtl];
+
+  if (ip[ip4::kProto] == ip4::kProtoTcp) {
+    if (l4_len < tcp::kLen) return drop(Drop::kTruncated);
+    const uint32_t sum = checksum_add(
+        pseudo_header_sum(them, ctx.src_ip, ip4::kProtoTcp, static_cast<uint16_t>(l4_len)), l4,
+        l4_len);
+    if (checksum_fold(sum) != 0) return drop(Drop::kTcpChecksum);
+    const uint8_t flags = l4[tcp::kFlags];
+    const bool synack = (flags & (tcp::kSyn | tcp::kAck_ | tcp::kRst)) == (tcp::kSyn | tcp::kAck_);
+    const bool rst = (flags & tcp::kRst) != 0;
+    if (!synack && !rst) return drop(Drop::kTcpFlags);
+    v.port = load_be16(l4 + tcp::kSport);
+    v.our_port = load_be16(l4 + tcp::kDport);
+    v.ack = load_be32(l4 + tcp::kAck);
+    const Cookie c = make_cookie(ctx.cookie, ctx.src_ip, them, v.port);
+    if (v.our_port != c.sport) return drop(Drop::kBadCookie);
+    if (synack) {
+      if (v.ack != c.seq + 1) return drop(Drop::kBadCookie);
+      v.status = Status::kOpen;
+    } else {
+      if (v.ack != c.seq + 1 && v.ack != c.seq) return drop(Drop::kBadCookie);
+      v.status = Status::kClosed;
+    }
+    v.window = load_be16(l4 + tcp::kWindow);
+    v.ip = them;
+    v.kind = Verdict::Kind::kResult;
+    return v;
+  }
+
+  if (ip[ip4::kProto] == ip4::kProtoIcmp) {
+    // type, code, checksum, unused(4), then the offending datagram's IP header + 8 bytes.
+    if (l4_len < 8) return drop(Drop::kTruncated);
+    if (l4[0] != 3 || !classify_detail::counted_unreachable_code(l4[1])) {
+      return drop(Drop::kIcmpOther);
+    }
+    if (checksum_fold(checksum_add(0, l4, l4_len)) != 0) return drop(Drop::kIcmpChecksum);
+    const uint8_t* inner = l4 + 8;
+    const size_t inner_len = l4_len - 8;
+    if (inner_len < ip4::kLen) return drop(Drop::kTruncated);
+    const size_t inner_ihl = size_t{inner[ip4::kVerIhl] & 0x0fu} * 4;
+    if ((inner[ip4::kVerIhl] >> 4) != 4 || inner_ihl < ip4::kLen) return drop(Drop::kBadIpHeader);
+    if (inner_len < inner_ihl + 8) return drop(Drop::kTruncated);
+    if (inner[ip4::kProto] != ip4::kProtoTcp) return drop(Drop::kProtocol);
+    if (load_be32(inner + ip4::kSrc) != ctx.src_ip) return drop(Drop::kBadCookie);
+    const uint32_t target = load_be32(inner + ip4::kDst);
+    const uint8_t* inner_tcp = inner + inner_ihl;
+    v.our_port = load_be16(inner_tcp + tcp::kSport);
+    v.port = load_be16(inner_tcp + tcp::kDport);
+    const Cookie c = make_cookie(ctx.cookie, ctx.src_ip, target, v.port);
+    if (v.our_port != c.sport || load_be32(inner_tcp + tcp::kSeq) != c.seq) {
+      return drop(Drop::kBadCookie);
+    }
+    v.ip = target;
+    v.status = Status::kUnreachable;
+    v.kind = Verdict::Kind::kResult;
+    return v;
+  }
+  return drop(Drop::kProtocol);
+}
+
+}  // namespace dpscan

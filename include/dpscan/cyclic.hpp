@@ -1,0 +1,109 @@
+// The scan order: a walk of the multiplicative group Z*_p (DESIGN.md, decision 2; ZMap's
+// method). For a space of N targets pick the smallest tabled prime p > N and a random
+// primitive root g; the sequence x, x*g, x*g^2, ... (mod p) from a random x visits each of
+// 1..p-1 exactly once in p-1 steps. Element e stands for target index e-1; elements above N
+// are skipped, so each index comes exactly once (ZMap #913 was an off-by-one here).
+//
+// The exponent range [0, p-1) is cut into contiguous subshards, one per (machine shard, TX
+// lcore). Each walks independently and its progress is one integer, which makes resume exact.
+//
+// Multiplication mod p uses Montgomery's method with 64-bit words: p < 2^49, so products
+// fit in 128 bits with room, and a step costs three multiplies and no division. Montgomery
+// form is used only for the constant g (stored as g*R mod p): montmul(x, g*R) = x*g mod p,
+// so the walk's values stay in ordinary form.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "dpscan/int128.hpp"
+
+namespace dpscan {
+
+struct TabledPrime {
+  uint64_t p;
+  std::array<uint64_t, 8> factors;  // distinct prime factors of p - 1, zero-terminated
+};
+
+// Primes just above 2^(k/4) for k = 6..192, then 2^48 + 21, with the factors of p - 1.
+std::span<const TabledPrime> prime_table();
+
+// The smallest tabled prime p with p - 1 >= n. Throws UsageError if n exceeds the table.
+const TabledPrime& prime_for(uint64_t n);
+
+// Plain (slow, obviously correct) modular arithmetic for set-up and for tests.
+uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m);
+uint64_t powmod(uint64_t base, uint64_t exp, uint64_t m);
+bool is_primitive_root(uint64_t g, const TabledPrime& prime);
+
+class Montgomery {
+ public:
+  explicit Montgomery(uint64_t odd_modulus);
+  uint64_t modulus() const { return p_; }
+  // a*b*R^-1 mod p for a, b < p, R = 2^64.
+  uint64_t mul(uint64_t a, uint64_t b) const {
+    const u128 t = static_cast<u128>(a) * b;
+    const uint64_t m = static_cast<uint64_t>(t) * neg_inv_;
+    const auto u = static_cast<uint64_t>((t + static_cast<u128>(m) * p_) >> 64);
+    return u >= p_ ? u - p_ : u;
+  }
+  uint64_t to_montgomery(uint64_t a) const;
+
+ private:
+  uint64_t p_;
+  uint64_t neg_inv_;  // -p^-1 mod 2^64
+  uint64_t r2_;       // R^2 mod p
+};
+
+struct CyclicGroup {
+  uint64_t prime;
+  uint64_t generator;
+  uint64_t start;  // the random first element, in [1, p-1]
+};
+
+// Picks p for n targets, then a primitive root and a start from the seeded generator.
+CyclicGroup make_group(uint64_t n, uint64_t seed);
+
+// One subshard's walk: exponents [begin, end) of the group, yielding target indices < n.
+class CyclicWalk {
+ public:
+  CyclicWalk(const CyclicGroup& group, uint64_t n, uint64_t begin, uint64_t end);
+
+  // Next target index, or false once the subshard is done.
+  bool next(uint64_t& index) {
+    while (remaining_ != 0) {
+      const uint64_t e = x_;
+      x_ = mont_.mul(x_, g_mont_);
+      --remaining_;
+      if (e <= n_) {
+        index = e - 1;
+        return true;
+      }
+    }
+    return false;
+  }
+  // Exponent steps taken so far (the checkpoint position), and skipping ahead to one.
+  uint64_t position() const { return length_ - remaining_; }
+  void seek(uint64_t position);
+  uint64_t length() const { return length_; }
+
+ private:
+  Montgomery mont_;
+  uint64_t g_mont_;
+  uint64_t generator_;
+  uint64_t first_;  // element at exponent begin
+  uint64_t x_;
+  uint64_t n_;
+  uint64_t length_;
+  uint64_t remaining_;
+};
+
+// Exponent range of subshard `index` out of `count`: [p-1)*index/count, (p-1)*(index+1)/count).
+struct ExponentRange {
+  uint64_t begin;
+  uint64_t end;
+};
+ExponentRange subshard_range(const CyclicGroup& group, uint64_t index, uint64_t count);
+
+}  // namespace dpscan

@@ -1,0 +1,46 @@
+// Result writers. One per output; the main lcore calls them (never the per-packet path).
+// Write errors (disk full, closed pipe) throw RuntimeError naming the file.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "dpscan/plan.hpp"
+#include "dpscan/result.hpp"
+
+namespace dpscan {
+
+// An output file, or standard output for "-", with a large buffer and checked writes.
+class OutputFile {
+ public:
+  explicit OutputFile(const std::string& path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  std::FILE* get() const { return f_; }
+  const std::string& name() const { return name_; }
+  void write(const char* data, size_t len);
+  void flush();   // throws RuntimeError on failure
+  void close();   // flush, and close unless it is standard output
+
+ private:
+  std::FILE* f_ = nullptr;
+  std::string name_;
+  bool owned_ = false;
+};
+
+class ResultWriter {
+ public:
+  virtual ~ResultWriter() = default;
+  virtual void begin() = 0;
+  virtual void result(const Result& r) = 0;
+  virtual void probe(uint32_t ip, uint16_t port) = 0;  // --dry-run records
+  virtual void end() = 0;
+};
+
+std::unique_ptr<ResultWriter> make_writer(OutputFormat format, OutputFile& out, bool dry_run);
+
+}  // namespace dpscan

@@ -1,0 +1,54 @@
+// The validated, immutable description of one scan (DESIGN.md, "ScanPlan"). The command
+// line (and later campaign files) produce it; the engine only reads it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dpscan/ip_set.hpp"
+#include "dpscan/probe.hpp"
+
+namespace dpscan {
+
+enum class OutputFormat : uint8_t { kCsv, kNdjson, kList };
+
+struct ScanPlan {
+  // What to scan.
+  IpSet addresses;  // targets minus exclusions
+  uint64_t requested_addresses = 0;  // before exclusions, for the user's information
+  std::vector<uint16_t> ports;
+  uint64_t seed = 0;
+  bool seed_given = false;
+
+  // How to send.
+  double rate_pps = 10000;  // 0: as fast as the device takes them
+  std::string device;
+  std::vector<std::string> eal_args;
+  uint32_t source_ip = 0;
+  std::optional<uint32_t> gateway_ip;
+  std::optional<std::array<uint8_t, 6>> gateway_mac;
+  OptionProfile probe_options = OptionProfile::kWindows;
+  uint8_t ttl = 64;
+  uint16_t sport_first = 32768;
+  uint32_t sport_count = 32768;
+  bool send_rst = true;
+
+  // What to keep and where.
+  std::string output_path = "-";  // "-" is standard output
+  OutputFormat output_format = OutputFormat::kCsv;
+  std::array<bool, 3> report{true, false, false};  // by Status: open, closed, unreachable
+  std::string summary_path;
+  double cooldown_s = 8;
+  uint64_t dedup_memory = uint64_t{1} << 30;
+  bool dry_run = false;
+  int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose (DPDK's own log)
+};
+
+// Parses the command line. Returns nullopt after --help or --version (already printed).
+// Throws UsageError for anything malformed or contradictory.
+std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv);
+
+}  // namespace dpscan

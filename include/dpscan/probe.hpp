@@ -1,0 +1,78 @@
+// The SYN probe template (DESIGN.md, decision 4). The Ethernet, IPv4 and TCP headers with
+// one TCP option profile are built once; per probe, write() patches the destination address
+// and port, the cookie-derived source port, sequence number and IP ID, and finishes both
+// checksums from sums precomputed over the constant bytes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "dpscan/bytes.hpp"
+#include "dpscan/checksum.hpp"
+#include "dpscan/cookie.hpp"
+
+namespace dpscan {
+
+// TCP option layouts, after ZMap 4's probe profiles (ZMap PR #855).
+enum class OptionProfile : uint8_t { kNone, kMss, kWindows, kLinux, kBsd };
+OptionProfile parse_option_profile(std::string_view name);  // throws UsageError
+std::string_view to_string(OptionProfile p);
+
+struct ProbeConfig {
+  uint8_t src_mac[6]{};
+  uint8_t dst_mac[6]{};
+  uint32_t src_ip = 0;
+  uint8_t ttl = 64;
+  uint16_t window = 65535;
+  uint16_t mss = 1460;
+  OptionProfile options = OptionProfile::kWindows;
+};
+
+class ProbeTemplate {
+ public:
+  static constexpr size_t kMaxLen = 14 + 20 + 60;
+  static constexpr size_t kIp = eth::kLen;
+  static constexpr size_t kTcp = eth::kLen + ip4::kLen;
+
+  explicit ProbeTemplate(const ProbeConfig& config);
+
+  size_t size() const { return len_; }
+  const uint8_t* bytes() const { return bytes_.data(); }
+  uint32_t src_ip() const { return src_ip_; }
+
+  // Copies the whole template (for buffers that do not already hold it).
+  void fill(uint8_t* frame) const { std::memcpy(frame, bytes_.data(), len_); }
+
+  // Patches a frame that already holds the template.
+  void patch(uint8_t* frame, uint32_t dst_ip, uint16_t dport, const Cookie& c) const {
+    uint8_t* ip = frame + kIp;
+    uint8_t* tcp = frame + kTcp;
+    store_be16(ip + ip4::kId, c.ip_id);
+    store_be32(ip + ip4::kDst, dst_ip);
+    store_be16(ip + ip4::kChecksum,
+               checksum_fold(checksum_add32(ip_sum_ + c.ip_id, dst_ip)));
+    store_be16(tcp + tcp::kSport, c.sport);
+    store_be16(tcp + tcp::kDport, dport);
+    store_be32(tcp + tcp::kSeq, c.seq);
+    const uint32_t sum = checksum_add32(checksum_add32(tcp_sum_, dst_ip), c.seq) + c.sport + dport;
+    store_be16(tcp + tcp::kChecksum, checksum_fold(sum));
+  }
+
+ private:
+  std::array<uint8_t, kMaxLen> bytes_{};
+  size_t len_ = 0;
+  uint32_t src_ip_ = 0;
+  uint32_t ip_sum_ = 0;   // IPv4 header with id, dst and checksum zero
+  uint32_t tcp_sum_ = 0;  // pseudo header (dst zero) + TCP header with the patched fields zero
+};
+
+// A complete Ethernet/IPv4/TCP segment without options or payload, with both checksums,
+// for control replies (the RST after a SYN-ACK). Returns the frame length (54).
+size_t build_tcp_frame(uint8_t* frame, const uint8_t* src_mac, const uint8_t* dst_mac,
+                       uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport,
+                       uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window, uint16_t ip_id,
+                       uint8_t ttl);
+
+}  // namespace dpscan

@@ -1,0 +1,47 @@
+// The end-of-run summary: the --summary JSON file and the closing status lines.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "dpscan/classify.hpp"
+
+namespace dpscan {
+
+struct RunSummary {
+  uint64_t seed = 0;
+  uint64_t addresses = 0;
+  uint64_t ports = 0;
+  uint64_t probes = 0;  // planned
+  double rate_asked = 0;
+  double start_time = 0;  // Unix seconds
+  double end_time = 0;
+  bool interrupted = false;
+  bool dry_run = false;
+
+  uint64_t sent = 0;
+  uint64_t tx_retries = 0;
+  double send_duration_s = 0;
+
+  uint64_t received = 0;
+  std::array<uint64_t, kStatusCount> by_status{};
+  uint64_t duplicates = 0;
+  std::string dedup_mode;
+  std::array<uint64_t, kDropCount> dropped{};  // by classification reason
+  uint64_t result_ring_full = 0;
+  uint64_t control_ring_full = 0;
+  uint64_t rx_missed = 0;   // device imissed
+  uint64_t rx_errors = 0;   // device ierrors
+  uint64_t rx_nombuf = 0;
+  uint64_t arp_replies = 0;
+  uint64_t rst_sent = 0;
+
+  double send_rate() const { return send_duration_s > 0 ? static_cast<double>(sent) / send_duration_s : 0; }
+  uint64_t dropped_total() const;
+};
+
+std::string summary_json(const RunSummary& s);
+void write_summary_file(const RunSummary& s, const std::string& path);
+
+}  // namespace dpscan

@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# lab.sh - network-namespace lab for dpscan (DPDK TCP SYN scanner).
+#
+# Two namespaces joined by one veth pair:
+#   ${P}-scan : ${P}s, up, no IP, IPv6 off, offloads off. dpscan attaches here
+#               with net_af_packet (src 198.19.255.2, gw 198.19.255.1, it
+#               answers ARP itself).
+#   ${P}-tgt  : ${P}t 198.19.255.1/24; the kernel owns all of 198.18.0.0/16
+#               (AnyIP local route on lo); listeners on 22/80/443; iptables
+#               rules give each (address, port) a known status (see `truth`).
+# Nothing is ever created in the root namespace; all addresses are in
+# 198.18.0.0/15 (RFC 2544 benchmarking range).
+#
+# Usage: scripts/lab.sh [--prefix P] up|down|truth|env ...
+#   up                         build the lab (fails if it already exists)
+#   down                       remove the lab (idempotent)
+#   truth TARGETS PORTS [ST]   expected "IP PORT" (or "IP PORT STATUS" when
+#                              several statuses are asked), ST is a comma list
+#                              of open,closed,filtered,unreachable (or all);
+#                              default open
+#   env                        shell assignments (eval "$(lab.sh env)")
+# Prefix: --prefix P, else $LAB_PREFIX, else "dpl"; 1-8 chars of [a-z0-9].
+# $LAB_MATCH=mask|u32 forces how the address pattern is matched (default:
+# non-contiguous netmask if iptables accepts it, else the u32 match).
+set -euo pipefail
+
+readonly SRC_IP=198.19.255.2
+readonly GW_IP=198.19.255.1
+readonly GW_CIDR=198.19.255.1/24
+readonly TGT_NET=198.18.0.0/16
+readonly CHAIN=LAB-PATTERN
+readonly PY=/usr/bin/python3
+readonly PORTS=(22 80 443)
+
+PROG=lab.sh
+die() { echo "$PROG: error: $*" >&2; exit 1; }
+warn() { echo "$PROG: warning: $*" >&2; }
+usage() {
+    sed -n '/^# Usage:/,/^# non-contiguous/p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+PREFIX=${LAB_PREFIX:-dpl}
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --prefix) [[ $# -ge 2 ]] || usage; PREFIX=$2; shift 2 ;;
+        --prefix=*) PREFIX=${1#--prefix=}; shift ;;
+        -h|--help) usage ;;
+        --) shift; break ;;
+        -*) echo "$PROG: unknown option $1" >&2; usage ;;
+        *) break ;;
+    esac
+done
+[[ $# -ge 1 ]] || usage
+CMD=$1; shift
+if [[ ! $PREFIX =~ ^[a-z0-9]{1,8}$ ]]; then
+    echo "$PROG: invalid prefix '$PREFIX' (1-8 chars of [a-z0-9])" >&2
+    exit 2
+fi
+
+readonly P=$PREFIX
+readonly NS_SCAN="${P}-scan" NS_TGT="${P}-tgt"
+readonly IF_SCAN="${P}s" IF_TGT="${P}t"
+readonly RUNDIR="/tmp/${P}-lab"
+
+need_root() { [[ $EUID -eq 0 ]] || die "'$CMD' needs root"; }
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$1"; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# nsysctl NS KEY VALUE: set a sysctl inside NS; a missing key is only a warning.
+nsysctl() {
+    local ns=$1 key=$2 val=$3
+    if ! in_ns "$ns" sysctl -q -w "$key=$val" >/dev/null 2>&1; then
+        warn "[$ns] sysctl $key=$val not available/settable, ignored"
+    fi
+}
+
+# offloads_off NS IF: each feature separately, so one unsettable feature
+# does not stop the others.
+offloads_off() {
+    local ns=$1 dev=$2 f
+    for f in tx rx tso gso gro; do
+        if ! in_ns "$ns" ethtool -K "$dev" "$f" off >/dev/null 2>&1; then
+            warn "[$ns] ethtool -K $dev $f off failed, ignored"
+        fi
+    done
+}
+
+do_down() {
+    local ns pids i alive
+    for ns in "$NS_SCAN" "$NS_TGT"; do
+        ns_exists "$ns" || continue
+        pids=$(ip netns pids "$ns" 2>/dev/null || true)
+        if [[ -n $pids ]]; then
+            # shellcheck disable=SC2086  # word splitting of the pid list is wanted
+            kill -TERM $pids 2>/dev/null || true
+            for ((i = 0; i < 30; i++)); do
+                alive=$(ip netns pids "$ns" 2>/dev/null || true)
+                [[ -z $alive ]] && break
+                sleep 0.1
+            done
+            alive=$(ip netns pids "$ns" 2>/dev/null || true)
+            # shellcheck disable=SC2086
+            [[ -z $alive ]] || kill -KILL $alive 2>/dev/null || true
+        fi
+        ip netns del "$ns" || warn "could not delete netns $ns"
+    done
+    rm -rf -- "$RUNDIR"
+}
+
+# Decide how to express "(daddr & M) == V" in iptables: a non-contiguous
+# netmask (-d 0.0.0.V/0.0.0.M; iptables-nft turns it into
+# "ip daddr & 0.0.0.M == 0.0.0.V") or, as fallback, the u32 match.
+MATCH_MODE=
+pick_match_mode() {
+    local out
+    MATCH_MODE=${LAB_MATCH:-}
+    case $MATCH_MODE in
+        mask|u32) return 0 ;;
+        '') ;;
+        *) die "LAB_MATCH must be mask or u32" ;;
+    esac
+    in_ns "$NS_TGT" iptables -w -N LAB-PROBE
+    if in_ns "$NS_TGT" iptables -w -A LAB-PROBE -d 0.0.0.17/0.0.0.31 -j RETURN 2>/dev/null &&
+        out=$(in_ns "$NS_TGT" iptables -w -S LAB-PROBE) &&
+        grep -qF -- '-d 0.0.0.17/0.0.0.31' <<<"$out"; then
+        MATCH_MODE=mask
+    else
+        warn "iptables does not keep non-contiguous netmasks; using the u32 match"
+        MATCH_MODE=u32
+    fi
+    in_ns "$NS_TGT" iptables -w -F LAB-PROBE
+    in_ns "$NS_TGT" iptables -w -X LAB-PROBE
+}
+
+# rule PORT MASK VALUE|- TARGET...: add one rule to $CHAIN; VALUE "-" = any address.
+rule() {
+    local port=$1 mask=$2 val=$3; shift 3
+    local m=()
+    if [[ $val != - ]]; then
+        if [[ $MATCH_MODE == mask ]]; then
+            m=(-d "0.0.0.$val/0.0.0.$mask")
+        else
+            # IPv4 header offset 16 = destination address
+            m=(-m u32 --u32 "16&0x$(printf '%x' "$mask")=0x$(printf '%x' "$val")")
+        fi
+    fi
+    in_ns "$NS_TGT" iptables -w -A "$CHAIN" -p tcp --dport "$port" "${m[@]}" -j "$@"
+}
+
+setup_iptables() {
+    local RST=(REJECT --reject-with tcp-reset)
+    pick_match_mode
+    in_ns "$NS_TGT" iptables -w -N "$CHAIN"
+    in_ns "$NS_TGT" iptables -w -A INPUT -d "$TGT_NET" -p tcp -j "$CHAIN"
+    # port 22: a&3 == 1 open, == 2 filtered, 0/3 closed
+    rule 22 3 1 ACCEPT
+    rule 22 3 2 DROP
+    rule 22 3 - "${RST[@]}"
+    # port 80: a&7 == 7 filtered, == 6 closed, else open
+    rule 80 7 7 DROP
+    rule 80 7 6 "${RST[@]}"
+    rule 80 7 - ACCEPT
+    # port 443: a&31 == 17 open, 18 filtered, 19 port-unreach, 20 host-unreach, else closed
+    rule 443 31 17 ACCEPT
+    rule 443 31 18 DROP
+    rule 443 31 19 REJECT --reject-with icmp-port-unreachable
+    rule 443 31 20 REJECT --reject-with icmp-host-unreachable
+    rule 443 31 - "${RST[@]}"
+    # any other port: no rule, no listener -> the kernel answers RST.
+}
+
+write_listener() {
+    cat >"$RUNDIR/listener.py" <<'EOF'
+# Accept-and-close listener for the dpscan lab (runs in the target netns).
+import select
+import socket
+import sys
+
+socks = []
+for port in (int(p) for p in sys.argv[1:]):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(65535)
+    s.setblocking(False)
+    socks.append(s)
+while True:
+    ready, _, _ = select.select(socks, [], [])
+    for s in ready:
+        for _ in range(4096):
+            try:
+                c, _ = s.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            c.close()
+EOF
+}
+
+wait_listening() {
+    local i out p ok
+    for ((i = 0; i < 100; i++)); do
+        out=$(in_ns "$NS_TGT" ss -Hltn 2>/dev/null || true)
+        ok=1
+        for p in "${PORTS[@]}"; do
+            grep -qE "[[:space:]]0\.0\.0\.0:${p}[[:space:]]" <<<"$out" || { ok=0; break; }
+        done
+        ((ok)) && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+UP_DONE=0
+up_cleanup() {
+    local rc=$?
+    if ((!UP_DONE)); then
+        echo "$PROG: 'up' failed (rc=$rc); removing the partial lab '$P'" >&2
+        do_down >/dev/null 2>&1 || true
+        ((rc != 0)) || rc=1
+    fi
+    exit "$rc"
+}
+
+do_up() {
+    local ns c mac_s mac_t
+    need_root
+    for c in ip ethtool iptables ss sysctl setsid "$PY"; do
+        command -v "$c" >/dev/null || die "missing command: $c"
+    done
+    if ns_exists "$NS_SCAN" || ns_exists "$NS_TGT" || [[ -e $RUNDIR ]]; then
+        die "lab '$P' already exists (netns $NS_SCAN/$NS_TGT or $RUNDIR); run: $0 --prefix $P down"
+    fi
+    trap up_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    mkdir -p -- "$RUNDIR"
+    ip netns add "$NS_SCAN"
+    ip netns add "$NS_TGT"
+
+    # IPv6 off in both namespaces before any interface exists.
+    for ns in "$NS_SCAN" "$NS_TGT"; do
+        in_ns "$ns" ip link set lo up
+        if in_ns "$ns" test -d /proc/sys/net/ipv6; then
+            nsysctl "$ns" net.ipv6.conf.all.disable_ipv6 1
+            nsysctl "$ns" net.ipv6.conf.default.disable_ipv6 1
+        fi
+    done
+    # No forwarding anywhere (a new netns inherits it from the root ns).
+    nsysctl "$NS_SCAN" net.ipv4.ip_forward 0
+    nsysctl "$NS_TGT" net.ipv4.ip_forward 0
+    [[ $(in_ns "$NS_TGT" cat /proc/sys/net/ipv4/ip_forward) == 0 ]] ||
+        die "could not set ip_forward=0 in $NS_TGT"
+
+    # veth pair created directly inside the namespaces: never in the root ns.
+    ip -n "$NS_SCAN" link add "$IF_SCAN" type veth peer name "$IF_TGT" netns "$NS_TGT"
+
+    # scanner side: no IP, IPv6 off, offloads off
+    if in_ns "$NS_SCAN" test -d /proc/sys/net/ipv6; then
+        nsysctl "$NS_SCAN" "net.ipv6.conf.$IF_SCAN.disable_ipv6" 1
+    fi
+    offloads_off "$NS_SCAN" "$IF_SCAN"
+    ip -n "$NS_SCAN" link set "$IF_SCAN" up
+
+    # target side
+    if in_ns "$NS_TGT" test -d /proc/sys/net/ipv6; then
+        nsysctl "$NS_TGT" "net.ipv6.conf.$IF_TGT.disable_ipv6" 1
+    fi
+    offloads_off "$NS_TGT" "$IF_TGT"
+    ip -n "$NS_TGT" addr add "$GW_CIDR" dev "$IF_TGT"
+    ip -n "$NS_TGT" link set "$IF_TGT" up
+    ip -n "$NS_TGT" route add local "$TGT_NET" dev lo
+    nsysctl "$NS_TGT" net.ipv4.tcp_syncookies 1
+    nsysctl "$NS_TGT" net.ipv4.tcp_max_syn_backlog 65536
+    nsysctl "$NS_TGT" net.core.somaxconn 65535
+    nsysctl "$NS_TGT" net.ipv4.tcp_synack_retries 1
+    nsysctl "$NS_TGT" net.ipv4.icmp_ratelimit 0
+    nsysctl "$NS_TGT" net.ipv4.icmp_msgs_per_sec 1000000
+    nsysctl "$NS_TGT" net.ipv4.icmp_msgs_burst 1000000
+    # room for replies queued while the scanner's MAC is being resolved
+    nsysctl "$NS_TGT" "net.ipv4.neigh.$IF_TGT.unres_qlen_bytes" 16777216
+
+    setup_iptables
+
+    write_listener
+    ip netns exec "$NS_TGT" setsid "$PY" "$RUNDIR/listener.py" "${PORTS[@]}" \
+        </dev/null >"$RUNDIR/listener.log" 2>&1 &
+    echo $! >"$RUNDIR/listener.pid"
+    wait_listening || die "listeners on ${PORTS[*]} did not come up (see $RUNDIR/listener.log)"
+
+    mac_s=$(in_ns "$NS_SCAN" cat "/sys/class/net/$IF_SCAN/address")
+    mac_t=$(in_ns "$NS_TGT" cat "/sys/class/net/$IF_TGT/address")
+    UP_DONE=1
+    trap - EXIT INT TERM
+
+    cat <<EOF
+lab '$P' is up
+  scanner netns : $NS_SCAN   iface $IF_SCAN  mac $mac_s  (no IP; IPv6 off)
+                  dpscan: ip netns exec $NS_SCAN ... --vdev=net_af_packet0,iface=$IF_SCAN
+                  source IP $SRC_IP, gateway $GW_IP (dpscan answers ARP itself)
+  target netns  : $NS_TGT    iface $IF_TGT  mac $mac_t  $GW_CIDR
+  targets       : $TGT_NET (AnyIP), listeners on ${PORTS[*]}, iptables chain $CHAIN ($MATCH_MODE match)
+  expected      : $0 --prefix $P truth TARGETS PORTS [open,closed,filtered,unreachable]
+  logs          : $RUNDIR
+EOF
+}
+
+do_truth() {
+    [[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $PROG truth TARGETS PORTS [STATUS,...]" >&2; exit 2; }
+    "$PY" - "$1" "$2" "${3:-open}" <<'EOF'
+# Independent model of the lab: which status each (ip, port) must show.
+import ipaddress
+import sys
+
+LAB = ipaddress.ip_network("198.18.0.0/15")
+ANYIP = ipaddress.ip_network("198.18.0.0/16")
+GW = ipaddress.ip_address("198.19.255.1")
+LISTEN = (22, 80, 443)
+ALL = ("open", "closed", "filtered", "unreachable")
+
+
+def die(msg):
+    print("lab.sh truth: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def status(addr, port):
+    a = int(addr)
+    if addr in ANYIP:
+        if port == 22:
+            return {1: "open", 2: "filtered"}.get(a & 3, "closed")
+        if port == 80:
+            return {7: "filtered", 6: "closed"}.get(a & 7, "open")
+        if port == 443:
+            return {17: "open", 18: "filtered",
+                    19: "unreachable", 20: "unreachable"}.get(a & 31, "closed")
+        return "closed"
+    if addr == GW:
+        return "open" if port in LISTEN else "closed"
+    return "filtered"  # rest of 198.19.0.0/16: not local, no forwarding
+
+
+def parse_targets(arg):
+    spans = []
+    for tok in arg.replace(",", " ").split():
+        try:
+            if "/" in tok:
+                net = ipaddress.IPv4Network(tok, strict=False)
+                lo, hi = net.network_address, net.broadcast_address
+            elif "-" in tok:
+                a, b = tok.split("-", 1)
+                lo = ipaddress.IPv4Address(a)
+                if "." not in b:  # 198.18.0.1-20 shorthand
+                    b = a.rsplit(".", 1)[0] + "." + b
+                hi = ipaddress.IPv4Address(b)
+            else:
+                lo = hi = ipaddress.IPv4Address(tok)
+        except ValueError as e:
+            die("bad target %r: %s" % (tok, e))
+        if lo > hi:
+            die("bad target range %r" % tok)
+        if lo not in LAB or hi not in LAB:
+            die("target %r is outside %s" % (tok, LAB))
+        spans.append((int(lo), int(hi)))
+    if not spans:
+        die("no targets")
+    spans.sort()
+    merged = [list(spans[0])]
+    for lo, hi in spans[1:]:
+        if lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged
+
+
+def parse_ports(arg):
+    ports = set()
+    for tok in arg.replace(",", " ").split():
+        try:
+            if "-" in tok:
+                a, b = tok.split("-", 1)
+                lo, hi = int(a), int(b)
+            else:
+                lo = hi = int(tok)
+        except ValueError:
+            die("bad port %r" % tok)
+        if not (1 <= lo <= hi <= 65535):
+            die("bad port range %r" % tok)
+        ports.update(range(lo, hi + 1))
+    if not ports:
+        die("no ports")
+    return sorted(ports)
+
+
+spans = parse_targets(sys.argv[1])
+ports = parse_ports(sys.argv[2])
+want = [s.strip() for s in sys.argv[3].split(",") if s.strip()]
+if want == ["all"]:
+    want = list(ALL)
+for s in want:
+    if s not in ALL:
+        die("bad status %r (use %s)" % (s, ",".join(ALL)))
+if not want:
+    die("no status")
+want = set(want)
+verbose = len(want) > 1
+special = [p for p in ports if p in LISTEN]
+
+out = sys.stdout
+try:
+    for lo, hi in spans:
+        for a in range(lo, hi + 1):
+            addr = ipaddress.IPv4Address(a)
+            # status of a port outside 22/80/443 for this address
+            default = status(addr, 1)
+            plist = ports if default in want else special
+            ip = str(addr)
+            for p in plist:
+                st = status(addr, p)
+                if st in want:
+                    out.write("%s %d %s\n" % (ip, p, st) if verbose else "%s %d\n" % (ip, p))
+    out.flush()
+except BrokenPipeError:
+    sys.stderr.close()
+    sys.exit(0)
+EOF
+}
+
+do_env() {
+    cat <<EOF
+LAB_PREFIX=$P
+LAB_SCAN_NS=$NS_SCAN
+LAB_TGT_NS=$NS_TGT
+LAB_IFACE=$IF_SCAN
+LAB_SRC_IP=$SRC_IP
+LAB_GW_IP=$GW_IP
+LAB_TGT_IFACE=$IF_TGT
+EOF
+}
+
+case $CMD in
+    up) [[ $# -eq 0 ]] || usage; do_up ;;
+    down) [[ $# -eq 0 ]] || usage; need_root; do_down ;;
+    truth) do_truth "$@" ;;
+    env) [[ $# -eq 0 ]] || usage; do_env ;;
+    *) echo "$PROG: unknown command '$CMD'" >&2; usage ;;
+esac

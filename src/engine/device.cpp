@@ -1,0 +1,98 @@
+#include "device.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "dpscan/error.hpp"
+
+namespace dpscan {
+namespace {
+
+constexpr uint16_t kRxDesc = 1024;
+constexpr uint16_t kTxDesc = 1024;
+constexpr unsigned kRxPoolSize = 8191;
+constexpr unsigned kTxPoolSize = 8191;
+constexpr unsigned kCtrlPoolSize = 2047;
+constexpr unsigned kPoolCache = 256;
+
+void check(int rc, const std::string& what) {
+  if (rc < 0) throw RuntimeError(fmt::format("{} failed: {}", what, rte_strerror(-rc)));
+}
+
+void fill_template(rte_mempool*, void* arg, void* obj, unsigned) {
+  const auto* tmpl = static_cast<const ProbeTemplate*>(arg);
+  auto* m = static_cast<rte_mbuf*>(obj);
+  tmpl->fill(static_cast<uint8_t*>(m->buf_addr) + RTE_PKTMBUF_HEADROOM);
+}
+
+}  // namespace
+
+Device::Device(uint16_t port_id, const std::string& name) : port_(port_id), name_(name) {
+  const int s = rte_eth_dev_socket_id(port_);
+  socket_ = s < 0 ? 0 : s;
+  rte_eth_dev_info info{};
+  check(rte_eth_dev_info_get(port_, &info), fmt::format("device {}: reading its capabilities", name_));
+
+  rx_pool_ = rte_pktmbuf_pool_create("dpscan_rx", kRxPoolSize, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+  ctrl_pool_ = rte_pktmbuf_pool_create("dpscan_ctrl", kCtrlPoolSize, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+  if (!rx_pool_ || !ctrl_pool_) {
+    throw RuntimeError(fmt::format("cannot create packet buffer pools: {} (increase -m in --eal-args?)",
+                                   rte_strerror(rte_errno)));
+  }
+
+  rte_eth_conf conf{};
+  check(rte_eth_dev_configure(port_, 1, 1, &conf), fmt::format("device {}: configure", name_));
+  uint16_t rxd = kRxDesc, txd = kTxDesc;
+  check(rte_eth_dev_adjust_nb_rx_tx_desc(port_, &rxd, &txd), fmt::format("device {}: descriptor counts", name_));
+  check(rte_eth_rx_queue_setup(port_, 0, rxd, static_cast<unsigned>(socket_), nullptr, rx_pool_),
+        fmt::format("device {}: RX queue set-up", name_));
+  check(rte_eth_tx_queue_setup(port_, 0, txd, static_cast<unsigned>(socket_), nullptr),
+        fmt::format("device {}: TX queue set-up", name_));
+  check(rte_eth_dev_start(port_), fmt::format("device {}: start", name_));
+  started_ = true;
+  // Answers are addressed to our MAC, but some virtual devices filter nothing anyway; the
+  // classifier checks the IP destination, so promiscuous mode costs nothing in correctness.
+  rte_eth_promiscuous_enable(port_);
+  rte_ether_addr addr{};
+  check(rte_eth_macaddr_get(port_, &addr), fmt::format("device {}: reading its MAC address", name_));
+  std::memcpy(mac_, addr.addr_bytes, 6);
+}
+
+void Device::create_tx_pool(const ProbeTemplate& tmpl) {
+  tx_pool_ = rte_pktmbuf_pool_create("dpscan_tx", kTxPoolSize, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+  if (!tx_pool_) {
+    throw RuntimeError(fmt::format("cannot create the TX buffer pool: {}", rte_strerror(rte_errno)));
+  }
+  rte_mempool_obj_iter(tx_pool_, fill_template, const_cast<ProbeTemplate*>(&tmpl));
+}
+
+DeviceStats Device::stats() const {
+  rte_eth_stats st{};
+  DeviceStats d;
+  if (rte_eth_stats_get(port_, &st) == 0) {
+    d.imissed = st.imissed;
+    d.ierrors = st.ierrors;
+    d.rx_nombuf = st.rx_nombuf;
+  }
+  return d;
+}
+
+void Device::stop() {
+  if (started_) {
+    started_ = false;
+    rte_eth_dev_stop(port_);
+    rte_eth_dev_close(port_);
+  }
+}
+
+Device::~Device() {
+  stop();
+  // Mempools are released with the EAL (rte_eal_cleanup).
+}
+
+}  // namespace dpscan

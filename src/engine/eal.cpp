@@ -1,0 +1,154 @@
+#include "eal.hpp"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <regex>
+
+#include <fmt/format.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "dpscan/error.hpp"
+#include "dpscan/log.hpp"
+
+namespace dpscan {
+namespace {
+
+bool is_pci_address(const std::string& dev) {
+  static const std::regex pci(R"(^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7](,.*)?$)");
+  return std::regex_match(dev, pci);
+}
+
+// The port name DPDK registers for the device: the vdev name before the first comma, or the
+// full PCI address.
+std::string port_name_of(const std::string& dev) {
+  std::string name = dev.substr(0, dev.find(','));
+  if (is_pci_address(dev) && std::count(name.begin(), name.end(), ':') == 1) name = "0000:" + name;
+  return name;
+}
+
+bool user_gave(const std::vector<std::string>& args, std::initializer_list<const char*> names) {
+  for (const auto& a : args)
+    for (const char* n : names) {
+      const std::string opt(n);
+      if (a == opt || a.rfind(opt + "=", 0) == 0) return true;
+      if (opt.size() == 2 && a.rfind(opt, 0) == 0) return true;  // -l0-2
+    }
+  return false;
+}
+
+std::vector<unsigned> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<unsigned> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (unsigned c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+// The last informative line of DPDK's captured start-up log.
+std::string last_log_line(const std::string& log) {
+  std::string best, last;
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t end = log.find('\n', pos);
+    if (end == std::string::npos) end = log.size();
+    std::string line = log.substr(pos, end - pos);
+    if (!line.empty()) {
+      last = line;
+      if (line.find("rror") != std::string::npos || line.find("ail") != std::string::npos ||
+          line.find("annot") != std::string::npos || line.find("nvalid") != std::string::npos)
+        best = line;
+    }
+    pos = end + 1;
+  }
+  return best.empty() ? last : best;
+}
+
+}  // namespace
+
+std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<unsigned>& cpus) {
+  const auto& user = plan.eal_args;
+  std::vector<std::string> args{"dpscan"};
+  if (!user_gave(user, {"-l", "--lcores", "-c"})) {
+    // main, TX and RX lcores. With two CPUs the TX lcore gets one to itself: on a veth the
+    // kernel does the target's work inside our transmit call.
+    const unsigned main_cpu = cpus[0];
+    const unsigned tx_cpu = cpus.size() > 1 ? cpus[1] : cpus[0];
+    const unsigned rx_cpu = cpus.size() > 2 ? cpus[2] : cpus[0];
+    args.push_back(fmt::format("--lcores=0@{},1@{},2@{}", main_cpu, tx_cpu, rx_cpu));
+  }
+  if (!user_gave(user, {"--file-prefix"})) args.push_back(fmt::format("--file-prefix=dpscan-{}", getpid()));
+  if (is_pci_address(plan.device)) {
+    if (!user_gave(user, {"-a", "--allow", "-b", "--block"})) args.push_back("-a" + plan.device);
+  } else {
+    if (!user_gave(user, {"--no-huge", "--socket-mem", "-m"})) {
+      args.push_back("--no-huge");
+      args.push_back("-m256");
+    }
+    if (!user_gave(user, {"--no-pci", "-a", "--allow"})) args.push_back("--no-pci");
+    if (!user_gave(user, {"--no-shconf", "--in-memory"})) args.push_back("--no-shconf");
+    args.push_back("--vdev=" + plan.device);
+  }
+  args.insert(args.end(), user.begin(), user.end());
+  return args;
+}
+
+Eal::Eal(const ScanPlan& plan) {
+  std::vector<std::string> args = build_eal_args(plan, allowed_cpus());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  log::verbose("EAL arguments: {}", fmt::join(args, " "));
+
+  // Capture DPDK's start-up chatter; show it only with -v or to explain a failure.
+  char* log_buf = nullptr;
+  size_t log_len = 0;
+  std::FILE* capture = plan.verbosity >= 1 ? nullptr : open_memstream(&log_buf, &log_len);
+  if (capture) rte_openlog_stream(capture);
+  const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+  const int err = rte_errno;
+  std::string captured;
+  if (capture) {
+    std::fclose(capture);
+    captured.assign(log_buf ? log_buf : "", log_len);
+    std::free(log_buf);
+    rte_openlog_stream(stderr);
+    rte_log_set_global_level(RTE_LOG_WARNING);
+  }
+  if (rc < 0) {
+    throw RuntimeError(fmt::format("DPDK initialisation failed ({}): {}", rte_strerror(err),
+                                   last_log_line(captured)));
+  }
+  layout_.port_name = port_name_of(plan.device);
+  if (rte_eth_dev_get_port_by_name(layout_.port_name.c_str(), &layout_.port_id) != 0) {
+    const std::string detail = last_log_line(captured);
+    rte_eal_cleanup();
+    throw RuntimeError(fmt::format("device '{}' was not found or failed to probe{}{}", plan.device,
+                                   detail.empty() ? "" : ": ", detail));
+  }
+  unsigned workers[2];
+  unsigned n = 0;
+  for (unsigned lcore = rte_get_next_lcore(~0u, 1, 0); lcore < RTE_MAX_LCORE && n < 2;
+       lcore = rte_get_next_lcore(lcore, 1, 0)) {
+    workers[n++] = lcore;
+  }
+  if (n < 2) {
+    rte_eal_cleanup();
+    throw RuntimeError("dpscan needs two worker lcores besides the main one (TX and RX); check -l/--lcores in --eal-args");
+  }
+  layout_.tx_lcore = workers[0];
+  layout_.rx_lcore = workers[1];
+}
+
+Eal::~Eal() { rte_eal_cleanup(); }
+
+}  // namespace dpscan

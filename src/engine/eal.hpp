@@ -1,0 +1,38 @@
+// DPDK start-up and shut-down. dpscan builds the EAL command line itself so that a user
+// needs no EAL knowledge for the common cases: a virtual device runs without hugepages
+// (--no-huge --no-shconf --no-pci -m), every process gets its own --file-prefix, and the
+// lcores (main, TX, RX) are mapped onto the CPUs the process may use. --eal-args adds to
+// (and, for the options it names, replaces) what dpscan would pass.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dpscan/plan.hpp"
+
+namespace dpscan {
+
+struct EalLayout {
+  uint16_t port_id = 0;
+  std::string port_name;
+  unsigned tx_lcore = 0;
+  unsigned rx_lcore = 0;
+};
+
+// The argument vector dpscan would pass to rte_eal_init (exposed for tests).
+std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<unsigned>& cpus);
+
+class Eal {
+ public:
+  explicit Eal(const ScanPlan& plan);  // throws RuntimeError with the reason
+  ~Eal();
+  Eal(const Eal&) = delete;
+  Eal& operator=(const Eal&) = delete;
+  const EalLayout& layout() const { return layout_; }
+
+ private:
+  EalLayout layout_;
+};
+
+}  // namespace dpscan

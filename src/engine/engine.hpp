@@ -1,0 +1,17 @@
+// The two ways a plan runs: a real scan through DPDK, or a dry run that writes every probe.
+#pragma once
+
+#include <atomic>
+
+#include "dpscan/output.hpp"
+#include "dpscan/plan.hpp"
+#include "dpscan/summary.hpp"
+
+namespace dpscan {
+
+// `interrupts` counts SIGINT/SIGTERM: the first stops sending (then the cooldown runs), the
+// second ends the run at once. Results are written as they arrive.
+RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, const std::atomic<int>& interrupts);
+RunSummary run_dry_run(const ScanPlan& plan, uint64_t seed, ResultWriter& out, const std::atomic<int>& interrupts);
+
+}  // namespace dpscan

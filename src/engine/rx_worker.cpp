@@ -1,0 +1,115 @@
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dpscan/arp.hpp"
+#include "dpscan/result.hpp"
+#include "workers.hpp"
+
+namespace dpscan {
+namespace {
+
+constexpr unsigned kBurst = 32;
+
+// Hands a control frame (ARP reply, RST) to the TX lcore, which owns the TX queue.
+void queue_control(RxWorker& w, rte_mbuf* m) {
+  if (rte_ring_mp_enqueue(w.control_ring, m) != 0) {
+    rte_pktmbuf_free(m);
+    w.stats->control_ring_full.add();
+  }
+}
+
+void answer_arp(RxWorker& w, const uint8_t* frame, size_t l3, size_t len) {
+  const auto arp = parse_arp(frame + l3, len - l3);
+  if (!arp || arp->op != kArpRequest || arp->target_ip != w.ctx.src_ip) {
+    w.stats->drops[static_cast<size_t>(Drop::kArpOther)].add();
+    return;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(w.control_pool);
+  if (!m) {
+    w.stats->control_ring_full.add();
+    return;
+  }
+  const size_t n = build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), kArpReply, arp->sender_mac, w.mac,
+                                   w.ctx.src_ip, arp->sender_mac, arp->sender_ip);
+  m->data_len = static_cast<uint16_t>(n);
+  m->pkt_len = static_cast<uint32_t>(n);
+  w.stats->arp_replies.add();
+  queue_control(w, m);
+}
+
+// RFC 793 section 3.4: a SYN-ACK for a connection we do not hold is answered with a reset
+// whose sequence number is the segment's acknowledgement, so the target stops retransmitting.
+void send_rst(RxWorker& w, const uint8_t* frame, const Verdict& v) {
+  rte_mbuf* m = rte_pktmbuf_alloc(w.control_pool);
+  if (!m) {
+    w.stats->control_ring_full.add();
+    return;
+  }
+  const size_t n = build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), w.mac, frame + eth::kSrc, w.ctx.src_ip,
+                                   v.ip, v.our_port, v.port, v.ack, 0, tcp::kRst, 0,
+                                   static_cast<uint16_t>(v.ack >> 16), w.ttl);
+  m->data_len = static_cast<uint16_t>(n);
+  m->pkt_len = static_cast<uint32_t>(n);
+  w.stats->rst_sent.add();
+  queue_control(w, m);
+}
+
+}  // namespace
+
+int rx_main(void* arg) {
+  RxWorker& w = *static_cast<RxWorker*>(arg);
+  RxStats& st = *w.stats;
+  rte_mbuf* pkts[kBurst];
+  Result results[kBurst];
+  const uint64_t hz = rte_get_tsc_hz();
+  while (!w.control->stop.load(std::memory_order_relaxed)) {
+    const uint16_t n = rte_eth_rx_burst(w.port, w.queue, pkts, kBurst);
+    if (n == 0) {
+      rte_pause();
+      continue;
+    }
+    st.received.add(n);
+    const auto now_s = static_cast<uint32_t>(
+        (w.unix_base_ns + (rte_rdtsc() - w.tsc_base) * 1000000000ULL / hz) / 1000000000ULL);
+    unsigned nr = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      const uint8_t* frame = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
+      const size_t len = rte_pktmbuf_data_len(pkts[i]);
+      const Verdict v = classify(frame, len, w.ctx);
+      switch (v.kind) {
+        case Verdict::Kind::kDrop:
+          st.drops[static_cast<size_t>(v.drop)].add();
+          break;
+        case Verdict::Kind::kArp:
+          answer_arp(w, frame, v.l3, len);
+          break;
+        case Verdict::Kind::kResult: {
+          if (v.status == Status::kOpen && w.send_rst) send_rst(w, frame, v);
+          const auto index = w.space->index_of(v.ip, v.port);
+          if (!index) {
+            st.drops[static_cast<size_t>(Drop::kOutOfScope)].add();
+          } else if (!w.dedup->first(*index)) {
+            st.duplicates.add();
+          } else {
+            st.by_status[static_cast<size_t>(v.status)].add();
+            results[nr++] = Result{v.ip, v.port, v.status, v.ttl, v.window, 0, now_s};
+          }
+          break;
+        }
+      }
+    }
+    rte_pktmbuf_free_bulk(pkts, n);
+    if (nr) {
+      const unsigned k = rte_ring_sp_enqueue_burst_elem(w.results, results, sizeof(Result), nr, nullptr);
+      if (k < nr) st.result_ring_full.add(nr - k);
+    }
+  }
+  return 0;
+}
+
+}  // namespace dpscan

@@ -1,0 +1,109 @@
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include "workers.hpp"
+
+namespace dpscan {
+
+unsigned send_all(uint16_t port, uint16_t queue, rte_mbuf** pkts, unsigned n, Counter& retries,
+                  const std::atomic<bool>& abandon) {
+  unsigned done = 0;
+  while (done < n) {
+    const uint16_t k = rte_eth_tx_burst(port, queue, pkts + done, static_cast<uint16_t>(n - done));
+    done += k;
+    if (done < n) {
+      retries.add();  // back-pressure: the queue is full, try again (never drop)
+      if (abandon.load(std::memory_order_relaxed)) {
+        rte_pktmbuf_free_bulk(pkts + done, n - done);
+        break;
+      }
+      rte_pause();
+    }
+  }
+  return done;
+}
+
+namespace {
+
+constexpr unsigned kBurst = 32;
+
+void drain_control(TxWorker& w) {
+  rte_mbuf* pkts[kBurst];
+  const unsigned n = rte_ring_sc_dequeue_burst(w.control_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  if (n) w.stats->control_sent.add(send_all(w.port, w.queue, pkts, n, w.stats->retries, w.control->stop));
+}
+
+}  // namespace
+
+int tx_main(void* arg) {
+  TxWorker& w = *static_cast<TxWorker*>(arg);
+  TxStats& st = *w.stats;
+  rte_mbuf* pkts[kBurst];
+  const ProbeTemplate& tmpl = *w.tmpl;
+  const auto frame_len = static_cast<uint16_t>(tmpl.size());
+  const uint32_t src_ip = tmpl.src_ip();
+  const double probes_per_tick = w.rate_pps / static_cast<double>(rte_get_tsc_hz());
+  const uint64_t start = rte_rdtsc();
+  st.start_tsc.store(start, std::memory_order_relaxed);
+  uint64_t sent = 0;
+  bool sending = true;
+
+  auto finish_sending = [&] {
+    sending = false;
+    st.end_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+    st.done.store(true, std::memory_order_release);
+  };
+
+  while (!w.control->stop.load(std::memory_order_relaxed)) {
+    drain_control(w);
+    if (!sending) {
+      rte_pause();
+      continue;
+    }
+    if (w.control->stop_sending.load(std::memory_order_relaxed)) {
+      finish_sending();
+      continue;
+    }
+    // Pacing on the TSC: how many probes are due by now, checked once per burst. At low
+    // rates this releases one probe at a time, so there are no bursts above the rate.
+    unsigned n = kBurst;
+    if (probes_per_tick > 0) {
+      const auto due = static_cast<uint64_t>(static_cast<double>(rte_rdtsc() - start) * probes_per_tick);
+      if (due <= sent) {
+        rte_pause();
+        continue;
+      }
+      if (due - sent < n) n = static_cast<unsigned>(due - sent);
+    }
+    if (rte_pktmbuf_alloc_bulk(w.pool, pkts, n) != 0) {
+      st.alloc_failed.add();  // all buffers in flight; the device will free some
+      continue;
+    }
+    unsigned built = 0;
+    bool exhausted = false;
+    for (; built < n; ++built) {
+      uint64_t index;
+      if (!w.walk->next(index)) {
+        exhausted = true;
+        break;
+      }
+      const Target t = w.space->at(index);
+      rte_mbuf* m = pkts[built];
+      m->data_len = frame_len;
+      m->pkt_len = frame_len;
+      tmpl.patch(rte_pktmbuf_mtod(m, uint8_t*), t.ip, t.port, make_cookie(w.cookie, src_ip, t.ip, t.port));
+    }
+    if (built < n) rte_pktmbuf_free_bulk(pkts + built, n - built);
+    const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, w.control->stop);
+    st.sent.add(k);
+    sent += built;
+    if (exhausted) finish_sending();
+  }
+  if (sending) finish_sending();
+  return 0;
+}
+
+}  // namespace dpscan

@@ -1,0 +1,91 @@
+// The per-lcore loops and the state they share with the main lcore. Everything a loop needs
+// is in its context struct, set up before launch; the loops allocate nothing, take no lock
+// and make no system call (DESIGN.md, decisions 5, 6, 8).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "dpscan/classify.hpp"
+#include "dpscan/counter.hpp"
+#include "dpscan/cookie.hpp"
+#include "dpscan/cyclic.hpp"
+#include "dpscan/dedup.hpp"
+#include "dpscan/probe.hpp"
+#include "dpscan/target_space.hpp"
+
+struct rte_mempool;
+struct rte_ring;
+struct rte_mbuf;
+
+namespace dpscan {
+
+// Main -> workers.
+struct RunControl {
+  std::atomic<bool> stop_sending{false};  // Ctrl-C: finish the current burst, send no more probes
+  std::atomic<bool> stop{false};          // end of cooldown: leave the loops
+};
+
+struct alignas(64) TxStats {
+  Counter sent;
+  Counter retries;  // tx_burst calls that took fewer packets than offered
+  Counter control_sent;
+  Counter alloc_failed;
+  std::atomic<uint64_t> start_tsc{0};
+  std::atomic<uint64_t> end_tsc{0};
+  std::atomic<bool> done{false};  // no more probes will be sent
+};
+
+struct alignas(64) RxStats {
+  Counter received;
+  Counter duplicates;
+  Counter result_ring_full;
+  Counter control_ring_full;
+  Counter arp_replies;
+  Counter rst_sent;
+  std::array<Counter, kStatusCount> by_status;
+  std::array<Counter, kDropCount> drops;
+};
+
+struct TxWorker {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  rte_mempool* pool = nullptr;  // pre-filled with tmpl
+  const ProbeTemplate* tmpl = nullptr;
+  CookieParams cookie;
+  const TargetSpace* space = nullptr;
+  CyclicWalk* walk = nullptr;
+  double rate_pps = 0;  // 0: unpaced
+  rte_ring* control_ring = nullptr;  // frames from the RX lcore (ARP replies, RSTs)
+  TxStats* stats = nullptr;
+  RunControl* control = nullptr;
+};
+
+struct RxWorker {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  RxContext ctx{};
+  const TargetSpace* space = nullptr;
+  Dedup* dedup = nullptr;
+  rte_ring* results = nullptr;       // Result elements to the main lcore
+  rte_ring* control_ring = nullptr;  // frames for the TX lcore to send
+  rte_mempool* control_pool = nullptr;
+  uint8_t mac[6]{};
+  bool send_rst = true;
+  uint8_t ttl = 64;
+  uint64_t unix_base_ns = 0;  // wall clock at tsc_base, for result timestamps
+  uint64_t tsc_base = 0;
+  RxStats* stats = nullptr;
+  RunControl* control = nullptr;
+};
+
+int tx_main(void* tx_worker);
+int rx_main(void* rx_worker);
+
+// Sends every packet, retrying while the queue is full; frees what is left if `abandon`
+// becomes true. Returns how many were sent.
+unsigned send_all(uint16_t port, uint16_t queue, rte_mbuf** pkts, unsigned n, Counter& retries,
+                  const std::atomic<bool>& abandon);
+
+}  // namespace dpscan

@@ -1,0 +1,19 @@
+#include "dpscan/dedup.hpp"
+
+#include <bit>
+
+namespace dpscan {
+
+Dedup::Dedup(const TargetSpace& space, uint64_t memory_bytes) {
+  const uint64_t words = (space.size() + 63) / 64;
+  if (words * 8 <= memory_bytes) {
+    words_ = words;
+    bits_ = std::make_unique<uint64_t[]>(words);  // value-initialised: all zero
+  } else {
+    words_ = std::bit_floor(std::max<uint64_t>(memory_bytes / 8, 1024));
+    window_ = std::make_unique<uint64_t[]>(words_);
+    window_mask_ = words_ - 1;
+  }
+}
+
+}  // namespace dpscan

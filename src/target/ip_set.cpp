@@ -1,0 +1,155 @@
+#include "dpscan/ip_set.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "dpscan/error.hpp"
+#include "dpscan/ipv4.hpp"
+
+namespace dpscan {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const auto ws = " \t\r\n";
+  const size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+uint32_t address_or_throw(std::string_view text, std::string_view spec) {
+  if (auto ip = parse_ipv4(trim(text))) return *ip;
+  throw UsageError(fmt::format("invalid target '{}': '{}' is not an IPv4 address", spec, text));
+}
+
+}  // namespace
+
+Interval parse_interval(std::string_view spec) {
+  spec = trim(spec);
+  if (spec.empty()) throw UsageError("invalid target: empty specification");
+  if (const size_t slash = spec.find('/'); slash != std::string_view::npos) {
+    const uint32_t base = address_or_throw(spec.substr(0, slash), spec);
+    const std::string_view bits_text = spec.substr(slash + 1);
+    unsigned bits = 0;
+    const auto [end, ec] =
+        std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
+    if (ec != std::errc{} || end != bits_text.data() + bits_text.size() || bits > 32 ||
+        bits_text.empty()) {
+      throw UsageError(
+          fmt::format("invalid target '{}': prefix length must be 0 to 32", spec));
+    }
+    const uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
+    return {base & mask, (base & mask) | ~mask};
+  }
+  if (const size_t dash = spec.find('-'); dash != std::string_view::npos) {
+    const uint32_t first = address_or_throw(spec.substr(0, dash), spec);
+    const uint32_t last = address_or_throw(spec.substr(dash + 1), spec);
+    if (first > last) {
+      throw UsageError(fmt::format("invalid target '{}': range start is above its end", spec));
+    }
+    return {first, last};
+  }
+  const uint32_t ip = address_or_throw(spec, spec);
+  return {ip, ip};
+}
+
+void IpSet::add(Interval iv) {
+  intervals_.push_back(iv);
+  normalized_ = false;
+}
+
+void IpSet::add(const IpSet& other) {
+  for (const auto& iv : other.intervals()) add(iv);
+}
+
+void IpSet::add_specs(std::string_view list) {
+  size_t pos = 0;
+  while (pos < list.size()) {
+    const size_t end = list.find_first_of(", \t\r\n", pos);
+    const std::string_view item =
+        list.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    if (!item.empty()) add(parse_interval(item));
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+  }
+}
+
+void IpSet::add_stream(std::istream& in, const std::string& source) {
+  std::string line;
+  for (unsigned lineno = 1; std::getline(in, line); ++lineno) {
+    std::string_view text = line;
+    if (const size_t hash = text.find('#'); hash != std::string_view::npos) {
+      text = text.substr(0, hash);
+    }
+    try {
+      add_specs(text);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("{}:{}: {}", source, lineno, e.what()));
+    }
+  }
+  if (in.bad()) throw RuntimeError(fmt::format("{}: read error", source));
+}
+
+void IpSet::add_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("cannot open '{}': no such file or not readable", path));
+  add_stream(in, path);
+}
+
+void IpSet::normalize() const {
+  if (normalized_) return;
+  std::sort(intervals_.begin(), intervals_.end(),
+            [](const Interval& a, const Interval& b) { return a.first < b.first; });
+  std::vector<Interval> merged;
+  for (const auto& iv : intervals_) {
+    // Merge overlapping and adjacent intervals (last + 1 == first).
+    if (!merged.empty() && uint64_t{iv.first} <= uint64_t{merged.back().last} + 1) {
+      merged.back().last = std::max(merged.back().last, iv.last);
+    } else {
+      merged.push_back(iv);
+    }
+  }
+  intervals_ = std::move(merged);
+  normalized_ = true;
+}
+
+const std::vector<Interval>& IpSet::intervals() const {
+  normalize();
+  return intervals_;
+}
+
+IpSet IpSet::minus(const IpSet& excluded) const {
+  IpSet out;
+  const auto& ex = excluded.intervals();
+  size_t j = 0;
+  for (const auto& iv : intervals()) {
+    uint64_t cur = iv.first;  // 64-bit: cur may step past 255.255.255.255
+    while (j < ex.size() && ex[j].last < cur) ++j;
+    size_t k = j;
+    while (cur <= iv.last && k < ex.size() && ex[k].first <= iv.last) {
+      if (ex[k].first > cur) out.add({static_cast<uint32_t>(cur), ex[k].first - 1});
+      cur = uint64_t{ex[k].last} + 1;
+      ++k;
+    }
+    if (cur <= iv.last) out.add({static_cast<uint32_t>(cur), iv.last});
+  }
+  out.normalize();
+  return out;
+}
+
+bool IpSet::contains(uint32_t ip) const {
+  const auto& v = intervals();
+  auto it = std::upper_bound(v.begin(), v.end(), ip,
+                             [](uint32_t x, const Interval& iv) { return x < iv.first; });
+  return it != v.begin() && std::prev(it)->last >= ip;
+}
+
+uint64_t IpSet::size() const {
+  uint64_t n = 0;
+  for (const auto& iv : intervals()) n += iv.size();
+  return n;
+}
+
+}  // namespace dpscan

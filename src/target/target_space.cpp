@@ -1,0 +1,47 @@
+#include "dpscan/target_space.hpp"
+
+#include <algorithm>
+#include <bit>
+
+#include "dpscan/error.hpp"
+
+namespace dpscan {
+
+TargetSpace::TargetSpace(const IpSet& addrs, std::vector<uint16_t> ports)
+    : ports_(std::move(ports)), port_index_(65536, -1), port_div_(ports_.empty() ? 1 : ports_.size()) {
+  if (addrs.empty()) throw UsageError("no target addresses");
+  if (ports_.empty()) throw UsageError("no target ports");
+  prefix_.push_back(0);
+  for (const auto& iv : addrs.intervals()) {
+    starts_.push_back(iv.first);
+    lasts_.push_back(iv.last);
+    prefix_.push_back(prefix_.back() + iv.size());
+  }
+  for (size_t i = 0; i < ports_.size(); ++i) port_index_[ports_[i]] = static_cast<int32_t>(i);
+
+  // About four buckets per interval, a power of two, at most 2^20 of them.
+  const uint64_t want = std::bit_ceil(std::min<uint64_t>(4 * starts_.size(), uint64_t{1} << 20));
+  const unsigned addr_bits = static_cast<unsigned>(std::bit_width(addresses() - 1));
+  const unsigned bucket_bits = static_cast<unsigned>(std::countr_zero(want));
+  bucket_shift_ = addr_bits > bucket_bits ? addr_bits - bucket_bits : 0;
+  const uint64_t nbuckets = ((addresses() - 1) >> bucket_shift_) + 1;
+  buckets_.resize(nbuckets);
+  uint32_t k = 0;
+  for (uint64_t b = 0; b < nbuckets; ++b) {
+    const uint64_t first_addr = b << bucket_shift_;
+    while (prefix_[k + 1] <= first_addr) ++k;
+    buckets_[b] = k;
+  }
+}
+
+std::optional<uint64_t> TargetSpace::index_of(uint32_t ip, uint16_t port) const {
+  const int32_t pi = port_index_[port];
+  if (pi < 0) return std::nullopt;
+  auto it = std::upper_bound(starts_.begin(), starts_.end(), ip);
+  if (it == starts_.begin()) return std::nullopt;
+  const auto k = static_cast<size_t>(it - starts_.begin() - 1);
+  if (ip > lasts_[k]) return std::nullopt;
+  return (prefix_[k] + (ip - starts_[k])) * ports_.size() + static_cast<uint64_t>(pi);
+}
+
+}  // namespace dpscan
