@@ -17,7 +17,9 @@ namespace {
 
 std::atomic<int> g_interrupts{0};
 
-extern "C" void on_signal(int) { g_interrupts.fetch_add(1); }
+extern "C" void on_signal(int) {
+  g_interrupts.fetch_add(1);
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -35,9 +37,11 @@ void print_closing(const dpscan::RunSummary& s) {
     info("dry run: {} probes written{}", s.sent, s.interrupted ? " (interrupted)" : "");
     return;
   }
-  info("done: sent {} in {:.2f} s ({:.0f} pps), received {}, open {}, closed {}, unreachable {}, duplicates {}, dropped {}{}",
-       s.sent, s.send_duration_s, s.send_rate(), s.received, s.by_status[0], s.by_status[1], s.by_status[2],
-       s.duplicates, s.dropped_total(), s.interrupted ? " (interrupted)" : "");
+  info(
+      "done: sent {} in {:.2f} s ({:.0f} pps), received {}, open {}, closed {}, unreachable {}, "
+      "duplicates {}, dropped {}{}",
+      s.sent, s.send_duration_s, s.send_rate(), s.received, s.by_status[0], s.by_status[1],
+      s.by_status[2], s.duplicates, s.dropped_total(), s.interrupted ? " (interrupted)" : "");
 }
 
 int run(int argc, char** argv) {
@@ -50,8 +54,9 @@ int run(int argc, char** argv) {
   dpscan::OutputFile out(plan->output_path);
   auto writer = dpscan::make_writer(plan->output_format, out, plan->dry_run);
   writer->begin();
-  const dpscan::RunSummary summary = plan->dry_run ? dpscan::run_dry_run(*plan, seed, *writer, g_interrupts)
-                                                   : dpscan::run_scan(*plan, seed, *writer, g_interrupts);
+  const dpscan::RunSummary summary = plan->dry_run
+                                         ? dpscan::run_dry_run(*plan, seed, *writer, g_interrupts)
+                                         : dpscan::run_scan(*plan, seed, *writer, g_interrupts);
   writer->end();
   out.close();
   if (!plan->summary_path.empty()) dpscan::write_summary_file(summary, plan->summary_path);

@@ -16,7 +16,9 @@ inline uint32_t checksum_add(uint32_t sum, const uint8_t* p, size_t len) {
   if (len) sum += uint32_t{p[0]} << 8;
   return sum;
 }
-inline uint32_t checksum_add32(uint32_t sum, uint32_t v) { return sum + (v >> 16) + (v & 0xffff); }
+inline uint32_t checksum_add32(uint32_t sum, uint32_t v) {
+  return sum + (v >> 16) + (v & 0xffff);
+}
 
 inline uint16_t checksum_fold(uint64_t sum) {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);

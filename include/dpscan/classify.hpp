@@ -36,9 +36,9 @@ enum class Drop : uint8_t {
   kBadCookie,  // destination port or acknowledgement does not match the cookie
   kIcmpOther,  // ICMP but not a counted destination-unreachable
   kIcmpChecksum,
-  kArpOther,     // ARP that is not a request for our address
-  kOutOfScope,   // cookie matches but the (address, port) was not in the scan
-  kDuplicate,    // already reported (counted separately in summaries as duplicates)
+  kArpOther,    // ARP that is not a request for our address
+  kOutOfScope,  // cookie matches but the (address, port) was not in the scan
+  kDuplicate,   // already reported (counted separately in summaries as duplicates)
   kCount
 };
 constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
@@ -55,8 +55,8 @@ struct Verdict {
   Drop drop = Drop::kTruncated;
   Status status = Status::kOpen;
   uint8_t ttl = 0;
-  uint16_t port = 0;   // target port
-  uint32_t ip = 0;     // target address
+  uint16_t port = 0;  // target port
+  uint32_t ip = 0;    // target address
   uint16_t window = 0;
   uint16_t our_port = 0;  // for the RST after a SYN-ACK
   uint32_t ack = 0;

@@ -23,8 +23,8 @@ class OutputFile {
   std::FILE* get() const { return f_; }
   const std::string& name() const { return name_; }
   void write(const char* data, size_t len);
-  void flush();   // throws RuntimeError on failure
-  void close();   // flush, and close unless it is standard output
+  void flush();  // throws RuntimeError on failure
+  void close();  // flush, and close unless it is standard output
 
  private:
   std::FILE* f_ = nullptr;

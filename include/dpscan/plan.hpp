@@ -17,7 +17,7 @@ enum class OutputFormat : uint8_t { kCsv, kNdjson, kList };
 
 struct ScanPlan {
   // What to scan.
-  IpSet addresses;  // targets minus exclusions
+  IpSet addresses;                   // targets minus exclusions
   uint64_t requested_addresses = 0;  // before exclusions, for the user's information
   std::vector<uint16_t> ports;
   uint64_t seed = 0;

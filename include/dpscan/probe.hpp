@@ -51,8 +51,7 @@ class ProbeTemplate {
     uint8_t* tcp = frame + kTcp;
     store_be16(ip + ip4::kId, c.ip_id);
     store_be32(ip + ip4::kDst, dst_ip);
-    store_be16(ip + ip4::kChecksum,
-               checksum_fold(checksum_add32(ip_sum_ + c.ip_id, dst_ip)));
+    store_be16(ip + ip4::kChecksum, checksum_fold(checksum_add32(ip_sum_ + c.ip_id, dst_ip)));
     store_be16(tcp + tcp::kSport, c.sport);
     store_be16(tcp + tcp::kDport, dport);
     store_be32(tcp + tcp::kSeq, c.seq);

@@ -26,10 +26,20 @@ struct State {
         v2(k.k0 ^ 0x6c7967656e657261ULL),
         v3(k.k1 ^ 0x7465646279746573ULL) {}
   void round() {
-    v0 += v1; v1 = std::rotl(v1, 13); v1 ^= v0; v0 = std::rotl(v0, 32);
-    v2 += v3; v3 = std::rotl(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = std::rotl(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = std::rotl(v1, 17); v1 ^= v2; v2 = std::rotl(v2, 32);
+    v0 += v1;
+    v1 = std::rotl(v1, 13);
+    v1 ^= v0;
+    v0 = std::rotl(v0, 32);
+    v2 += v3;
+    v3 = std::rotl(v3, 16);
+    v3 ^= v2;
+    v0 += v3;
+    v3 = std::rotl(v3, 21);
+    v3 ^= v0;
+    v2 += v1;
+    v1 = std::rotl(v1, 17);
+    v1 ^= v2;
+    v2 = std::rotl(v2, 32);
   }
   void compress(uint64_t m) {
     v3 ^= m;
@@ -39,7 +49,10 @@ struct State {
   }
   uint64_t finish() {
     v2 ^= 0xff;
-    round(); round(); round(); round();
+    round();
+    round();
+    round();
+    round();
     return v0 ^ v1 ^ v2 ^ v3;
   }
 };

@@ -31,13 +31,15 @@ struct RunSummary {
   std::array<uint64_t, kDropCount> dropped{};  // by classification reason
   uint64_t result_ring_full = 0;
   uint64_t control_ring_full = 0;
-  uint64_t rx_missed = 0;   // device imissed
-  uint64_t rx_errors = 0;   // device ierrors
+  uint64_t rx_missed = 0;  // device imissed
+  uint64_t rx_errors = 0;  // device ierrors
   uint64_t rx_nombuf = 0;
   uint64_t arp_replies = 0;
   uint64_t rst_sent = 0;
 
-  double send_rate() const { return send_duration_s > 0 ? static_cast<double>(sent) / send_duration_s : 0; }
+  double send_rate() const {
+    return send_duration_s > 0 ? static_cast<double>(sent) / send_duration_s : 0;
+  }
   uint64_t dropped_total() const;
 };
 

@@ -32,7 +32,8 @@ std::array<uint8_t, 6> mac_or_throw(const std::string& text) {
   if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
                   &v[5], &tail) != 6 ||
       text.size() != 17) {
-    throw UsageError(fmt::format("--gateway-mac: '{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
+    throw UsageError(
+        fmt::format("--gateway-mac: '{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
   }
   for (int i = 0; i < 6; ++i) mac[static_cast<size_t>(i)] = static_cast<uint8_t>(v[i]);
   return mac;
@@ -47,8 +48,10 @@ std::vector<std::string> split_args(const std::string& s) {
   char quote = 0;
   for (char c : s) {
     if (quote) {
-      if (c == quote) quote = 0;
-      else cur += c;
+      if (c == quote)
+        quote = 0;
+      else
+        cur += c;
     } else if (c == '\'' || c == '"') {
       quote = c;
       in_word = true;
@@ -65,7 +68,8 @@ std::vector<std::string> split_args(const std::string& s) {
 }
 
 double seconds_or_throw(double v, const char* option) {
-  if (!std::isfinite(v) || v < 0) throw UsageError(fmt::format("--{} must be 0 or more seconds", option));
+  if (!std::isfinite(v) || v < 0)
+    throw UsageError(fmt::format("--{} must be 0 or more seconds", option));
   return v;
 }
 
@@ -91,43 +95,54 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   unsigned ttl = 64;
 
   po::options_description scan("Targets");
-  scan.add_options()
-      ("targets-file", po::value(&targets_files)->composing(), "read targets from FILE (one CIDR, a-b range or address per line; # comments)")
-      ("ports,p", po::value(&ports), "ports to scan: list and ranges, e.g. 22,80,8000-8100")
-      ("exclude", po::value(&excludes)->composing(), "exclude addresses (CIDR, range, address; comma-separated; repeatable)")
-      ("exclude-file", po::value(&exclude_files)->composing(), "exclude the addresses listed in FILE")
-      ("no-default-blocklist", po::bool_switch(), "do not exclude the IANA special-purpose ranges (config/blocklist.conf); needed for lab scans of 198.18.0.0/15")
-      ("seed", po::value(&plan.seed), "seed of the scan order (default: random, written to the summary)");
+  scan.add_options()(
+      "targets-file", po::value(&targets_files)->composing(),
+      "read targets from FILE (one CIDR, a-b range or address per line; # comments)")(
+      "ports,p", po::value(&ports), "ports to scan: list and ranges, e.g. 22,80,8000-8100")(
+      "exclude", po::value(&excludes)->composing(),
+      "exclude addresses (CIDR, range, address; comma-separated; repeatable)")(
+      "exclude-file", po::value(&exclude_files)->composing(),
+      "exclude the addresses listed in FILE")(
+      "no-default-blocklist", po::bool_switch(),
+      "do not exclude the IANA special-purpose ranges (config/blocklist.conf); needed for lab "
+      "scans of 198.18.0.0/15")("seed", po::value(&plan.seed),
+                                "seed of the scan order (default: random, written to the summary)");
 
   po::options_description net("Sending");
-  net.add_options()
-      ("rate", po::value(&plan.rate_pps)->default_value(10000), "probes per second; 0 sends as fast as the device accepts")
-      ("device", po::value(&plan.device), "DPDK device: a PCI address (0000:01:00.0) or a virtual device string (net_af_packet0,iface=veth0)")
-      ("eal-args", po::value(&eal_args), "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")
-      ("source-ip", po::value(&source_ip), "source IPv4 address of the probes (required unless --dry-run)")
-      ("gateway-ip", po::value(&gateway_ip), "next-hop IPv4 address, resolved by ARP")
-      ("gateway-mac", po::value(&gateway_mac), "next-hop MAC address (instead of --gateway-ip)")
-      ("source-port", po::value(&source_port)->default_value("32768-65535"), "range of TCP source ports the cookie picks from")
-      ("probe-options", po::value(&probe_options)->default_value("windows"), "TCP option profile: none, mss, windows, linux, bsd")
-      ("ttl", po::value(&ttl)->default_value(64), "IPv4 time to live of the probes")
-      ("no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST");
+  net.add_options()("rate", po::value(&plan.rate_pps)->default_value(10000),
+                    "probes per second; 0 sends as fast as the device accepts")(
+      "device", po::value(&plan.device),
+      "DPDK device: a PCI address (0000:01:00.0) or a virtual device string "
+      "(net_af_packet0,iface=veth0)")("eal-args", po::value(&eal_args),
+                                      "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")(
+      "source-ip", po::value(&source_ip),
+      "source IPv4 address of the probes (required unless --dry-run)")(
+      "gateway-ip", po::value(&gateway_ip), "next-hop IPv4 address, resolved by ARP")(
+      "gateway-mac", po::value(&gateway_mac), "next-hop MAC address (instead of --gateway-ip)")(
+      "source-port", po::value(&source_port)->default_value("32768-65535"),
+      "range of TCP source ports the cookie picks from")(
+      "probe-options", po::value(&probe_options)->default_value("windows"),
+      "TCP option profile: none, mss, windows, linux, bsd")(
+      "ttl", po::value(&ttl)->default_value(64), "IPv4 time to live of the probes")(
+      "no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST");
 
   po::options_description out("Results");
-  out.add_options()
-      ("output,o", po::value(&plan.output_path)->default_value("-"), "write results to FILE (- is standard output)")
-      ("output-format", po::value(&output_format)->default_value("csv"), "csv, ndjson or list (masscan -oL)")
-      ("report", po::value(&report)->default_value("open"), "statuses to report: open[,closed,unreachable]")
-      ("summary", po::value(&plan.summary_path), "write a JSON summary of the run to FILE")
-      ("cooldown", po::value(&plan.cooldown_s)->default_value(8), "seconds to keep receiving after the last probe")
-      ("dedup-memory", po::value(&plan.dedup_memory)->default_value(uint64_t{1} << 30), "bytes for exact duplicate suppression")
-      ("dry-run", po::bool_switch(&plan.dry_run), "send nothing: write one record (ip, port) per probe instead; needs no device");
+  out.add_options()("output,o", po::value(&plan.output_path)->default_value("-"),
+                    "write results to FILE (- is standard output)")(
+      "output-format", po::value(&output_format)->default_value("csv"),
+      "csv, ndjson or list (masscan -oL)")("report", po::value(&report)->default_value("open"),
+                                           "statuses to report: open[,closed,unreachable]")(
+      "summary", po::value(&plan.summary_path), "write a JSON summary of the run to FILE")(
+      "cooldown", po::value(&plan.cooldown_s)->default_value(8),
+      "seconds to keep receiving after the last probe")(
+      "dedup-memory", po::value(&plan.dedup_memory)->default_value(uint64_t{1} << 30),
+      "bytes for exact duplicate suppression")(
+      "dry-run", po::bool_switch(&plan.dry_run),
+      "send nothing: write one record (ip, port) per probe instead; needs no device");
 
   po::options_description misc("General");
-  misc.add_options()
-      ("help,h", "print this help and exit")
-      ("version", "print the version and exit")
-      ("verbose,v", "also print DPDK's own log")
-      ("quiet,q", "print only errors");
+  misc.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
+      "verbose,v", "also print DPDK's own log")("quiet,q", "print only errors");
 
   po::options_description hidden;
   hidden.add_options()("target", po::value(&targets)->composing(), "target");
@@ -152,7 +167,8 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
                  "A kernel-bypass TCP SYN port scanner on DPDK. TARGETs are CIDR blocks,\n"
                  "a-b ranges or addresses, separated by spaces or commas.\n"
                  "Example (the lab): dpscan --no-default-blocklist 198.18.0.0/20 -p 22,80,443 \\\n"
-                 "  --device net_af_packet0,iface=veth0 --source-ip 198.19.255.2 --gateway-ip 198.19.255.1\n"
+                 "  --device net_af_packet0,iface=veth0 --source-ip 198.19.255.2 --gateway-ip "
+                 "198.19.255.1\n"
               << visible << '\n';
     return std::nullopt;
   }
@@ -167,7 +183,8 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   IpSet requested;
   for (const auto& t : targets) requested.add_specs(t);
   for (const auto& f : targets_files) requested.add_file(f);
-  if (requested.empty()) throw UsageError("no targets: give addresses, ranges or CIDR blocks, or --targets-file");
+  if (requested.empty())
+    throw UsageError("no targets: give addresses, ranges or CIDR blocks, or --targets-file");
   if (ports.empty()) throw UsageError("no ports: give -p/--ports, e.g. -p 80 or -p 22,80,443");
   plan.ports = parse_ports(ports);
   IpSet excluded;
@@ -186,7 +203,8 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   }
 
   // Sending.
-  if (!std::isfinite(plan.rate_pps) || plan.rate_pps < 0) throw UsageError("--rate must be 0 or more probes per second");
+  if (!std::isfinite(plan.rate_pps) || plan.rate_pps < 0)
+    throw UsageError("--rate must be 0 or more probes per second");
   if (ttl == 0 || ttl > 255) throw UsageError("--ttl must be 1 to 255");
   plan.ttl = static_cast<uint8_t>(ttl);
   plan.probe_options = parse_option_profile(probe_options);
@@ -195,26 +213,38 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   plan.eal_args = split_args(eal_args);
   plan.cooldown_s = seconds_or_throw(plan.cooldown_s, "cooldown");
   if (!plan.dry_run) {
-    if (plan.device.empty()) throw UsageError("no --device given (a PCI address or a DPDK virtual device); or use --dry-run");
+    if (plan.device.empty())
+      throw UsageError(
+          "no --device given (a PCI address or a DPDK virtual device); or use --dry-run");
     if (source_ip.empty()) throw UsageError("no --source-ip given");
-    if (gateway_ip.empty() && gateway_mac.empty()) throw UsageError("give --gateway-ip (resolved by ARP) or --gateway-mac");
+    if (gateway_ip.empty() && gateway_mac.empty())
+      throw UsageError("give --gateway-ip (resolved by ARP) or --gateway-mac");
   }
   if (!source_ip.empty()) plan.source_ip = ip_or_throw(source_ip, "source-ip");
   if (!gateway_ip.empty()) plan.gateway_ip = ip_or_throw(gateway_ip, "gateway-ip");
   if (!gateway_mac.empty()) plan.gateway_mac = mac_or_throw(gateway_mac);
 
   // Results.
-  if (output_format == "csv") plan.output_format = OutputFormat::kCsv;
-  else if (output_format == "ndjson") plan.output_format = OutputFormat::kNdjson;
-  else if (output_format == "list") plan.output_format = OutputFormat::kList;
-  else throw UsageError(fmt::format("--output-format: '{}' is not one of csv, ndjson, list", output_format));
+  if (output_format == "csv")
+    plan.output_format = OutputFormat::kCsv;
+  else if (output_format == "ndjson")
+    plan.output_format = OutputFormat::kNdjson;
+  else if (output_format == "list")
+    plan.output_format = OutputFormat::kList;
+  else
+    throw UsageError(
+        fmt::format("--output-format: '{}' is not one of csv, ndjson, list", output_format));
   plan.report = {false, false, false};
   std::istringstream rs(report);
   for (std::string item; std::getline(rs, item, ',');) {
-    if (item == "open") plan.report[0] = true;
-    else if (item == "closed") plan.report[1] = true;
-    else if (item == "unreachable") plan.report[2] = true;
-    else throw UsageError(fmt::format("--report: '{}' is not one of open, closed, unreachable", item));
+    if (item == "open")
+      plan.report[0] = true;
+    else if (item == "closed")
+      plan.report[1] = true;
+    else if (item == "unreachable")
+      plan.report[2] = true;
+    else
+      throw UsageError(fmt::format("--report: '{}' is not one of open, closed, unreachable", item));
   }
   return plan;
 }

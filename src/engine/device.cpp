@@ -36,19 +36,24 @@ Device::Device(uint16_t port_id, const std::string& name) : port_(port_id), name
   const int s = rte_eth_dev_socket_id(port_);
   socket_ = s < 0 ? 0 : s;
   rte_eth_dev_info info{};
-  check(rte_eth_dev_info_get(port_, &info), fmt::format("device {}: reading its capabilities", name_));
+  check(rte_eth_dev_info_get(port_, &info),
+        fmt::format("device {}: reading its capabilities", name_));
 
-  rx_pool_ = rte_pktmbuf_pool_create("dpscan_rx", kRxPoolSize, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
-  ctrl_pool_ = rte_pktmbuf_pool_create("dpscan_ctrl", kCtrlPoolSize, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+  rx_pool_ = rte_pktmbuf_pool_create("dpscan_rx", kRxPoolSize, kPoolCache, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+  ctrl_pool_ = rte_pktmbuf_pool_create("dpscan_ctrl", kCtrlPoolSize, 64, 0,
+                                       RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
   if (!rx_pool_ || !ctrl_pool_) {
-    throw RuntimeError(fmt::format("cannot create packet buffer pools: {} (increase -m in --eal-args?)",
-                                   rte_strerror(rte_errno)));
+    throw RuntimeError(
+        fmt::format("cannot create packet buffer pools: {} (increase -m in --eal-args?)",
+                    rte_strerror(rte_errno)));
   }
 
   rte_eth_conf conf{};
   check(rte_eth_dev_configure(port_, 1, 1, &conf), fmt::format("device {}: configure", name_));
   uint16_t rxd = kRxDesc, txd = kTxDesc;
-  check(rte_eth_dev_adjust_nb_rx_tx_desc(port_, &rxd, &txd), fmt::format("device {}: descriptor counts", name_));
+  check(rte_eth_dev_adjust_nb_rx_tx_desc(port_, &rxd, &txd),
+        fmt::format("device {}: descriptor counts", name_));
   check(rte_eth_rx_queue_setup(port_, 0, rxd, static_cast<unsigned>(socket_), nullptr, rx_pool_),
         fmt::format("device {}: RX queue set-up", name_));
   check(rte_eth_tx_queue_setup(port_, 0, txd, static_cast<unsigned>(socket_), nullptr),
@@ -59,14 +64,17 @@ Device::Device(uint16_t port_id, const std::string& name) : port_(port_id), name
   // classifier checks the IP destination, so promiscuous mode costs nothing in correctness.
   rte_eth_promiscuous_enable(port_);
   rte_ether_addr addr{};
-  check(rte_eth_macaddr_get(port_, &addr), fmt::format("device {}: reading its MAC address", name_));
+  check(rte_eth_macaddr_get(port_, &addr),
+        fmt::format("device {}: reading its MAC address", name_));
   std::memcpy(mac_, addr.addr_bytes, 6);
 }
 
 void Device::create_tx_pool(const ProbeTemplate& tmpl) {
-  tx_pool_ = rte_pktmbuf_pool_create("dpscan_tx", kTxPoolSize, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+  tx_pool_ = rte_pktmbuf_pool_create("dpscan_tx", kTxPoolSize, kPoolCache, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
   if (!tx_pool_) {
-    throw RuntimeError(fmt::format("cannot create the TX buffer pool: {}", rte_strerror(rte_errno)));
+    throw RuntimeError(
+        fmt::format("cannot create the TX buffer pool: {}", rte_strerror(rte_errno)));
   }
   rte_mempool_obj_iter(tx_pool_, fill_template, const_cast<ProbeTemplate*>(&tmpl));
 }

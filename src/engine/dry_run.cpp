@@ -6,7 +6,8 @@
 
 namespace dpscan {
 
-RunSummary run_dry_run(const ScanPlan& plan, uint64_t seed, ResultWriter& out, const std::atomic<int>& interrupts) {
+RunSummary run_dry_run(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
+                       const std::atomic<int>& interrupts) {
   using clock = std::chrono::system_clock;
   RunSummary sum;
   sum.dry_run = true;
@@ -32,7 +33,8 @@ RunSummary run_dry_run(const ScanPlan& plan, uint64_t seed, ResultWriter& out, c
     }
   }
   sum.sent = n;
-  sum.send_duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sum.send_duration_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   sum.end_time = std::chrono::duration<double>(clock::now().time_since_epoch()).count();
   return sum;
 }

@@ -86,7 +86,8 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
     const unsigned rx_cpu = cpus.size() > 2 ? cpus[2] : cpus[0];
     args.push_back(fmt::format("--lcores=0@{},1@{},2@{}", main_cpu, tx_cpu, rx_cpu));
   }
-  if (!user_gave(user, {"--file-prefix"})) args.push_back(fmt::format("--file-prefix=dpscan-{}", getpid()));
+  if (!user_gave(user, {"--file-prefix"}))
+    args.push_back(fmt::format("--file-prefix=dpscan-{}", getpid()));
   if (is_pci_address(plan.device)) {
     if (!user_gave(user, {"-a", "--allow", "-b", "--block"})) args.push_back("-a" + plan.device);
   } else {
@@ -143,12 +144,16 @@ Eal::Eal(const ScanPlan& plan) {
   }
   if (n < 2) {
     rte_eal_cleanup();
-    throw RuntimeError("dpscan needs two worker lcores besides the main one (TX and RX); check -l/--lcores in --eal-args");
+    throw RuntimeError(
+        "dpscan needs two worker lcores besides the main one (TX and RX); check -l/--lcores in "
+        "--eal-args");
   }
   layout_.tx_lcore = workers[0];
   layout_.rx_lcore = workers[1];
 }
 
-Eal::~Eal() { rte_eal_cleanup(); }
+Eal::~Eal() {
+  rte_eal_cleanup();
+}
 
 }  // namespace dpscan

@@ -11,7 +11,9 @@ namespace dpscan {
 
 // `interrupts` counts SIGINT/SIGTERM: the first stops sending (then the cooldown runs), the
 // second ends the run at once. Results are written as they arrive.
-RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, const std::atomic<int>& interrupts);
-RunSummary run_dry_run(const ScanPlan& plan, uint64_t seed, ResultWriter& out, const std::atomic<int>& interrupts);
+RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
+                    const std::atomic<int>& interrupts);
+RunSummary run_dry_run(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
+                       const std::atomic<int>& interrupts);
 
 }  // namespace dpscan

@@ -17,11 +17,12 @@
 namespace dpscan {
 namespace {
 
-void send_frame(Device& dev, uint16_t op, const uint8_t* eth_dst, uint32_t our_ip, const uint8_t* target_mac,
-                uint32_t target_ip) {
+void send_frame(Device& dev, uint16_t op, const uint8_t* eth_dst, uint32_t our_ip,
+                const uint8_t* target_mac, uint32_t target_ip) {
   rte_mbuf* m = rte_pktmbuf_alloc(dev.control_pool());
   if (!m) throw RuntimeError("out of packet buffers while resolving the gateway");
-  const size_t n = build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), op, eth_dst, dev.mac(), our_ip, target_mac, target_ip);
+  const size_t n = build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), op, eth_dst, dev.mac(), our_ip,
+                                   target_mac, target_ip);
   m->data_len = static_cast<uint16_t>(n);
   m->pkt_len = static_cast<uint32_t>(n);
   if (rte_eth_tx_burst(dev.port(), 0, &m, 1) != 1) rte_pktmbuf_free(m);
@@ -29,7 +30,8 @@ void send_frame(Device& dev, uint16_t op, const uint8_t* eth_dst, uint32_t our_i
 
 }  // namespace
 
-std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t gateway_ip, int tries) {
+std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t gateway_ip,
+                                       int tries) {
   static const uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   static const uint8_t kZero[6] = {};
   const uint64_t hz = rte_get_tsc_hz();
@@ -57,12 +59,16 @@ std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t ga
           }
         }
       }
-      if (n) rte_pktmbuf_free_bulk(pkts, n);
-      else rte_delay_us_sleep(1000);
+      if (n)
+        rte_pktmbuf_free_bulk(pkts, n);
+      else
+        rte_delay_us_sleep(1000);
     }
   }
-  throw RuntimeError(fmt::format("gateway {} did not answer ARP ({} requests over {} s); check --gateway-ip and the cabling, or give --gateway-mac",
-                                 format_ipv4(gateway_ip), tries, tries));
+  throw RuntimeError(
+      fmt::format("gateway {} did not answer ARP ({} requests over {} s); check --gateway-ip and "
+                  "the cabling, or give --gateway-mac",
+                  format_ipv4(gateway_ip), tries, tries));
 }
 
 }  // namespace dpscan

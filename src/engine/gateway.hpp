@@ -11,6 +11,7 @@ namespace dpscan {
 class Device;
 
 // Throws RuntimeError if the gateway does not answer `tries` requests, one per second.
-std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t gateway_ip, int tries = 5);
+std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t gateway_ip,
+                                       int tries = 5);
 
 }  // namespace dpscan

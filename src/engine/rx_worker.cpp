@@ -49,8 +49,8 @@ void send_rst(RxWorker& w, const uint8_t* frame, const Verdict& v) {
     w.stats->control_ring_full.add();
     return;
   }
-  const size_t n = build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), w.mac, frame + eth::kSrc, w.ctx.src_ip,
-                                   v.ip, v.our_port, v.port, v.ack, 0, tcp::kRst, 0,
+  const size_t n = build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), w.mac, frame + eth::kSrc,
+                                   w.ctx.src_ip, v.ip, v.our_port, v.port, v.ack, 0, tcp::kRst, 0,
                                    static_cast<uint16_t>(v.ack >> 16), w.ttl);
   m->data_len = static_cast<uint16_t>(n);
   m->pkt_len = static_cast<uint32_t>(n);
@@ -105,7 +105,8 @@ int rx_main(void* arg) {
     }
     rte_pktmbuf_free_bulk(pkts, n);
     if (nr) {
-      const unsigned k = rte_ring_sp_enqueue_burst_elem(w.results, results, sizeof(Result), nr, nullptr);
+      const unsigned k =
+          rte_ring_sp_enqueue_burst_elem(w.results, results, sizeof(Result), nr, nullptr);
       if (k < nr) st.result_ring_full.add(nr - k);
     }
   }

@@ -68,7 +68,8 @@ class ResultRing {
 
 }  // namespace
 
-RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, const std::atomic<int>& interrupts) {
+RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
+                    const std::atomic<int>& interrupts) {
   RunSummary sum;
   sum.seed = seed;
   sum.start_time = unix_now();
@@ -143,8 +144,8 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, cons
   rx.control = &ctl;
 
   log::info("scanning {} addresses x {} ports = {} probes at {}, seed {}", space.addresses(),
-            space.ports().size(), space.size(), plan.rate_pps > 0 ? rate_text(plan.rate_pps) : "full speed",
-            seed);
+            space.ports().size(), space.size(),
+            plan.rate_pps > 0 ? rate_text(plan.rate_pps) : "full speed", seed);
   if (rte_eal_remote_launch(rx_main, &rx, eal.layout().rx_lcore) != 0 ||
       rte_eal_remote_launch(tx_main, &tx, eal.layout().tx_lcore) != 0) {
     ctl.stop = true;
@@ -162,7 +163,8 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, cons
   Result buf[256];
   auto drain = [&] {
     unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst_elem(results.get(), buf, sizeof(Result), 256, nullptr)) > 0) {
+    while ((n = rte_ring_sc_dequeue_burst_elem(results.get(), buf, sizeof(Result), 256, nullptr)) >
+           0) {
       for (unsigned i = 0; i < n; ++i)
         if (plan.report[static_cast<size_t>(buf[i].status)]) out.result(buf[i]);
     }
@@ -177,9 +179,12 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, cons
     if (irq >= 2) break;
     const auto now = Clock::now();
     if (!cooldown_end && tx_stats.done.load(std::memory_order_acquire)) {
-      cooldown_end = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(plan.cooldown_s));
+      cooldown_end = now + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(plan.cooldown_s));
       if (sum.interrupted && !announced_stop) {
-        log::info("interrupted: sending stopped; waiting {} s for answers (Ctrl-C again to quit now)", plan.cooldown_s);
+        log::info(
+            "interrupted: sending stopped; waiting {} s for answers (Ctrl-C again to quit now)",
+            plan.cooldown_s);
         announced_stop = true;
       }
     }
@@ -188,11 +193,15 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, cons
       const Snapshot s = snapshot(tx_stats, rx_stats);
       const double dt = std::chrono::duration<double>(now - last_time).count();
       const double elapsed = std::chrono::duration<double>(now - begin).count();
-      const double pct = space.size() ? 100.0 * static_cast<double>(s.sent) / static_cast<double>(space.size()) : 100;
-      log::info("{:.0f}s {:.1f}% sent {} ({}) received {} open {} closed {} unreachable {} dup {} drops {}{}",
-                elapsed, pct, s.sent, rate_text(static_cast<double>(s.sent - last.sent) / dt), s.received,
-                s.by_status[0], s.by_status[1], s.by_status[2], s.duplicates, s.drops,
-                cooldown_end ? " (cooldown)" : "");
+      const double pct =
+          space.size() ? 100.0 * static_cast<double>(s.sent) / static_cast<double>(space.size())
+                       : 100;
+      log::info(
+          "{:.0f}s {:.1f}% sent {} ({}) received {} open {} closed {} unreachable {} dup {} drops "
+          "{}{}",
+          elapsed, pct, s.sent, rate_text(static_cast<double>(s.sent - last.sent) / dt), s.received,
+          s.by_status[0], s.by_status[1], s.by_status[2], s.duplicates, s.drops,
+          cooldown_end ? " (cooldown)" : "");
       last = s;
       last_time = now;
       next_status += std::chrono::seconds(1);
@@ -209,14 +218,16 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out, cons
   // Anything still queued for the TX lcore was never sent; the queue is gone now.
   rte_mbuf* left[64];
   unsigned nleft;
-  while ((nleft = rte_ring_dequeue_burst(control.get(), reinterpret_cast<void**>(left), 64, nullptr)) > 0)
+  while ((nleft = rte_ring_dequeue_burst(control.get(), reinterpret_cast<void**>(left), 64,
+                                         nullptr)) > 0)
     rte_pktmbuf_free_bulk(left, nleft);
   dev.stop();
 
   sum.sent = tx_stats.sent.get();
   sum.tx_retries = tx_stats.retries.get();
   const uint64_t t0 = tx_stats.start_tsc.load(), t1 = tx_stats.end_tsc.load();
-  sum.send_duration_s = t1 > t0 ? static_cast<double>(t1 - t0) / static_cast<double>(rte_get_tsc_hz()) : 0;
+  sum.send_duration_s =
+      t1 > t0 ? static_cast<double>(t1 - t0) / static_cast<double>(rte_get_tsc_hz()) : 0;
   sum.received = rx_stats.received.get();
   for (size_t i = 0; i < kStatusCount; ++i) sum.by_status[i] = rx_stats.by_status[i].get();
   sum.duplicates = rx_stats.duplicates.get();

@@ -32,8 +32,11 @@ constexpr unsigned kBurst = 32;
 
 void drain_control(TxWorker& w) {
   rte_mbuf* pkts[kBurst];
-  const unsigned n = rte_ring_sc_dequeue_burst(w.control_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
-  if (n) w.stats->control_sent.add(send_all(w.port, w.queue, pkts, n, w.stats->retries, w.control->stop));
+  const unsigned n =
+      rte_ring_sc_dequeue_burst(w.control_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  if (n)
+    w.stats->control_sent.add(
+        send_all(w.port, w.queue, pkts, n, w.stats->retries, w.control->stop));
 }
 
 }  // namespace
@@ -71,7 +74,8 @@ int tx_main(void* arg) {
     // rates this releases one probe at a time, so there are no bursts above the rate.
     unsigned n = kBurst;
     if (probes_per_tick > 0) {
-      const auto due = static_cast<uint64_t>(static_cast<double>(rte_rdtsc() - start) * probes_per_tick);
+      const auto due =
+          static_cast<uint64_t>(static_cast<double>(rte_rdtsc() - start) * probes_per_tick);
       if (due <= sent) {
         rte_pause();
         continue;
@@ -94,7 +98,8 @@ int tx_main(void* arg) {
       rte_mbuf* m = pkts[built];
       m->data_len = frame_len;
       m->pkt_len = frame_len;
-      tmpl.patch(rte_pktmbuf_mtod(m, uint8_t*), t.ip, t.port, make_cookie(w.cookie, src_ip, t.ip, t.port));
+      tmpl.patch(rte_pktmbuf_mtod(m, uint8_t*), t.ip, t.port,
+                 make_cookie(w.cookie, src_ip, t.ip, t.port));
     }
     if (built < n) rte_pktmbuf_free_bulk(pkts + built, n - built);
     const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, w.control->stop);

@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "dpscan/classify.hpp"
-#include "dpscan/counter.hpp"
 #include "dpscan/cookie.hpp"
+#include "dpscan/counter.hpp"
 #include "dpscan/cyclic.hpp"
 #include "dpscan/dedup.hpp"
 #include "dpscan/probe.hpp"
@@ -56,7 +56,7 @@ struct TxWorker {
   CookieParams cookie;
   const TargetSpace* space = nullptr;
   CyclicWalk* walk = nullptr;
-  double rate_pps = 0;  // 0: unpaced
+  double rate_pps = 0;               // 0: unpaced
   rte_ring* control_ring = nullptr;  // frames from the RX lcore (ARP replies, RSTs)
   TxStats* stats = nullptr;
   RunControl* control = nullptr;

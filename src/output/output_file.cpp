@@ -13,7 +13,9 @@ OutputFile::OutputFile(const std::string& path) : name_(path == "-" ? "standard 
     f_ = stdout;
   } else {
     f_ = std::fopen(path.c_str(), "w");
-    if (!f_) throw RuntimeError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
+    if (!f_)
+      throw RuntimeError(
+          fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
     owned_ = true;
   }
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);

@@ -22,11 +22,14 @@ std::string summary_json(const RunSummary& s) {
   fmt::format_to(out, "  \"seed\": {},\n", s.seed);
   fmt::format_to(out, "  \"dry_run\": {},\n", s.dry_run);
   fmt::format_to(out, "  \"interrupted\": {},\n", s.interrupted);
-  fmt::format_to(out, "  \"start_time\": {:.6f},\n  \"end_time\": {:.6f},\n", s.start_time, s.end_time);
-  fmt::format_to(out, "  \"addresses\": {},\n  \"ports\": {},\n  \"probes\": {},\n", s.addresses, s.ports, s.probes);
+  fmt::format_to(out, "  \"start_time\": {:.6f},\n  \"end_time\": {:.6f},\n", s.start_time,
+                 s.end_time);
+  fmt::format_to(out, "  \"addresses\": {},\n  \"ports\": {},\n  \"probes\": {},\n", s.addresses,
+                 s.ports, s.probes);
   fmt::format_to(out, "  \"rate_asked_pps\": {},\n", s.rate_asked);
   fmt::format_to(out, "  \"sent\": {},\n  \"tx_retries\": {},\n", s.sent, s.tx_retries);
-  fmt::format_to(out, "  \"send_duration_s\": {:.6f},\n  \"send_rate_pps\": {:.1f},\n", s.send_duration_s, s.send_rate());
+  fmt::format_to(out, "  \"send_duration_s\": {:.6f},\n  \"send_rate_pps\": {:.1f},\n",
+                 s.send_duration_s, s.send_rate());
   fmt::format_to(out, "  \"received\": {},\n", s.received);
   for (size_t i = 0; i < kStatusCount; ++i)
     fmt::format_to(out, "  \"{}\": {},\n", status_name(static_cast<Status>(i)), s.by_status[i]);
@@ -40,10 +43,11 @@ std::string summary_json(const RunSummary& s) {
     fmt::format_to(out, "{}    \"{}\": {}", sep, drop_name(static_cast<Drop>(i)), s.dropped[i]);
     sep = ",\n";
   }
-  fmt::format_to(out, ",\n    \"result_ring_full\": {},\n    \"control_ring_full\": {},\n", s.result_ring_full,
-                 s.control_ring_full);
-  fmt::format_to(out, "    \"rx_missed\": {},\n    \"rx_errors\": {},\n    \"rx_nombuf\": {}\n  }}\n}}\n",
-                 s.rx_missed, s.rx_errors, s.rx_nombuf);
+  fmt::format_to(out, ",\n    \"result_ring_full\": {},\n    \"control_ring_full\": {},\n",
+                 s.result_ring_full, s.control_ring_full);
+  fmt::format_to(
+      out, "    \"rx_missed\": {},\n    \"rx_errors\": {},\n    \"rx_nombuf\": {}\n  }}\n}}\n",
+      s.rx_missed, s.rx_errors, s.rx_nombuf);
   return fmt::to_string(b);
 }
 

@@ -33,12 +33,15 @@ class CsvWriter final : public Writer {
  public:
   CsvWriter(OutputFile& out, bool dry_run) : Writer(out), dry_run_(dry_run) {}
   void begin() override {
-    if (dry_run_) line("ip,port");
-    else line("ip,port,status,ttl,window,timestamp");
+    if (dry_run_)
+      line("ip,port");
+    else
+      line("ip,port,status,ttl,window,timestamp");
   }
   void result(const Result& r) override {
     char t[16];
-    line("{},{},{},{},{},{}", ip(r.ip, t), r.port, status_name(r.status), r.ttl, r.window, r.time_s);
+    line("{},{},{},{},{},{}", ip(r.ip, t), r.port, status_name(r.status), r.ttl, r.window,
+         r.time_s);
   }
   void probe(uint32_t a, uint16_t port) override {
     char t[16];
@@ -56,8 +59,8 @@ class NdjsonWriter final : public Writer {
   void begin() override {}
   void result(const Result& r) override {
     char t[16];
-    line(R"({{"ip":"{}","port":{},"status":"{}","ttl":{},"window":{},"timestamp":{}}})", ip(r.ip, t),
-         r.port, status_name(r.status), r.ttl, r.window, r.time_s);
+    line(R"({{"ip":"{}","port":{},"status":"{}","ttl":{},"window":{},"timestamp":{}}})",
+         ip(r.ip, t), r.port, status_name(r.status), r.ttl, r.window, r.time_s);
   }
   void probe(uint32_t a, uint16_t port) override {
     char t[16];
@@ -85,9 +88,12 @@ class ListWriter final : public Writer {
 
 std::unique_ptr<ResultWriter> make_writer(OutputFormat format, OutputFile& out, bool dry_run) {
   switch (format) {
-    case OutputFormat::kCsv: return std::make_unique<CsvWriter>(out, dry_run);
-    case OutputFormat::kNdjson: return std::make_unique<NdjsonWriter>(out);
-    case OutputFormat::kList: return std::make_unique<ListWriter>(out);
+    case OutputFormat::kCsv:
+      return std::make_unique<CsvWriter>(out, dry_run);
+    case OutputFormat::kNdjson:
+      return std::make_unique<NdjsonWriter>(out);
+    case OutputFormat::kList:
+      return std::make_unique<ListWriter>(out);
   }
   return nullptr;
 }

@@ -71,11 +71,16 @@ OptionProfile parse_option_profile(std::string_view name) {
 
 std::string_view to_string(OptionProfile p) {
   switch (p) {
-    case OptionProfile::kNone: return "none";
-    case OptionProfile::kMss: return "mss";
-    case OptionProfile::kWindows: return "windows";
-    case OptionProfile::kLinux: return "linux";
-    case OptionProfile::kBsd: return "bsd";
+    case OptionProfile::kNone:
+      return "none";
+    case OptionProfile::kMss:
+      return "mss";
+    case OptionProfile::kWindows:
+      return "windows";
+    case OptionProfile::kLinux:
+      return "linux";
+    case OptionProfile::kBsd:
+      return "bsd";
   }
   return "?";
 }

@@ -46,7 +46,9 @@ Montgomery::Montgomery(uint64_t odd_modulus) : p_(odd_modulus) {
   r2_ = mulmod(r, r, p_);
 }
 
-uint64_t Montgomery::to_montgomery(uint64_t a) const { return mul(a % p_, r2_); }
+uint64_t Montgomery::to_montgomery(uint64_t a) const {
+  return mul(a % p_, r2_);
+}
 
 CyclicGroup make_group(uint64_t n, uint64_t seed) {
   const TabledPrime& prime = prime_for(n);

@@ -37,8 +37,7 @@ Interval parse_interval(std::string_view spec) {
         std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
     if (ec != std::errc{} || end != bits_text.data() + bits_text.size() || bits > 32 ||
         bits_text.empty()) {
-      throw UsageError(
-          fmt::format("invalid target '{}': prefix length must be 0 to 32", spec));
+      throw UsageError(fmt::format("invalid target '{}': prefix length must be 0 to 32", spec));
     }
     const uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
     return {base & mask, (base & mask) | ~mask};

@@ -36,8 +36,8 @@ std::vector<uint16_t> parse_ports(std::string_view list) {
   bool any = false;
   while (pos <= list.size()) {
     const size_t comma = list.find(',', pos);
-    const std::string_view item =
-        trim(list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    const std::string_view item = trim(
+        list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
     if (item.empty()) throw UsageError(fmt::format("invalid port list '{}': empty item", list));
     if (const size_t dash = item.find('-'); dash != std::string_view::npos) {
       const uint16_t lo = port_or_throw(trim(item.substr(0, dash)), item);

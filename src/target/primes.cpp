@@ -194,6 +194,8 @@ constexpr TabledPrime kPrimes[] = {
 
 }  // namespace
 
-std::span<const TabledPrime> prime_table() { return kPrimes; }
+std::span<const TabledPrime> prime_table() {
+  return kPrimes;
+}
 
 }  // namespace dpscan

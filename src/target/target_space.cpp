@@ -8,7 +8,9 @@
 namespace dpscan {
 
 TargetSpace::TargetSpace(const IpSet& addrs, std::vector<uint16_t> ports)
-    : ports_(std::move(ports)), port_index_(65536, -1), port_div_(ports_.empty() ? 1 : ports_.size()) {
+    : ports_(std::move(ports)),
+      port_index_(65536, -1),
+      port_div_(ports_.empty() ? 1 : ports_.size()) {
   if (addrs.empty()) throw UsageError("no target addresses");
   if (ports_.empty()) throw UsageError("no target ports");
   prefix_.push_back(0);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything dpscan's build, tests and demo need, from Debian 12's archive.
+# Idempotent: packages already present are not fetched again; apt-get update runs only
+# when something is missing. Needs root (it uses apt-get).
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  g++ meson ninja-build pkg-config
+  libdpdk-dev dpdk dpdk-dev libboost-program-options-dev libyaml-cpp-dev libfmt-dev doctest-dev
+  # sanitizer and fuzz builds, formatting check
+  clang libclang-rt-14-dev clang-format
+  # the lab and the tests
+  iproute2 iptables ethtool procps python3 python3-scapy tshark strace masscan ndiff
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+if [[ $EUID -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,127 @@
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "dpscan/classify.hpp"
+#include "dpscan/probe.hpp"
+
+using namespace dpscan;
+
+namespace {
+
+constexpr uint32_t kUs = 0xc613ff02u;    // 198.19.255.2
+constexpr uint32_t kThem = 0xc6120011u;  // 198.18.0.17
+const uint8_t kMacA[6] = {2, 0, 0, 0, 0, 1}, kMacB[6] = {2, 0, 0, 0, 0, 2};
+
+RxContext ctx() {
+  RxContext c{};
+  c.src_ip = kUs;
+  c.cookie.key = {0x1111, 0x2222};
+  return c;
+}
+
+// The answer a target's TCP stack would send to our probe.
+std::vector<uint8_t> answer(uint8_t flags, int ack_delta, int sport_delta = 0, uint32_t dst = kUs) {
+  const Cookie c = make_cookie(ctx().cookie, kUs, kThem, 443);
+  std::vector<uint8_t> f(60, 0);  // 54 + Ethernet padding
+  build_tcp_frame(f.data(), kMacB, kMacA, kThem, dst, 443,
+                  static_cast<uint16_t>(c.sport + sport_delta), 12345,
+                  c.seq + static_cast<uint32_t>(ack_delta), flags, 29200, 1, 57);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("SYN-ACK with the cookie is open, RST is closed") {
+  auto f = answer(tcp::kSyn | tcp::kAck_, 1);
+  Verdict v = classify(f.data(), f.size(), ctx());
+  REQUIRE(v.kind == Verdict::Kind::kResult);
+  CHECK(v.status == Status::kOpen);
+  CHECK(v.ip == kThem);
+  CHECK(v.port == 443);
+  CHECK(v.ttl == 57);
+  CHECK(v.window == 29200);
+
+  f = answer(tcp::kRst | tcp::kAck_, 1);
+  v = classify(f.data(), f.size(), ctx());
+  REQUIRE(v.kind == Verdict::Kind::kResult);
+  CHECK(v.status == Status::kClosed);
+  f = answer(tcp::kRst, 0);
+  CHECK(classify(f.data(), f.size(), ctx()).status == Status::kClosed);
+}
+
+TEST_CASE("forged or stray answers are dropped with a reason") {
+  auto f = answer(tcp::kSyn | tcp::kAck_, 2);
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
+  f = answer(tcp::kSyn | tcp::kAck_, 1, 1);
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
+  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, kUs + 1);
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kNotForUs);
+  f = answer(tcp::kAck_, 1);
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kTcpFlags);
+  f = answer(tcp::kSyn | tcp::kAck_, 1);
+  f[50] ^= 0xff;  // corrupt the TCP checksum
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kTcpChecksum);
+  f = answer(tcp::kSyn | tcp::kAck_, 1);
+  f[24] ^= 0x01;  // IPv4 checksum
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kIpChecksum);
+  f = answer(tcp::kSyn | tcp::kAck_, 1);
+  CHECK(classify(f.data(), 40, ctx()).drop == Drop::kTruncated);
+  f[12] = 0x86, f[13] = 0xdd;
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kNotIp);
+}
+
+TEST_CASE("VLAN-tagged answers are classified") {
+  auto f = answer(tcp::kSyn | tcp::kAck_, 1);
+  std::vector<uint8_t> tagged(f.begin(), f.begin() + 12);
+  tagged.insert(tagged.end(), {0x81, 0x00, 0x00, 0x05});
+  tagged.insert(tagged.end(), f.begin() + 12, f.end());
+  const Verdict v = classify(tagged.data(), tagged.size(), ctx());
+  REQUIRE(v.kind == Verdict::Kind::kResult);
+  CHECK(v.status == Status::kOpen);
+}
+
+TEST_CASE("ICMP port unreachable quoting our probe is unreachable") {
+  ProbeConfig pc;
+  pc.src_ip = kUs;
+  const ProbeTemplate t(pc);
+  std::vector<uint8_t> probe(t.size());
+  t.fill(probe.data());
+  t.patch(probe.data(), kThem, 443, make_cookie(ctx().cookie, kUs, kThem, 443));
+  // Ethernet + IPv4(20) + ICMP(8) + quoted IPv4 header(20) + 8 bytes of TCP
+  std::vector<uint8_t> f(14 + 20 + 8 + 28, 0);
+  f[12] = 0x08;
+  uint8_t* ip = f.data() + 14;
+  ip[0] = 0x45;
+  store_be16(ip + 2, 56);
+  ip[8] = 64;
+  ip[9] = 1;
+  store_be32(ip + 12, kThem);
+  store_be32(ip + 16, kUs);
+  store_be16(ip + 10, checksum_fold(checksum_add(0, ip, 20)));
+  uint8_t* icmp = ip + 20;
+  icmp[0] = 3;
+  icmp[1] = 3;
+  std::memcpy(icmp + 8, probe.data() + 14, 28);
+  store_be16(icmp + 2, checksum_fold(checksum_add(0, icmp, 36)));
+  Verdict v = classify(f.data(), f.size(), ctx());
+  REQUIRE(v.kind == Verdict::Kind::kResult);
+  CHECK(v.status == Status::kUnreachable);
+  CHECK(v.ip == kThem);
+  CHECK(v.port == 443);
+
+  icmp[1] = 4;  // fragmentation needed: not counted as unreachable
+  store_be16(icmp + 2, 0);
+  store_be16(icmp + 2, checksum_fold(checksum_add(0, icmp, 36)));
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kIcmpOther);
+}
+
+TEST_CASE("every prefix of a valid answer is handled without reading past it") {
+  const auto f = answer(tcp::kSyn | tcp::kAck_, 1);
+  for (size_t len = 0; len < f.size(); ++len) {
+    std::vector<uint8_t> cut(f.begin(),
+                             f.begin() + static_cast<long>(len));  // exact-size buffer for ASan
+    const Verdict v = classify(cut.data(), cut.size(), ctx());
+    if (len < 54) CHECK(v.kind == Verdict::Kind::kDrop);
+  }
+}

@@ -1,0 +1,74 @@
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "dpscan/error.hpp"
+#include "dpscan/plan.hpp"
+
+using namespace dpscan;
+
+namespace {
+
+std::optional<ScanPlan> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "dpscan");
+  return parse_command_line(static_cast<int>(args.size()), args.data());
+}
+
+std::string error_of(std::vector<const char*> args) {
+  try {
+    parse(std::move(args));
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a lab scan command line") {
+  const auto p = parse(
+      {"--no-default-blocklist", "198.18.0.0/24,198.18.1.1", "198.18.2.0-198.18.2.9", "-p", "22,80",
+       "--device", "net_null0", "--source-ip", "198.19.255.2", "--gateway-ip", "198.19.255.1",
+       "--rate", "50000", "--report", "open,closed", "--seed", "42", "--exclude", "198.18.0.0/30"});
+  REQUIRE(p);
+  CHECK(p->addresses.size() == 256 + 1 + 10 - 4);
+  CHECK(p->ports == std::vector<uint16_t>{22, 80});
+  CHECK(p->rate_pps == 50000);
+  CHECK(p->seed == 42);
+  CHECK(p->seed_given);
+  CHECK(p->report == std::array<bool, 3>{true, true, false});
+  CHECK(p->gateway_ip == 0xc613ff01u);
+}
+
+TEST_CASE("the default blocklist applies unless disabled") {
+  CHECK(error_of({"198.18.0.0/24", "-p", "80", "--dry-run"}).find("--no-default-blocklist") !=
+        std::string::npos);
+  const auto p = parse({"10.0.0.0/7", "-p", "80", "--dry-run"});  // 10/8 excluded, 11/8 kept
+  REQUIRE(p);
+  CHECK(p->addresses.size() == (1u << 24));
+}
+
+TEST_CASE("usage errors") {
+  CHECK(error_of({"--bogus"}).find("bogus") != std::string::npos);
+  CHECK(error_of({"-p", "80", "--dry-run"}).find("no targets") != std::string::npos);
+  CHECK(error_of({"1.2.3.4", "--dry-run"}).find("no ports") != std::string::npos);
+  CHECK(error_of({"1.2.3.400", "-p", "80", "--dry-run"}).find("1.2.3.400") != std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "0", "--dry-run"}).find("port") != std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80"}).find("--device") != std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--device", "net_null0"}).find("--source-ip") !=
+        std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--device", "net_null0", "--source-ip", "1.1.1.1"})
+            .find("gateway") != std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--dry-run", "--output-format", "xml2"}).find("xml2") !=
+        std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--dry-run", "--report", "open,weird"}).find("weird") !=
+        std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--dry-run", "--rate", "-5"}).find("rate") !=
+        std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--dry-run", "--rate", "fast"}).find("rate") !=
+        std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--dry-run", "--gateway-mac", "zz:00:00:00:00:00"})
+            .find("MAC") != std::string::npos);
+  CHECK(error_of({"1.2.3.4", "-p", "80", "--dry-run", "--targets-file", "/nonexistent"})
+            .find("/nonexistent") != std::string::npos);
+}

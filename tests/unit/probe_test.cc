@@ -1,0 +1,85 @@
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "dpscan/error.hpp"
+#include "dpscan/probe.hpp"
+
+using namespace dpscan;
+
+namespace {
+
+ProbeConfig config(OptionProfile p) {
+  ProbeConfig c;
+  const uint8_t src[6] = {2, 0, 0, 0, 0, 1}, dst[6] = {2, 0, 0, 0, 0, 2};
+  std::memcpy(c.src_mac, src, 6);
+  std::memcpy(c.dst_mac, dst, 6);
+  c.src_ip = 0xc613ff02u;
+  c.options = p;
+  return c;
+}
+
+// Full (non-incremental) checksum verification: summing a header with its checksum gives 0.
+bool ip_ok(const uint8_t* f) {
+  return checksum_fold(checksum_add(0, f + 14, 20)) == 0;
+}
+bool tcp_ok(const uint8_t* f, size_t len) {
+  const uint8_t* ip = f + 14;
+  const auto tcp_len = static_cast<uint16_t>(len - 34);
+  return checksum_fold(
+             checksum_add(pseudo_header_sum(load_be32(ip + 12), load_be32(ip + 16), 6, tcp_len),
+                          f + 34, tcp_len)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("frame sizes of the option profiles (ZMap 4's: 54, 58, 66, 74, 78 bytes)") {
+  CHECK(ProbeTemplate(config(OptionProfile::kNone)).size() == 54);
+  CHECK(ProbeTemplate(config(OptionProfile::kMss)).size() == 58);
+  CHECK(ProbeTemplate(config(OptionProfile::kWindows)).size() == 66);
+  CHECK(ProbeTemplate(config(OptionProfile::kLinux)).size() == 74);
+  CHECK(ProbeTemplate(config(OptionProfile::kBsd)).size() == 78);
+  CHECK(parse_option_profile("windows") == OptionProfile::kWindows);
+  CHECK_THROWS_AS(parse_option_profile("solaris"), UsageError);
+}
+
+TEST_CASE("patched probes carry the fields and valid checksums") {
+  for (auto profile : {OptionProfile::kNone, OptionProfile::kMss, OptionProfile::kWindows,
+                       OptionProfile::kLinux, OptionProfile::kBsd}) {
+    const ProbeTemplate t(config(profile));
+    std::vector<uint8_t> f(t.size());
+    t.fill(f.data());
+    for (uint32_t i = 0; i < 2000; ++i) {
+      const uint32_t dst = 0xc6120000u + i * 2654435761u % 65536;
+      const auto port = static_cast<uint16_t>(1 + i * 40503 % 65535);
+      const Cookie c{i * 0x9e3779b9u, static_cast<uint16_t>(32768 + i % 32768),
+                     static_cast<uint16_t>(i * 7)};
+      t.patch(f.data(), dst, port, c);
+      REQUIRE(ip_ok(f.data()));
+      REQUIRE(tcp_ok(f.data(), f.size()));
+      CHECK(load_be32(f.data() + 30) == dst);
+      CHECK(load_be16(f.data() + 36) == port);
+      CHECK(load_be16(f.data() + 34) == c.sport);
+      CHECK(load_be32(f.data() + 38) == c.seq);
+      CHECK(load_be16(f.data() + 18) == c.ip_id);
+      CHECK(f[47] == tcp::kSyn);
+    }
+  }
+}
+
+TEST_CASE("windows profile option bytes") {
+  const ProbeTemplate t(config(OptionProfile::kWindows));
+  const uint8_t want[12] = {2, 4, 0x05, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2};
+  CHECK(std::memcmp(t.bytes() + 54, want, 12) == 0);
+  CHECK((t.bytes()[46] >> 4) == 8);  // data offset: 32 bytes
+}
+
+TEST_CASE("control TCP frames have valid checksums") {
+  uint8_t f[64];
+  const uint8_t a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {6, 5, 4, 3, 2, 1};
+  const size_t n = build_tcp_frame(f, a, b, 0xc613ff02u, 0xc6120005u, 40000, 80, 0xdeadbeef, 0,
+                                   tcp::kRst, 0, 7, 64);
+  CHECK(n == 54);
+  CHECK(ip_ok(f));
+  CHECK(tcp_ok(f, n));
+}
