@@ -10,7 +10,6 @@
 #include "dpscan/log.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
-#include "dpscan/rng.hpp"
 #include "engine/engine.hpp"
 
 namespace {
@@ -48,15 +47,13 @@ int run(int argc, char** argv) {
   auto plan = dpscan::parse_command_line(argc, argv);
   if (!plan) return 0;
   dpscan::log::level() = plan->verbosity;
-  const uint64_t seed = plan->seed_given ? plan->seed : dpscan::random_seed();
   install_signal_handlers();
 
   dpscan::OutputFile out(plan->output_path);
   auto writer = dpscan::make_writer(plan->output_format, out, plan->dry_run);
-  writer->begin();
-  const dpscan::RunSummary summary = plan->dry_run
-                                         ? dpscan::run_dry_run(*plan, seed, *writer, g_interrupts)
-                                         : dpscan::run_scan(*plan, seed, *writer, g_interrupts);
+  dpscan::OutputSink sink{*writer, out};
+  const dpscan::RunSummary summary = plan->dry_run ? dpscan::run_dry_run(*plan, sink, g_interrupts)
+                                                   : dpscan::run_scan(*plan, sink, g_interrupts);
   writer->end();
   out.close();
   if (!plan->summary_path.empty()) dpscan::write_summary_file(summary, plan->summary_path);

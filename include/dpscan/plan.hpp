@@ -22,6 +22,17 @@ struct ScanPlan {
   std::vector<uint16_t> ports;
   uint64_t seed = 0;
   bool seed_given = false;
+  uint32_t shard_index = 0;  // 0-based; --shard I/N is 1-based
+  uint32_t shard_count = 1;
+  uint32_t retries = 0;  // extra probes per target
+  uint32_t tx_lcores = 1;
+  uint32_t rx_lcores = 1;
+  std::optional<uint64_t> max_targets;  // cap on targets this process probes
+  std::optional<double> max_targets_percent;
+  double max_runtime_s = 0;  // 0: no limit
+  std::string checkpoint_path;
+  std::string resume_path;
+  double checkpoint_interval_s = 5;
 
   // How to send.
   double rate_pps = 10000;  // 0: as fast as the device takes them

@@ -4,6 +4,8 @@
 #include <boost/program_options.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -91,59 +93,58 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   ScanPlan plan;
   std::vector<std::string> targets, targets_files, excludes, exclude_files;
   std::string ports, output_format, report, gateway_ip, gateway_mac, source_ip, eal_args,
-      probe_options, source_port;
+      probe_options, source_port, shard, max_targets;
   unsigned ttl = 64;
 
+  // clang-format off
   po::options_description scan("Targets");
-  scan.add_options()(
-      "targets-file", po::value(&targets_files)->composing(),
-      "read targets from FILE (one CIDR, a-b range or address per line; # comments)")(
-      "ports,p", po::value(&ports), "ports to scan: list and ranges, e.g. 22,80,8000-8100")(
-      "exclude", po::value(&excludes)->composing(),
-      "exclude addresses (CIDR, range, address; comma-separated; repeatable)")(
-      "exclude-file", po::value(&exclude_files)->composing(),
-      "exclude the addresses listed in FILE")(
-      "no-default-blocklist", po::bool_switch(),
-      "do not exclude the IANA special-purpose ranges (config/blocklist.conf); needed for lab "
-      "scans of 198.18.0.0/15")("seed", po::value(&plan.seed),
-                                "seed of the scan order (default: random, written to the summary)");
+  scan.add_options()
+      ("targets-file", po::value(&targets_files)->composing(), "read targets from FILE (one CIDR, a-b range or address per line; # comments)")
+      ("ports,p", po::value(&ports), "ports to scan: list and ranges, e.g. 22,80,8000-8100")
+      ("exclude", po::value(&excludes)->composing(), "exclude addresses (CIDR, range, address; comma-separated; repeatable)")
+      ("exclude-file", po::value(&exclude_files)->composing(), "exclude the addresses listed in FILE")
+      ("no-default-blocklist", po::bool_switch(), "do not exclude the IANA special-purpose ranges (config/blocklist.conf); needed for lab scans of 198.18.0.0/15")
+      ("seed", po::value(&plan.seed), "seed of the scan order (default: random, written to the summary)")
+      ("shard", po::value(&shard), "scan only shard I of N (1-based, e.g. 2/4); all shards need the same --seed")
+      ("retries", po::value(&plan.retries)->default_value(0), "send each target N more probes, spread over the scan")
+      ("max-targets", po::value(&max_targets), "probe at most N targets, or N% of the target space (per shard)")
+      ("max-runtime", po::value(&plan.max_runtime_s)->default_value(0), "stop sending after SEC seconds (0: no limit)")
+      ("checkpoint", po::value(&plan.checkpoint_path), "write resume state to FILE every few seconds and on Ctrl-C/SIGTERM")
+      ("checkpoint-interval", po::value(&plan.checkpoint_interval_s)->default_value(5), "seconds between checkpoints")
+      ("resume", po::value(&plan.resume_path), "continue the scan saved in checkpoint FILE (same targets, ports, shard, lcores)");
 
   po::options_description net("Sending");
-  net.add_options()("rate", po::value(&plan.rate_pps)->default_value(10000),
-                    "probes per second; 0 sends as fast as the device accepts")(
-      "device", po::value(&plan.device),
-      "DPDK device: a PCI address (0000:01:00.0) or a virtual device string "
-      "(net_af_packet0,iface=veth0)")("eal-args", po::value(&eal_args),
-                                      "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")(
-      "source-ip", po::value(&source_ip),
-      "source IPv4 address of the probes (required unless --dry-run)")(
-      "gateway-ip", po::value(&gateway_ip), "next-hop IPv4 address, resolved by ARP")(
-      "gateway-mac", po::value(&gateway_mac), "next-hop MAC address (instead of --gateway-ip)")(
-      "source-port", po::value(&source_port)->default_value("32768-65535"),
-      "range of TCP source ports the cookie picks from")(
-      "probe-options", po::value(&probe_options)->default_value("windows"),
-      "TCP option profile: none, mss, windows, linux, bsd")(
-      "ttl", po::value(&ttl)->default_value(64), "IPv4 time to live of the probes")(
-      "no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST");
+  net.add_options()
+      ("rate", po::value(&plan.rate_pps)->default_value(10000), "probes per second; 0 sends as fast as the device accepts")
+      ("tx-lcores", po::value(&plan.tx_lcores)->default_value(1), "TX lcores, each with its own queue and part of the scan")
+      ("rx-lcores", po::value(&plan.rx_lcores)->default_value(1), "RX lcores (queues spread by RSS where the device has it)")
+      ("device", po::value(&plan.device), "DPDK device: a PCI address (0000:01:00.0) or a virtual device string (net_af_packet0,iface=veth0)")
+      ("eal-args", po::value(&eal_args), "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")
+      ("source-ip", po::value(&source_ip), "source IPv4 address of the probes (required unless --dry-run)")
+      ("gateway-ip", po::value(&gateway_ip), "next-hop IPv4 address, resolved by ARP")
+      ("gateway-mac", po::value(&gateway_mac), "next-hop MAC address (instead of --gateway-ip)")
+      ("source-port", po::value(&source_port)->default_value("32768-65535"), "range of TCP source ports the cookie picks from")
+      ("probe-options", po::value(&probe_options)->default_value("windows"), "TCP option profile: none, mss, windows, linux, bsd")
+      ("ttl", po::value(&ttl)->default_value(64), "IPv4 time to live of the probes")
+      ("no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST");
 
   po::options_description out("Results");
-  out.add_options()("output,o", po::value(&plan.output_path)->default_value("-"),
-                    "write results to FILE (- is standard output)")(
-      "output-format", po::value(&output_format)->default_value("csv"),
-      "csv, ndjson or list (masscan -oL)")("report", po::value(&report)->default_value("open"),
-                                           "statuses to report: open[,closed,unreachable]")(
-      "summary", po::value(&plan.summary_path), "write a JSON summary of the run to FILE")(
-      "cooldown", po::value(&plan.cooldown_s)->default_value(8),
-      "seconds to keep receiving after the last probe")(
-      "dedup-memory", po::value(&plan.dedup_memory)->default_value(uint64_t{1} << 30),
-      "bytes for exact duplicate suppression")(
-      "dry-run", po::bool_switch(&plan.dry_run),
-      "send nothing: write one record (ip, port) per probe instead; needs no device");
+  out.add_options()
+      ("output,o", po::value(&plan.output_path)->default_value("-"), "write results to FILE (- is standard output)")
+      ("output-format", po::value(&output_format)->default_value("csv"), "csv, ndjson or list (masscan -oL)")
+      ("report", po::value(&report)->default_value("open"), "statuses to report: open[,closed,unreachable]")
+      ("summary", po::value(&plan.summary_path), "write a JSON summary of the run to FILE")
+      ("cooldown", po::value(&plan.cooldown_s)->default_value(8), "seconds to keep receiving after the last probe")
+      ("dedup-memory", po::value(&plan.dedup_memory)->default_value(uint64_t{1} << 30), "bytes for exact duplicate suppression")
+      ("dry-run", po::bool_switch(&plan.dry_run), "send nothing: write one record (ip, port) per probe instead; needs no device");
 
   po::options_description misc("General");
-  misc.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
-      "verbose,v", "also print DPDK's own log")("quiet,q", "print only errors");
-
+  misc.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("verbose,v", "also print DPDK's own log")
+      ("quiet,q", "print only errors");
+  // clang-format on
   po::options_description hidden;
   hidden.add_options()("target", po::value(&targets)->composing(), "target");
   po::positional_options_description positional;
@@ -201,6 +202,43 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
           "lab's 198.18.0.0/15 add --no-default-blocklist");
     throw UsageError("no targets left after exclusions");
   }
+
+  // Order, limits, resume.
+  if (!shard.empty()) {
+    unsigned i = 0, n = 0;
+    char tail;
+    if (std::sscanf(shard.c_str(), "%u/%u%c", &i, &n, &tail) != 2 || n == 0 || i == 0 || i > n) {
+      throw UsageError(fmt::format("--shard: '{}' is not I/N with 1 <= I <= N", shard));
+    }
+    if (!plan.seed_given && plan.resume_path.empty()) {
+      throw UsageError("--shard needs --seed: every shard must walk the same permutation");
+    }
+    plan.shard_index = i - 1;
+    plan.shard_count = n;
+  }
+  if (plan.tx_lcores == 0 || plan.tx_lcores > 64) throw UsageError("--tx-lcores must be 1 to 64");
+  if (plan.rx_lcores == 0 || plan.rx_lcores > 64) throw UsageError("--rx-lcores must be 1 to 64");
+  if (plan.retries > 100) throw UsageError("--retries must be 0 to 100");
+  if (!max_targets.empty()) {
+    char* end = nullptr;
+    const double v = std::strtod(max_targets.c_str(), &end);
+    const bool percent = end && *end == '%' && end[1] == 0;
+    if (!end || end == max_targets.c_str() || (!percent && *end) || !std::isfinite(v) || v < 0 ||
+        (percent && v > 100) || (!percent && v != std::floor(v))) {
+      throw UsageError(
+          fmt::format("--max-targets: '{}' is not a count or a percentage like 10%", max_targets));
+    }
+    if (percent)
+      plan.max_targets_percent = v;
+    else
+      plan.max_targets = static_cast<uint64_t>(v);
+  }
+  plan.max_runtime_s = seconds_or_throw(plan.max_runtime_s, "max-runtime");
+  if (!std::isfinite(plan.checkpoint_interval_s) || plan.checkpoint_interval_s <= 0) {
+    throw UsageError("--checkpoint-interval must be more than 0 seconds");
+  }
+  if (!plan.resume_path.empty() && plan.checkpoint_path.empty())
+    plan.checkpoint_path = plan.resume_path;
 
   // Sending.
   if (!std::isfinite(plan.rate_pps) || plan.rate_pps < 0)

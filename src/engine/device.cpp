@@ -32,7 +32,8 @@ void fill_template(rte_mempool*, void* arg, void* obj, unsigned) {
 
 }  // namespace
 
-Device::Device(uint16_t port_id, const std::string& name) : port_(port_id), name_(name) {
+Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, uint16_t tx_queues)
+    : port_(port_id), name_(name), rx_queues_(rx_queues), tx_queues_(tx_queues) {
   const int s = rte_eth_dev_socket_id(port_);
   socket_ = s < 0 ? 0 : s;
   rte_eth_dev_info info{};
@@ -49,15 +50,33 @@ Device::Device(uint16_t port_id, const std::string& name) : port_(port_id), name
                     rte_strerror(rte_errno)));
   }
 
+  if (rx_queues_ > info.max_rx_queues || tx_queues_ > info.max_tx_queues) {
+    throw RuntimeError(
+        fmt::format("device {} has at most {} RX and {} TX queues; {} and {} were asked", name_,
+                    info.max_rx_queues, info.max_tx_queues, rx_queues_, tx_queues_));
+  }
   rte_eth_conf conf{};
-  check(rte_eth_dev_configure(port_, 1, 1, &conf), fmt::format("device {}: configure", name_));
+  if (rx_queues_ > 1) {
+    // Spread answers over the RX queues by their IPv4/TCP header, where the device can.
+    const uint64_t want = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP;
+    if (info.flow_type_rss_offloads & want) {
+      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+      conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & want;
+    }
+  }
+  check(rte_eth_dev_configure(port_, rx_queues_, tx_queues_, &conf),
+        fmt::format("device {}: configure", name_));
   uint16_t rxd = kRxDesc, txd = kTxDesc;
   check(rte_eth_dev_adjust_nb_rx_tx_desc(port_, &rxd, &txd),
         fmt::format("device {}: descriptor counts", name_));
-  check(rte_eth_rx_queue_setup(port_, 0, rxd, static_cast<unsigned>(socket_), nullptr, rx_pool_),
-        fmt::format("device {}: RX queue set-up", name_));
-  check(rte_eth_tx_queue_setup(port_, 0, txd, static_cast<unsigned>(socket_), nullptr),
-        fmt::format("device {}: TX queue set-up", name_));
+  for (uint16_t q = 0; q < rx_queues_; ++q) {
+    check(rte_eth_rx_queue_setup(port_, q, rxd, static_cast<unsigned>(socket_), nullptr, rx_pool_),
+          fmt::format("device {}: RX queue {} set-up", name_, q));
+  }
+  for (uint16_t q = 0; q < tx_queues_; ++q) {
+    check(rte_eth_tx_queue_setup(port_, q, txd, static_cast<unsigned>(socket_), nullptr),
+          fmt::format("device {}: TX queue {} set-up", name_, q));
+  }
   check(rte_eth_dev_start(port_), fmt::format("device {}: start", name_));
   started_ = true;
   // Answers are addressed to our MAC, but some virtual devices filter nothing anyway; the
@@ -69,14 +88,17 @@ Device::Device(uint16_t port_id, const std::string& name) : port_(port_id), name
   std::memcpy(mac_, addr.addr_bytes, 6);
 }
 
-void Device::create_tx_pool(const ProbeTemplate& tmpl) {
-  tx_pool_ = rte_pktmbuf_pool_create("dpscan_tx", kTxPoolSize, kPoolCache, 0,
-                                     RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
-  if (!tx_pool_) {
-    throw RuntimeError(
-        fmt::format("cannot create the TX buffer pool: {}", rte_strerror(rte_errno)));
+void Device::create_tx_pools(const ProbeTemplate& tmpl) {
+  for (uint16_t q = 0; q < tx_queues_; ++q) {
+    const std::string name = fmt::format("dpscan_tx{}", q);
+    rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), kTxPoolSize, kPoolCache, 0,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+    if (!pool)
+      throw RuntimeError(
+          fmt::format("cannot create the TX buffer pool: {}", rte_strerror(rte_errno)));
+    rte_mempool_obj_iter(pool, fill_template, const_cast<ProbeTemplate*>(&tmpl));
+    tx_pools_.push_back(pool);
   }
-  rte_mempool_obj_iter(tx_pool_, fill_template, const_cast<ProbeTemplate*>(&tmpl));
 }
 
 DeviceStats Device::stats() const {

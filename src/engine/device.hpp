@@ -1,10 +1,11 @@
-// One DPDK port with one RX and one TX queue, and its mempools. The TX pool is created
+// One DPDK port with its RX and TX queues and mempools. The TX pool is created
 // after the gateway is known, pre-filled with the probe template (DESIGN.md, decision 5):
 // the per-probe path then writes only the fields that change.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dpscan/probe.hpp"
 
@@ -20,7 +21,8 @@ struct DeviceStats {
 
 class Device {
  public:
-  Device(uint16_t port_id, const std::string& name);  // configures and starts; throws RuntimeError
+  // Configures and starts the port; throws RuntimeError.
+  Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, uint16_t tx_queues);
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
@@ -28,9 +30,11 @@ class Device {
   uint16_t port() const { return port_; }
   const uint8_t* mac() const { return mac_; }
   rte_mempool* control_pool() const { return ctrl_pool_; }
-  rte_mempool* tx_pool() const { return tx_pool_; }
-  // Creates the TX pool with every mbuf holding the template.
-  void create_tx_pool(const ProbeTemplate& tmpl);
+  uint16_t rx_queues() const { return rx_queues_; }
+  uint16_t tx_queues() const { return tx_queues_; }
+  rte_mempool* tx_pool(uint16_t queue) const { return tx_pools_.at(queue); }
+  // Creates one TX pool per TX queue with every mbuf holding the template.
+  void create_tx_pools(const ProbeTemplate& tmpl);
   DeviceStats stats() const;
   void stop();
 
@@ -42,7 +46,9 @@ class Device {
   bool started_ = false;
   rte_mempool* rx_pool_ = nullptr;
   rte_mempool* ctrl_pool_ = nullptr;
-  rte_mempool* tx_pool_ = nullptr;
+  std::vector<rte_mempool*> tx_pools_;
+  uint16_t rx_queues_ = 1;
+  uint16_t tx_queues_ = 1;
 };
 
 }  // namespace dpscan

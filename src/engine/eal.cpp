@@ -3,7 +3,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <regex>
 
 #include <fmt/format.h>
@@ -73,18 +75,36 @@ std::string last_log_line(const std::string& log) {
   return best.empty() ? last : best;
 }
 
+bool is_af_packet(const std::string& dev) {
+  return dev.rfind("net_af_packet", 0) == 0 || dev.rfind("eth_af_packet", 0) == 0;
+}
+
+// AF_PACKET devices have as many queue pairs as their qpairs argument, and every RX queue
+// (a socket in one fanout group) takes a share of the traffic, so each must be polled.
+uint16_t af_packet_qpairs(const ScanPlan& plan) {
+  return static_cast<uint16_t>(std::max(plan.tx_lcores, plan.rx_lcores));
+}
+
+std::string vdev_with_queues(const ScanPlan& plan) {
+  if (is_af_packet(plan.device) && plan.device.find("qpairs=") == std::string::npos) {
+    return fmt::format("{},qpairs={}", plan.device, af_packet_qpairs(plan));
+  }
+  return plan.device;
+}
+
 }  // namespace
 
 std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<unsigned>& cpus) {
   const auto& user = plan.eal_args;
   std::vector<std::string> args{"dpscan"};
   if (!user_gave(user, {"-l", "--lcores", "-c"})) {
-    // main, TX and RX lcores. With two CPUs the TX lcore gets one to itself: on a veth the
-    // kernel does the target's work inside our transmit call.
-    const unsigned main_cpu = cpus[0];
-    const unsigned tx_cpu = cpus.size() > 1 ? cpus[1] : cpus[0];
-    const unsigned rx_cpu = cpus.size() > 2 ? cpus[2] : cpus[0];
-    args.push_back(fmt::format("--lcores=0@{},1@{},2@{}", main_cpu, tx_cpu, rx_cpu));
+    // Main lcore, then the TX lcores, then the RX lcores, round-robin over the CPUs we may
+    // use. With two CPUs and one TX lcore, TX gets a CPU to itself: on a veth the kernel
+    // does the target's work inside our transmit call.
+    std::string map = fmt::format("--lcores=0@{}", cpus[0]);
+    const unsigned workers = plan.tx_lcores + plan.rx_lcores;
+    for (unsigned i = 1; i <= workers; ++i) map += fmt::format(",{}@{}", i, cpus[i % cpus.size()]);
+    args.push_back(map);
   }
   if (!user_gave(user, {"--file-prefix"}))
     args.push_back(fmt::format("--file-prefix=dpscan-{}", getpid()));
@@ -97,7 +117,7 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
     }
     if (!user_gave(user, {"--no-pci", "-a", "--allow"})) args.push_back("--no-pci");
     if (!user_gave(user, {"--no-shconf", "--in-memory"})) args.push_back("--no-shconf");
-    args.push_back("--vdev=" + plan.device);
+    args.push_back("--vdev=" + vdev_with_queues(plan));
   }
   args.insert(args.end(), user.begin(), user.end());
   return args;
@@ -136,20 +156,30 @@ Eal::Eal(const ScanPlan& plan) {
     throw RuntimeError(fmt::format("device '{}' was not found or failed to probe{}{}", plan.device,
                                    detail.empty() ? "" : ": ", detail));
   }
-  unsigned workers[2];
-  unsigned n = 0;
-  for (unsigned lcore = rte_get_next_lcore(~0u, 1, 0); lcore < RTE_MAX_LCORE && n < 2;
+  std::vector<unsigned> workers;
+  for (unsigned lcore = rte_get_next_lcore(~0u, 1, 0); lcore < RTE_MAX_LCORE;
        lcore = rte_get_next_lcore(lcore, 1, 0)) {
-    workers[n++] = lcore;
+    workers.push_back(lcore);
   }
-  if (n < 2) {
+  if (workers.size() < plan.tx_lcores + plan.rx_lcores) {
     rte_eal_cleanup();
-    throw RuntimeError(
-        "dpscan needs two worker lcores besides the main one (TX and RX); check -l/--lcores in "
-        "--eal-args");
+    throw RuntimeError(fmt::format(
+        "dpscan needs {} worker lcores besides the main one ({} TX, {} RX), EAL has {}; "
+        "check -l/--lcores in --eal-args",
+        plan.tx_lcores + plan.rx_lcores, plan.tx_lcores, plan.rx_lcores, workers.size()));
   }
-  layout_.tx_lcore = workers[0];
-  layout_.rx_lcore = workers[1];
+  layout_.tx_lcores.assign(workers.begin(), workers.begin() + plan.tx_lcores);
+  layout_.rx_lcores.assign(workers.begin() + plan.tx_lcores,
+                           workers.begin() + plan.tx_lcores + plan.rx_lcores);
+  layout_.tx_queues = static_cast<uint16_t>(plan.tx_lcores);
+  layout_.rx_queues = static_cast<uint16_t>(plan.rx_lcores);
+  if (is_af_packet(plan.device)) {
+    const size_t at = plan.device.find("qpairs=");
+    const auto qpairs = at == std::string::npos
+                            ? af_packet_qpairs(plan)
+                            : static_cast<uint16_t>(std::atoi(plan.device.c_str() + at + 7));
+    layout_.rx_queues = std::max(layout_.rx_queues, qpairs);
+  }
 }
 
 Eal::~Eal() {

@@ -16,8 +16,10 @@ namespace dpscan {
 struct EalLayout {
   uint16_t port_id = 0;
   std::string port_name;
-  unsigned tx_lcore = 0;
-  unsigned rx_lcore = 0;
+  std::vector<unsigned> tx_lcores;
+  std::vector<unsigned> rx_lcores;
+  uint16_t rx_queues = 1;
+  uint16_t tx_queues = 1;
 };
 
 // The argument vector dpscan would pass to rte_eal_init (exposed for tests).

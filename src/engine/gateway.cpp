@@ -40,7 +40,10 @@ std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t ga
     const uint64_t deadline = rte_rdtsc() + hz;
     while (rte_rdtsc() < deadline) {
       rte_mbuf* pkts[32];
-      const uint16_t n = rte_eth_rx_burst(dev.port(), 0, pkts, 32);
+      // Poll every RX queue: a device may hash the reply onto any of them.
+      uint16_t n = 0;
+      for (uint16_t q = 0; q < dev.rx_queues() && n == 0; ++q)
+        n = rte_eth_rx_burst(dev.port(), q, pkts, 32);
       for (uint16_t i = 0; i < n; ++i) {
         const uint8_t* f = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
         const size_t len = rte_pktmbuf_data_len(pkts[i]);

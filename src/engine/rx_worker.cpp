@@ -66,8 +66,11 @@ int rx_main(void* arg) {
   rte_mbuf* pkts[kBurst];
   Result results[kBurst];
   const uint64_t hz = rte_get_tsc_hz();
+  uint16_t queue = w.first_queue;
   while (!w.control->stop.load(std::memory_order_relaxed)) {
-    const uint16_t n = rte_eth_rx_burst(w.port, w.queue, pkts, kBurst);
+    const uint16_t n = rte_eth_rx_burst(w.port, queue, pkts, kBurst);
+    queue = static_cast<uint16_t>(queue + w.queue_stride);
+    if (queue >= w.queues) queue = w.first_queue;
     if (n == 0) {
       rte_pause();
       continue;

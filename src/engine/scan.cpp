@@ -1,12 +1,16 @@
 // The main lcore's side of a scan: set-up, launch, the 1 Hz status line, result output,
-// the cooldown, and the summary.
+// checkpoints, the cooldown, and the summary.
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
 #include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,10 +20,10 @@
 #include "dpscan/ipv4.hpp"
 #include "dpscan/log.hpp"
 #include "dpscan/result.hpp"
-#include "dpscan/rng.hpp"
 #include "eal.hpp"
 #include "engine.hpp"
 #include "gateway.hpp"
+#include "run_state.hpp"
 #include "workers.hpp"
 
 namespace dpscan {
@@ -31,57 +35,81 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
 std::string rate_text(double pps) {
   if (pps >= 1e6) return fmt::format("{:.2f} Mpps", pps / 1e6);
   if (pps >= 1e3) return fmt::format("{:.1f} kpps", pps / 1e3);
   return fmt::format("{:.0f} pps", pps);
 }
 
-struct Snapshot {
-  uint64_t sent, received, duplicates, drops;
-  std::array<uint64_t, kStatusCount> by_status;
-};
-
-Snapshot snapshot(const TxStats& tx, const RxStats& rx) {
-  Snapshot s{tx.sent.get(), rx.received.get(), rx.duplicates.get(), 0, {}};
-  for (size_t i = 0; i < kStatusCount; ++i) s.by_status[i] = rx.by_status[i].get();
-  for (const auto& d : rx.drops) s.drops += d.get();
-  s.drops += rx.result_ring_full.get() + rx.control_ring_full.get();
-  return s;
-}
-
-class ResultRing {
+class Ring {
  public:
-  ResultRing(const char* name, unsigned count, unsigned flags, unsigned elem) {
-    ring_ = elem ? rte_ring_create_elem(name, elem, count, static_cast<int>(rte_socket_id()), flags)
-                 : rte_ring_create(name, count, static_cast<int>(rte_socket_id()), flags);
+  Ring(const std::string& name, unsigned count, unsigned flags, unsigned elem) {
+    ring_ = elem ? rte_ring_create_elem(name.c_str(), elem, count,
+                                        static_cast<int>(rte_socket_id()), flags)
+                 : rte_ring_create(name.c_str(), count, static_cast<int>(rte_socket_id()), flags);
     if (!ring_) throw RuntimeError(fmt::format("cannot create ring {}", name));
   }
-  ~ResultRing() { rte_ring_free(ring_); }
-  ResultRing(const ResultRing&) = delete;
-  ResultRing& operator=(const ResultRing&) = delete;
+  ~Ring() { rte_ring_free(ring_); }
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
   rte_ring* get() const { return ring_; }
 
  private:
   rte_ring* ring_;
 };
 
+// Totals over the worker lcores, for the status line and the summary.
+struct Totals {
+  uint64_t sent = 0, retries = 0, received = 0, duplicates = 0, drops = 0, result_ring_full = 0,
+           control_ring_full = 0, arp_replies = 0, rst_sent = 0;
+  std::array<uint64_t, kStatusCount> by_status{};
+  std::array<uint64_t, kDropCount> drop{};
+};
+
+Totals totals(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx) {
+  Totals t;
+  for (const auto& s : tx) {
+    t.sent += s.sent.get();
+    t.retries += s.retries.get();
+  }
+  for (const auto& s : rx) {
+    t.received += s.received.get();
+    t.duplicates += s.duplicates.get();
+    t.result_ring_full += s.result_ring_full.get();
+    t.control_ring_full += s.control_ring_full.get();
+    t.arp_replies += s.arp_replies.get();
+    t.rst_sent += s.rst_sent.get();
+    for (size_t i = 0; i < kStatusCount; ++i) t.by_status[i] += s.by_status[i].get();
+    for (size_t i = 0; i < kDropCount; ++i) t.drop[i] += s.drops[i].get();
+  }
+  t.drops = t.result_ring_full + t.control_ring_full;
+  for (uint64_t d : t.drop) t.drops += d;
+  return t;
+}
+
 }  // namespace
 
-RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
-                    const std::atomic<int>& interrupts) {
+RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int>& interrupts) {
   RunSummary sum;
-  sum.seed = seed;
   sum.start_time = unix_now();
   sum.rate_asked = plan.rate_pps;
 
   const TargetSpace space(plan.addresses, plan.ports);
+  const RunState state = prepare_run(plan, space);
+  const ScanOrder order(space, plan.retries, state.seed, {plan.shard_index, plan.shard_count},
+                        plan.tx_lcores);
+  sum.seed = state.seed;
   sum.addresses = space.addresses();
   sum.ports = space.ports().size();
-  sum.probes = space.size();
+  sum.probes = order.probes();
 
   Eal eal(plan);
-  Device dev(eal.layout().port_id, plan.device);
+  const EalLayout& layout = eal.layout();
+  Device dev(layout.port_id, plan.device, layout.rx_queues, layout.tx_queues);
   std::array<uint8_t, 6> gateway_mac{};
   if (plan.gateway_mac) {
     gateway_mac = *plan.gateway_mac;
@@ -97,105 +125,152 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
   pc.ttl = plan.ttl;
   pc.options = plan.probe_options;
   const ProbeTemplate tmpl(pc);
-  dev.create_tx_pool(tmpl);
+  dev.create_tx_pools(tmpl);
 
   CookieParams cookie;
-  cookie.key = {random_seed(), random_seed()};
+  cookie.key = state.key;
   cookie.sport_first = plan.sport_first;
   cookie.sport_count = plan.sport_count;
-
-  const CyclicGroup group = make_group(space.size(), seed);
-  CyclicWalk walk(group, space.size(), 0, group.prime - 1);
   Dedup dedup(space, plan.dedup_memory);
+  out.writer.begin();
   sum.dedup_mode = std::string(dedup.mode());
 
-  ResultRing results("dpscan_results", 1 << 16, RING_F_SP_ENQ | RING_F_SC_DEQ, sizeof(Result));
-  ResultRing control("dpscan_control", 1024, RING_F_SC_DEQ, 0);
-
   RunControl ctl;
-  TxStats tx_stats;
-  RxStats rx_stats;
-  TxWorker tx;
-  tx.port = dev.port();
-  tx.pool = dev.tx_pool();
-  tx.tmpl = &tmpl;
-  tx.cookie = cookie;
-  tx.space = &space;
-  tx.walk = &walk;
-  tx.rate_pps = plan.rate_pps;
-  tx.control_ring = control.get();
-  tx.stats = &tx_stats;
-  tx.control = &ctl;
+  Ring control("dpscan_control", 1024, RING_F_SC_DEQ, 0);
+  std::vector<std::unique_ptr<Ring>> result_rings;
+  std::deque<TxStats> tx_stats(plan.tx_lcores);  // deque: stable addresses, no copies
+  std::deque<RxStats> rx_stats(plan.rx_lcores);
+  std::vector<CyclicWalk> walks;
+  std::vector<TxWorker> tx(plan.tx_lcores);
+  std::vector<RxWorker> rx(plan.rx_lcores);
+  for (uint32_t t = 0; t < plan.tx_lcores; ++t) {
+    walks.push_back(order.walk(t));
+    walks.back().seek(state.start_position[t]);
+  }
+  for (uint32_t t = 0; t < plan.tx_lcores; ++t) {
+    TxWorker& w = tx[t];
+    w.port = dev.port();
+    w.queue = static_cast<uint16_t>(t);
+    w.pool = dev.tx_pool(w.queue);
+    w.tmpl = &tmpl;
+    w.cookie = cookie;
+    w.order = &order;
+    w.walk = &walks[t];
+    w.sent_before = state.start_sent[t];
+    w.cap = state.cap[t];
+    w.rate_pps = plan.rate_pps / plan.tx_lcores;
+    w.control_ring = t == 0 ? control.get() : nullptr;  // TX lcore 0 sends the control frames
+    w.stats = &tx_stats[t];
+    w.control = &ctl;
+  }
+  const uint64_t tsc_base = rte_rdtsc();
+  const auto unix_base_ns = static_cast<uint64_t>(unix_now() * 1e9);
+  for (uint32_t m = 0; m < plan.rx_lcores; ++m) {
+    result_rings.push_back(std::make_unique<Ring>(fmt::format("dpscan_res{}", m), 1u << 16,
+                                                  RING_F_SP_ENQ | RING_F_SC_DEQ,
+                                                  unsigned{sizeof(Result)}));
+    RxWorker& w = rx[m];
+    w.port = dev.port();
+    w.first_queue = static_cast<uint16_t>(m);
+    w.queue_stride = static_cast<uint16_t>(plan.rx_lcores);
+    w.queues = dev.rx_queues();
+    w.ctx = {plan.source_ip, cookie};
+    w.space = &space;
+    w.dedup = &dedup;
+    w.results = result_rings.back()->get();
+    w.control_ring = control.get();
+    w.control_pool = dev.control_pool();
+    std::memcpy(w.mac, dev.mac(), 6);
+    w.send_rst = plan.send_rst;
+    w.ttl = plan.ttl;
+    w.tsc_base = tsc_base;
+    w.unix_base_ns = unix_base_ns;
+    w.stats = &rx_stats[m];
+    w.control = &ctl;
+  }
 
-  RxWorker rx;
-  rx.port = dev.port();
-  rx.ctx = {plan.source_ip, cookie};
-  rx.space = &space;
-  rx.dedup = &dedup;
-  rx.results = results.get();
-  rx.control_ring = control.get();
-  rx.control_pool = dev.control_pool();
-  std::memcpy(rx.mac, dev.mac(), 6);
-  rx.send_rst = plan.send_rst;
-  rx.ttl = plan.ttl;
-  rx.tsc_base = rte_rdtsc();
-  rx.unix_base_ns = static_cast<uint64_t>(unix_now() * 1e9);
-  rx.stats = &rx_stats;
-  rx.control = &ctl;
-
-  log::info("scanning {} addresses x {} ports = {} probes at {}, seed {}", space.addresses(),
-            space.ports().size(), space.size(),
-            plan.rate_pps > 0 ? rate_text(plan.rate_pps) : "full speed", seed);
-  if (rte_eal_remote_launch(rx_main, &rx, eal.layout().rx_lcore) != 0 ||
-      rte_eal_remote_launch(tx_main, &tx, eal.layout().tx_lcore) != 0) {
+  log::info("scanning {} addresses x {} ports = {} targets, {} probes{} at {}, seed {}{}",
+            space.addresses(), space.ports().size(), space.size(), order.probes(),
+            plan.shard_count > 1
+                ? fmt::format(" (shard {}/{})", plan.shard_index + 1, plan.shard_count)
+                : "",
+            plan.rate_pps > 0 ? rate_text(plan.rate_pps) : "full speed", state.seed,
+            state.resumed ? ", resumed" : "");
+  bool launched = true;
+  for (uint32_t m = 0; m < plan.rx_lcores; ++m)
+    launched = launched && rte_eal_remote_launch(rx_main, &rx[m], layout.rx_lcores[m]) == 0;
+  for (uint32_t t = 0; t < plan.tx_lcores; ++t)
+    launched = launched && rte_eal_remote_launch(tx_main, &tx[t], layout.tx_lcores[t]) == 0;
+  if (!launched) {
     ctl.stop = true;
     rte_eal_mp_wait_lcore();
     throw RuntimeError("cannot launch the worker lcores");
   }
 
-  // Main loop: drain results, print status once a second, decide when to stop.
-  const auto begin = Clock::now();
-  auto next_status = begin + std::chrono::seconds(1);
-  Snapshot last{};
-  auto last_time = begin;
-  std::optional<Clock::time_point> cooldown_end;
-  bool announced_stop = false;
+  auto write_checkpoint_now = [&] {
+    if (plan.checkpoint_path.empty()) return;
+    std::vector<uint64_t> position, sent;
+    for (const auto& s : tx_stats) {
+      position.push_back(s.position.load(std::memory_order_relaxed));
+      sent.push_back(s.total_sent.load(std::memory_order_relaxed));
+    }
+    out.file.flush();
+    write_checkpoint(plan.checkpoint_path, state.checkpoint(position, sent));
+  };
+  auto all_tx_done = [&] {
+    for (const auto& s : tx_stats)
+      if (!s.done.load(std::memory_order_acquire)) return false;
+    return true;
+  };
   Result buf[256];
   auto drain = [&] {
-    unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst_elem(results.get(), buf, sizeof(Result), 256, nullptr)) >
-           0) {
-      for (unsigned i = 0; i < n; ++i)
-        if (plan.report[static_cast<size_t>(buf[i].status)]) out.result(buf[i]);
+    for (const auto& ring : result_rings) {
+      unsigned n;
+      while ((n = rte_ring_sc_dequeue_burst_elem(ring->get(), buf, sizeof(Result), 256, nullptr)) >
+             0) {
+        for (unsigned i = 0; i < n; ++i)
+          if (plan.report[static_cast<size_t>(buf[i].status)]) out.writer.result(buf[i]);
+      }
     }
   };
+
+  // Main loop: drain results, status once a second, checkpoints, decide when to stop.
+  const auto begin = Clock::now();
+  auto next_status = begin + std::chrono::seconds(1);
+  auto next_checkpoint = begin + seconds(plan.checkpoint_interval_s);
+  Totals last{};
+  auto last_time = begin;
+  std::optional<Clock::time_point> cooldown_end;
   for (;;) {
     drain();
     const int irq = interrupts.load();
+    const auto now = Clock::now();
     if (irq >= 1 && !ctl.stop_sending.load()) {
       ctl.stop_sending = true;
       sum.interrupted = true;
     }
+    if (plan.max_runtime_s > 0 && now - begin >= seconds(plan.max_runtime_s))
+      ctl.stop_sending = true;
     if (irq >= 2) break;
-    const auto now = Clock::now();
-    if (!cooldown_end && tx_stats.done.load(std::memory_order_acquire)) {
-      cooldown_end = now + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(plan.cooldown_s));
-      if (sum.interrupted && !announced_stop) {
+    if (!cooldown_end && all_tx_done()) {
+      cooldown_end = now + seconds(plan.cooldown_s);
+      write_checkpoint_now();  // sending is over: the final positions
+      if (sum.interrupted) {
         log::info(
             "interrupted: sending stopped; waiting {} s for answers (Ctrl-C again to quit now)",
             plan.cooldown_s);
-        announced_stop = true;
       }
     }
     if (cooldown_end && now >= *cooldown_end) break;
+    if (!cooldown_end && now >= next_checkpoint) {
+      write_checkpoint_now();
+      next_checkpoint = now + seconds(plan.checkpoint_interval_s);
+    }
     if (now >= next_status) {
-      const Snapshot s = snapshot(tx_stats, rx_stats);
+      const Totals s = totals(tx_stats, rx_stats);
       const double dt = std::chrono::duration<double>(now - last_time).count();
       const double elapsed = std::chrono::duration<double>(now - begin).count();
-      const double pct =
-          space.size() ? 100.0 * static_cast<double>(s.sent) / static_cast<double>(space.size())
-                       : 100;
+      const double pct = 100.0 * static_cast<double>(s.sent) / static_cast<double>(order.probes());
       log::info(
           "{:.0f}s {:.1f}% sent {} ({}) received {} open {} closed {} unreachable {} dup {} drops "
           "{}{}",
@@ -213,9 +288,10 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
   ctl.stop = true;
   rte_eal_mp_wait_lcore();
   drain();
+  write_checkpoint_now();
 
   const DeviceStats ds = dev.stats();
-  // Anything still queued for the TX lcore was never sent; the queue is gone now.
+  // Control frames still queued for TX lcore 0 were never sent; the queue is gone now.
   rte_mbuf* left[64];
   unsigned nleft;
   while ((nleft = rte_ring_dequeue_burst(control.get(), reinterpret_cast<void**>(left), 64,
@@ -223,22 +299,27 @@ RunSummary run_scan(const ScanPlan& plan, uint64_t seed, ResultWriter& out,
     rte_pktmbuf_free_bulk(left, nleft);
   dev.stop();
 
-  sum.sent = tx_stats.sent.get();
-  sum.tx_retries = tx_stats.retries.get();
-  const uint64_t t0 = tx_stats.start_tsc.load(), t1 = tx_stats.end_tsc.load();
+  const Totals t = totals(tx_stats, rx_stats);
+  sum.sent = t.sent;
+  sum.tx_retries = t.retries;
+  uint64_t t0 = ~uint64_t{0}, t1 = 0;
+  for (const auto& s : tx_stats) {
+    t0 = std::min(t0, s.start_tsc.load());
+    t1 = std::max(t1, s.end_tsc.load());
+  }
   sum.send_duration_s =
       t1 > t0 ? static_cast<double>(t1 - t0) / static_cast<double>(rte_get_tsc_hz()) : 0;
-  sum.received = rx_stats.received.get();
-  for (size_t i = 0; i < kStatusCount; ++i) sum.by_status[i] = rx_stats.by_status[i].get();
-  sum.duplicates = rx_stats.duplicates.get();
-  for (size_t i = 0; i < kDropCount; ++i) sum.dropped[i] = rx_stats.drops[i].get();
-  sum.result_ring_full = rx_stats.result_ring_full.get();
-  sum.control_ring_full = rx_stats.control_ring_full.get();
+  sum.received = t.received;
+  sum.by_status = t.by_status;
+  sum.duplicates = t.duplicates;
+  sum.dropped = t.drop;
+  sum.result_ring_full = t.result_ring_full;
+  sum.control_ring_full = t.control_ring_full;
   sum.rx_missed = ds.imissed;
   sum.rx_errors = ds.ierrors;
   sum.rx_nombuf = ds.rx_nombuf;
-  sum.arp_replies = rx_stats.arp_replies.get();
-  sum.rst_sent = rx_stats.rst_sent.get();
+  sum.arp_replies = t.arp_replies;
+  sum.rst_sent = t.rst_sent;
   sum.end_time = unix_now();
   return sum;
 }

@@ -31,6 +31,7 @@ namespace {
 constexpr unsigned kBurst = 32;
 
 void drain_control(TxWorker& w) {
+  if (!w.control_ring) return;
   rte_mbuf* pkts[kBurst];
   const unsigned n =
       rte_ring_sc_dequeue_burst(w.control_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
@@ -51,8 +52,15 @@ int tx_main(void* arg) {
   const double probes_per_tick = w.rate_pps / static_cast<double>(rte_get_tsc_hz());
   const uint64_t start = rte_rdtsc();
   st.start_tsc.store(start, std::memory_order_relaxed);
-  uint64_t sent = 0;
-  bool sending = true;
+  uint64_t sent = 0;  // this run, for pacing
+  uint64_t total = w.sent_before;
+  bool sending = total < w.cap;
+  st.position.store(w.walk->position(), std::memory_order_relaxed);
+  st.total_sent.store(total, std::memory_order_relaxed);
+  if (!sending) {
+    st.end_tsc.store(start, std::memory_order_relaxed);
+    st.done.store(true, std::memory_order_release);
+  }
 
   auto finish_sending = [&] {
     sending = false;
@@ -73,6 +81,7 @@ int tx_main(void* arg) {
     // Pacing on the TSC: how many probes are due by now, checked once per burst. At low
     // rates this releases one probe at a time, so there are no bursts above the rate.
     unsigned n = kBurst;
+    if (w.cap - total < n) n = static_cast<unsigned>(w.cap - total);
     if (probes_per_tick > 0) {
       const auto due =
           static_cast<uint64_t>(static_cast<double>(rte_rdtsc() - start) * probes_per_tick);
@@ -86,6 +95,7 @@ int tx_main(void* arg) {
       st.alloc_failed.add();  // all buffers in flight; the device will free some
       continue;
     }
+    const uint64_t position_before = w.walk->position();
     unsigned built = 0;
     bool exhausted = false;
     for (; built < n; ++built) {
@@ -94,7 +104,7 @@ int tx_main(void* arg) {
         exhausted = true;
         break;
       }
-      const Target t = w.space->at(index);
+      const Target t = w.order->target(index);
       rte_mbuf* m = pkts[built];
       m->data_len = frame_len;
       m->pkt_len = frame_len;
@@ -105,7 +115,11 @@ int tx_main(void* arg) {
     const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, w.control->stop);
     st.sent.add(k);
     sent += built;
-    if (exhausted) finish_sending();
+    total += k;
+    // Only probes the device took count as done; an abandoned burst is sent again on resume.
+    st.position.store(k == built ? w.walk->position() : position_before, std::memory_order_relaxed);
+    st.total_sent.store(total, std::memory_order_relaxed);
+    if (exhausted || total >= w.cap) finish_sending();
   }
   if (sending) finish_sending();
   return 0;

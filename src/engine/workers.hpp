@@ -13,6 +13,7 @@
 #include "dpscan/cyclic.hpp"
 #include "dpscan/dedup.hpp"
 #include "dpscan/probe.hpp"
+#include "dpscan/scan_order.hpp"
 #include "dpscan/target_space.hpp"
 
 struct rte_mempool;
@@ -35,6 +36,10 @@ struct alignas(64) TxStats {
   std::atomic<uint64_t> start_tsc{0};
   std::atomic<uint64_t> end_tsc{0};
   std::atomic<bool> done{false};  // no more probes will be sent
+  // Resume state, published after each burst has been handed to the device: the walk
+  // position and the probes sent in total (including before a --resume).
+  std::atomic<uint64_t> position{0};
+  std::atomic<uint64_t> total_sent{0};
 };
 
 struct alignas(64) RxStats {
@@ -54,17 +59,21 @@ struct TxWorker {
   rte_mempool* pool = nullptr;  // pre-filled with tmpl
   const ProbeTemplate* tmpl = nullptr;
   CookieParams cookie;
-  const TargetSpace* space = nullptr;
-  CyclicWalk* walk = nullptr;
-  double rate_pps = 0;               // 0: unpaced
-  rte_ring* control_ring = nullptr;  // frames from the RX lcore (ARP replies, RSTs)
+  const ScanOrder* order = nullptr;
+  CyclicWalk* walk = nullptr;        // this lcore's subshard, already at its start position
+  uint64_t sent_before = 0;          // probes sent before a --resume
+  uint64_t cap = 0;                  // probes this lcore may send in total
+  double rate_pps = 0;               // this lcore's share; 0: unpaced
+  rte_ring* control_ring = nullptr;  // frames from the RX lcores (ARP replies, RSTs); may be null
   TxStats* stats = nullptr;
   RunControl* control = nullptr;
 };
 
 struct RxWorker {
   uint16_t port = 0;
-  uint16_t queue = 0;
+  uint16_t first_queue = 0;  // polls queues first_queue, first_queue + stride, ...
+  uint16_t queue_stride = 1;
+  uint16_t queues = 1;  // total RX queues of the port
   RxContext ctx{};
   const TargetSpace* space = nullptr;
   Dedup* dedup = nullptr;

@@ -1,0 +1,31 @@
+// Resume state (masscan's paused.conf, which ZMap lacks: ZMap #27). A checkpoint names the
+// plan it belongs to by a hash over everything that fixes the probe order and the cookies
+// (address intervals, ports, seed, cookie key, shard, lcores, retries), and holds each local
+// subshard's walk position and probes sent. It is written atomically: a temporary file in
+// the same directory, fsync, rename; a crash leaves either the old or the new file. The last
+// line is a hash of the rest, so a damaged or edited file is refused.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dpscan/plan.hpp"
+#include "dpscan/siphash.hpp"
+
+namespace dpscan {
+
+struct Checkpoint {
+  uint64_t plan_hash = 0;
+  uint64_t seed = 0;
+  SipKey key{};
+  std::vector<uint64_t> positions;  // per local TX lcore: exponent steps walked
+  std::vector<uint64_t> sent;       // per local TX lcore: probes sent (for --max-targets)
+};
+
+uint64_t plan_identity(const ScanPlan& plan, uint64_t seed, const SipKey& key);
+
+void write_checkpoint(const std::string& path, const Checkpoint& c);  // throws RuntimeError
+Checkpoint read_checkpoint(const std::string& path);                  // throws UsageError
+
+}  // namespace dpscan

@@ -1,0 +1,34 @@
+// What the dry run and the scan share before their first probe: the seed and cookie key
+// (fresh, or from --resume after checking that the checkpoint belongs to this plan), each
+// local lcore's starting position, and the per-lcore caps from --max-targets.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "dpscan/checkpoint.hpp"
+#include "dpscan/plan.hpp"
+#include "dpscan/scan_order.hpp"
+
+namespace dpscan {
+
+struct RunState {
+  uint64_t seed = 0;
+  SipKey key{};
+  uint64_t plan_hash = 0;
+  bool resumed = false;
+  std::vector<uint64_t> start_position;  // per local TX lcore
+  std::vector<uint64_t> start_sent;
+  std::vector<uint64_t> cap;  // probes each lcore may send in total (including before a resume)
+
+  Checkpoint checkpoint(const std::vector<uint64_t>& positions,
+                        const std::vector<uint64_t>& sent) const {
+    return Checkpoint{plan_hash, seed, key, positions, sent};
+  }
+};
+
+// Throws UsageError for a checkpoint of another plan.
+RunState prepare_run(const ScanPlan& plan, const TargetSpace& space);
+
+}  // namespace dpscan

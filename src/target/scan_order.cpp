@@ -1,0 +1,36 @@
+#include "dpscan/scan_order.hpp"
+
+#include <fmt/format.h>
+
+#include "dpscan/error.hpp"
+#include "dpscan/int128.hpp"
+
+namespace dpscan {
+
+ScanOrder::ScanOrder(const TargetSpace& space, uint32_t retries, uint64_t seed, ShardSpec shard,
+                     uint32_t lcores)
+    : space_(space), targets_(space.size()), probes_(0), group_{}, shard_range_{}, lcores_(lcores) {
+  const u128 probes = static_cast<u128>(targets_) * (u128{retries} + 1);
+  if (probes > (u128{1} << 48)) {
+    throw UsageError(
+        fmt::format("{} targets x {} probes each is more than 2^48 probes", targets_, retries + 1));
+  }
+  probes_ = static_cast<uint64_t>(probes);
+  if (shard.count == 0 || shard.index >= shard.count) throw UsageError("invalid shard");
+  if (lcores == 0) throw UsageError("at least one TX lcore is needed");
+  group_ = make_group(probes_, seed);
+  shard_range_ = subshard_range(group_, shard.index, shard.count);
+}
+
+CyclicWalk ScanOrder::walk(uint32_t lcore) const {
+  const u128 len = shard_range_.end - shard_range_.begin;
+  const auto begin = shard_range_.begin + static_cast<uint64_t>(len * lcore / lcores_);
+  const auto end = shard_range_.begin + static_cast<uint64_t>(len * (lcore + 1) / lcores_);
+  return CyclicWalk(group_, probes_, begin, end);
+}
+
+uint64_t lcore_share(uint64_t total, uint32_t lcore, uint32_t lcores) {
+  return total / lcores + (lcore < total % lcores ? 1 : 0);
+}
+
+}  // namespace dpscan
