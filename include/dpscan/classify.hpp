@@ -16,6 +16,7 @@
 #include "dpscan/bytes.hpp"
 #include "dpscan/checksum.hpp"
 #include "dpscan/cookie.hpp"
+#include "dpscan/sources.hpp"
 
 namespace dpscan {
 
@@ -45,7 +46,7 @@ constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
 std::string_view drop_name(Drop d);
 
 struct RxContext {
-  uint32_t src_ip;  // our address (host order)
+  SourceAddresses sources;  // our addresses
   CookieParams cookie;
 };
 
@@ -59,6 +60,7 @@ struct Verdict {
   uint32_t ip = 0;    // target address
   uint16_t window = 0;
   uint16_t our_port = 0;  // for the RST after a SYN-ACK
+  uint32_t our_ip = 0;
   uint32_t ack = 0;
   size_t l3 = 0;  // offset of the ARP or IPv4 header
 };
@@ -107,19 +109,20 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
   if (len < off + total) return drop(Drop::kTruncated);  // Ethernet padding may follow
   if (checksum_fold(checksum_add(0, ip, ihl)) != 0) return drop(Drop::kIpChecksum);
   if ((load_be16(ip + ip4::kFrag) & 0x3fff) != 0) return drop(Drop::kFragment);  // MF or offset
-  if (load_be32(ip + ip4::kDst) != ctx.src_ip) return drop(Drop::kNotForUs);
+  const uint32_t us = load_be32(ip + ip4::kDst);
+  if (!ctx.sources.contains(us)) return drop(Drop::kNotForUs);
 
   const uint32_t them = load_be32(ip + ip4::kSrc);
   const uint8_t* l4 = ip + ihl;
   const size_t l4_len = total - ihl;
   Verdict v;
   v.ttl = ip[ip4::kTtl];
+  v.our_ip = us;
 
   if (ip[ip4::kProto] == ip4::kProtoTcp) {
     if (l4_len < tcp::kLen) return drop(Drop::kTruncated);
     const uint32_t sum = checksum_add(
-        pseudo_header_sum(them, ctx.src_ip, ip4::kProtoTcp, static_cast<uint16_t>(l4_len)), l4,
-        l4_len);
+        pseudo_header_sum(them, us, ip4::kProtoTcp, static_cast<uint16_t>(l4_len)), l4, l4_len);
     if (checksum_fold(sum) != 0) return drop(Drop::kTcpChecksum);
     const uint8_t flags = l4[tcp::kFlags];
     const bool synack = (flags & (tcp::kSyn | tcp::kAck_ | tcp::kRst)) == (tcp::kSyn | tcp::kAck_);
@@ -128,7 +131,7 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
     v.port = load_be16(l4 + tcp::kSport);
     v.our_port = load_be16(l4 + tcp::kDport);
     v.ack = load_be32(l4 + tcp::kAck);
-    const Cookie c = make_cookie(ctx.cookie, ctx.src_ip, them, v.port);
+    const Cookie c = make_cookie(ctx.cookie, us, them, v.port);
     if (v.our_port != c.sport) return drop(Drop::kBadCookie);
     if (synack) {
       if (v.ack != c.seq + 1) return drop(Drop::kBadCookie);
@@ -157,12 +160,12 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
     if ((inner[ip4::kVerIhl] >> 4) != 4 || inner_ihl < ip4::kLen) return drop(Drop::kBadIpHeader);
     if (inner_len < inner_ihl + 8) return drop(Drop::kTruncated);
     if (inner[ip4::kProto] != ip4::kProtoTcp) return drop(Drop::kProtocol);
-    if (load_be32(inner + ip4::kSrc) != ctx.src_ip) return drop(Drop::kBadCookie);
+    if (load_be32(inner + ip4::kSrc) != us) return drop(Drop::kBadCookie);
     const uint32_t target = load_be32(inner + ip4::kDst);
     const uint8_t* inner_tcp = inner + inner_ihl;
     v.our_port = load_be16(inner_tcp + tcp::kSport);
     v.port = load_be16(inner_tcp + tcp::kDport);
-    const Cookie c = make_cookie(ctx.cookie, ctx.src_ip, target, v.port);
+    const Cookie c = make_cookie(ctx.cookie, us, target, v.port);
     if (v.our_port != c.sport || load_be32(inner_tcp + tcp::kSeq) != c.seq) {
       return drop(Drop::kBadCookie);
     }

@@ -10,6 +10,7 @@
 
 #include "dpscan/ip_set.hpp"
 #include "dpscan/probe.hpp"
+#include "dpscan/sources.hpp"
 
 namespace dpscan {
 
@@ -38,7 +39,7 @@ struct ScanPlan {
   double rate_pps = 10000;  // 0: as fast as the device takes them
   std::string device;
   std::vector<std::string> eal_args;
-  uint32_t source_ip = 0;
+  SourceAddresses sources;
   std::optional<uint32_t> gateway_ip;
   std::optional<std::array<uint8_t, 6>> gateway_mac;
   OptionProfile probe_options = OptionProfile::kWindows;

@@ -23,7 +23,6 @@ std::string_view to_string(OptionProfile p);
 struct ProbeConfig {
   uint8_t src_mac[6]{};
   uint8_t dst_mac[6]{};
-  uint32_t src_ip = 0;
   uint8_t ttl = 64;
   uint16_t window = 65535;
   uint16_t mss = 1460;
@@ -40,31 +39,34 @@ class ProbeTemplate {
 
   size_t size() const { return len_; }
   const uint8_t* bytes() const { return bytes_.data(); }
-  uint32_t src_ip() const { return src_ip_; }
 
   // Copies the whole template (for buffers that do not already hold it).
   void fill(uint8_t* frame) const { std::memcpy(frame, bytes_.data(), len_); }
 
-  // Patches a frame that already holds the template.
-  void patch(uint8_t* frame, uint32_t dst_ip, uint16_t dport, const Cookie& c) const {
+  // Patches a frame that already holds the template: addresses, ports, sequence number,
+  // IP ID, and both checksums from the precomputed sums (the source and destination
+  // addresses appear in both the IPv4 header and the TCP pseudo header).
+  void patch(uint8_t* frame, uint32_t src_ip, uint32_t dst_ip, uint16_t dport,
+             const Cookie& c) const {
     uint8_t* ip = frame + kIp;
     uint8_t* tcp = frame + kTcp;
     store_be16(ip + ip4::kId, c.ip_id);
+    store_be32(ip + ip4::kSrc, src_ip);
     store_be32(ip + ip4::kDst, dst_ip);
-    store_be16(ip + ip4::kChecksum, checksum_fold(checksum_add32(ip_sum_ + c.ip_id, dst_ip)));
+    const uint32_t addrs = checksum_add32(checksum_add32(0, src_ip), dst_ip);
+    store_be16(ip + ip4::kChecksum, checksum_fold(ip_sum_ + addrs + c.ip_id));
     store_be16(tcp + tcp::kSport, c.sport);
     store_be16(tcp + tcp::kDport, dport);
     store_be32(tcp + tcp::kSeq, c.seq);
-    const uint32_t sum = checksum_add32(checksum_add32(tcp_sum_, dst_ip), c.seq) + c.sport + dport;
+    const uint32_t sum = checksum_add32(tcp_sum_ + addrs, c.seq) + c.sport + dport;
     store_be16(tcp + tcp::kChecksum, checksum_fold(sum));
   }
 
  private:
   std::array<uint8_t, kMaxLen> bytes_{};
   size_t len_ = 0;
-  uint32_t src_ip_ = 0;
-  uint32_t ip_sum_ = 0;   // IPv4 header with id, dst and checksum zero
-  uint32_t tcp_sum_ = 0;  // pseudo header (dst zero) + TCP header with the patched fields zero
+  uint32_t ip_sum_ = 0;   // IPv4 header with id, addresses and checksum zero
+  uint32_t tcp_sum_ = 0;  // pseudo header (addresses zero) + TCP header, patched fields zero
 };
 
 // A complete Ethernet/IPv4/TCP segment without options or payload, with both checksums,

@@ -120,7 +120,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
       ("rx-lcores", po::value(&plan.rx_lcores)->default_value(1), "RX lcores (queues spread by RSS where the device has it)")
       ("device", po::value(&plan.device), "DPDK device: a PCI address (0000:01:00.0) or a virtual device string (net_af_packet0,iface=veth0)")
       ("eal-args", po::value(&eal_args), "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")
-      ("source-ip", po::value(&source_ip), "source IPv4 address of the probes (required unless --dry-run)")
+      ("source-ip", po::value(&source_ip), "source address(es) of the probes: an address, a list or a range (required unless --dry-run)")
       ("gateway-ip", po::value(&gateway_ip), "next-hop IPv4 address, resolved by ARP")
       ("gateway-mac", po::value(&gateway_mac), "next-hop MAC address (instead of --gateway-ip)")
       ("source-port", po::value(&source_port)->default_value("32768-65535"), "range of TCP source ports the cookie picks from")
@@ -258,7 +258,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
     if (gateway_ip.empty() && gateway_mac.empty())
       throw UsageError("give --gateway-ip (resolved by ARP) or --gateway-mac");
   }
-  if (!source_ip.empty()) plan.source_ip = ip_or_throw(source_ip, "source-ip");
+  if (!source_ip.empty()) plan.sources = SourceAddresses::parse(source_ip);
   if (!gateway_ip.empty()) plan.gateway_ip = ip_or_throw(gateway_ip, "gateway-ip");
   if (!gateway_mac.empty()) plan.gateway_mac = mac_or_throw(gateway_mac);
 

@@ -30,8 +30,9 @@ void send_frame(Device& dev, uint16_t op, const uint8_t* eth_dst, uint32_t our_i
 
 }  // namespace
 
-std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t gateway_ip,
-                                       int tries) {
+std::array<uint8_t, 6> resolve_gateway(Device& dev, const SourceAddresses& ours,
+                                       uint32_t gateway_ip, int tries) {
+  const uint32_t our_ip = ours.first();
   static const uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   static const uint8_t kZero[6] = {};
   const uint64_t hz = rte_get_tsc_hz();
@@ -56,8 +57,9 @@ std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t ga
               log::verbose("gateway {} is at {:02x}", format_ipv4(gateway_ip), fmt::join(mac, ":"));
               return mac;
             }
-            if (arp->op == kArpRequest && arp->target_ip == our_ip) {
-              send_frame(dev, kArpReply, arp->sender_mac, our_ip, arp->sender_mac, arp->sender_ip);
+            if (arp->op == kArpRequest && ours.contains(arp->target_ip)) {
+              send_frame(dev, kArpReply, arp->sender_mac, arp->target_ip, arp->sender_mac,
+                         arp->sender_ip);
             }
           }
         }

@@ -6,12 +6,15 @@
 #include <array>
 #include <cstdint>
 
+#include "dpscan/sources.hpp"
+
 namespace dpscan {
 
 class Device;
 
 // Throws RuntimeError if the gateway does not answer `tries` requests, one per second.
-std::array<uint8_t, 6> resolve_gateway(Device& dev, uint32_t our_ip, uint32_t gateway_ip,
-                                       int tries = 5);
+// Asks from the first source address and answers ARP for all of them meanwhile.
+std::array<uint8_t, 6> resolve_gateway(Device& dev, const SourceAddresses& ours,
+                                       uint32_t gateway_ip, int tries = 5);
 
 }  // namespace dpscan

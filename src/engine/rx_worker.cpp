@@ -24,7 +24,7 @@ void queue_control(RxWorker& w, rte_mbuf* m) {
 
 void answer_arp(RxWorker& w, const uint8_t* frame, size_t l3, size_t len) {
   const auto arp = parse_arp(frame + l3, len - l3);
-  if (!arp || arp->op != kArpRequest || arp->target_ip != w.ctx.src_ip) {
+  if (!arp || arp->op != kArpRequest || !w.ctx.sources.contains(arp->target_ip)) {
     w.stats->drops[static_cast<size_t>(Drop::kArpOther)].add();
     return;
   }
@@ -34,7 +34,7 @@ void answer_arp(RxWorker& w, const uint8_t* frame, size_t l3, size_t len) {
     return;
   }
   const size_t n = build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), kArpReply, arp->sender_mac, w.mac,
-                                   w.ctx.src_ip, arp->sender_mac, arp->sender_ip);
+                                   arp->target_ip, arp->sender_mac, arp->sender_ip);
   m->data_len = static_cast<uint16_t>(n);
   m->pkt_len = static_cast<uint32_t>(n);
   w.stats->arp_replies.add();
@@ -50,7 +50,7 @@ void send_rst(RxWorker& w, const uint8_t* frame, const Verdict& v) {
     return;
   }
   const size_t n = build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), w.mac, frame + eth::kSrc,
-                                   w.ctx.src_ip, v.ip, v.our_port, v.port, v.ack, 0, tcp::kRst, 0,
+                                   v.our_ip, v.ip, v.our_port, v.port, v.ack, 0, tcp::kRst, 0,
                                    static_cast<uint16_t>(v.ack >> 16), w.ttl);
   m->data_len = static_cast<uint16_t>(n);
   m->pkt_len = static_cast<uint32_t>(n);

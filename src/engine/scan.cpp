@@ -115,13 +115,12 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     gateway_mac = *plan.gateway_mac;
   } else {
     log::info("resolving gateway {} by ARP", format_ipv4(*plan.gateway_ip));
-    gateway_mac = resolve_gateway(dev, plan.source_ip, *plan.gateway_ip);
+    gateway_mac = resolve_gateway(dev, plan.sources, *plan.gateway_ip);
   }
 
   ProbeConfig pc;
   std::memcpy(pc.src_mac, dev.mac(), 6);
   std::memcpy(pc.dst_mac, gateway_mac.data(), 6);
-  pc.src_ip = plan.source_ip;
   pc.ttl = plan.ttl;
   pc.options = plan.probe_options;
   const ProbeTemplate tmpl(pc);
@@ -154,6 +153,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     w.pool = dev.tx_pool(w.queue);
     w.tmpl = &tmpl;
     w.cookie = cookie;
+    w.sources = &plan.sources;
     w.order = &order;
     w.walk = &walks[t];
     w.sent_before = state.start_sent[t];
@@ -174,7 +174,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     w.first_queue = static_cast<uint16_t>(m);
     w.queue_stride = static_cast<uint16_t>(plan.rx_lcores);
     w.queues = dev.rx_queues();
-    w.ctx = {plan.source_ip, cookie};
+    w.ctx = {plan.sources, cookie};
     w.space = &space;
     w.dedup = &dedup;
     w.results = result_rings.back()->get();

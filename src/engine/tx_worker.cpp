@@ -4,6 +4,7 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include "dpscan/probe_batch.hpp"
 #include "workers.hpp"
 
 namespace dpscan {
@@ -48,7 +49,6 @@ int tx_main(void* arg) {
   rte_mbuf* pkts[kBurst];
   const ProbeTemplate& tmpl = *w.tmpl;
   const auto frame_len = static_cast<uint16_t>(tmpl.size());
-  const uint32_t src_ip = tmpl.src_ip();
   const double probes_per_tick = w.rate_pps / static_cast<double>(rte_get_tsc_hz());
   const uint64_t start = rte_rdtsc();
   st.start_tsc.store(start, std::memory_order_relaxed);
@@ -96,21 +96,15 @@ int tx_main(void* arg) {
       continue;
     }
     const uint64_t position_before = w.walk->position();
-    unsigned built = 0;
-    bool exhausted = false;
-    for (; built < n; ++built) {
-      uint64_t index;
-      if (!w.walk->next(index)) {
-        exhausted = true;
-        break;
-      }
-      const Target t = w.order->target(index);
-      rte_mbuf* m = pkts[built];
-      m->data_len = frame_len;
-      m->pkt_len = frame_len;
-      tmpl.patch(rte_pktmbuf_mtod(m, uint8_t*), t.ip, t.port,
-                 make_cookie(w.cookie, src_ip, t.ip, t.port));
+    uint8_t* frames[kBurst];
+    for (unsigned i = 0; i < n; ++i) {
+      pkts[i]->data_len = frame_len;
+      pkts[i]->pkt_len = frame_len;
+      frames[i] = rte_pktmbuf_mtod(pkts[i], uint8_t*);
     }
+    const unsigned built =
+        build_probe_batch(*w.walk, *w.order, tmpl, w.cookie, *w.sources, frames, n);
+    const bool exhausted = built < n;
     if (built < n) rte_pktmbuf_free_bulk(pkts + built, n - built);
     const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, w.control->stop);
     st.sent.add(k);

@@ -59,6 +59,7 @@ struct TxWorker {
   rte_mempool* pool = nullptr;  // pre-filled with tmpl
   const ProbeTemplate* tmpl = nullptr;
   CookieParams cookie;
+  const SourceAddresses* sources = nullptr;
   const ScanOrder* order = nullptr;
   CyclicWalk* walk = nullptr;        // this lcore's subshard, already at its start position
   uint64_t sent_before = 0;          // probes sent before a --resume

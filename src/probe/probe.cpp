@@ -85,7 +85,7 @@ std::string_view to_string(OptionProfile p) {
   return "?";
 }
 
-ProbeTemplate::ProbeTemplate(const ProbeConfig& c) : src_ip_(c.src_ip) {
+ProbeTemplate::ProbeTemplate(const ProbeConfig& c) {
   uint8_t* f = bytes_.data();
   std::memcpy(f + eth::kDst, c.dst_mac, 6);
   std::memcpy(f + eth::kSrc, c.src_mac, 6);
@@ -103,12 +103,11 @@ ProbeTemplate::ProbeTemplate(const ProbeConfig& c) : src_ip_(c.src_ip) {
   store_be16(ip + ip4::kTotalLen, static_cast<uint16_t>(ip4::kLen + tcp_len));
   ip[ip4::kTtl] = c.ttl;
   ip[ip4::kProto] = ip4::kProtoTcp;
-  store_be32(ip + ip4::kSrc, c.src_ip);
   len_ = kTcp + tcp_len;
 
   // Variable fields are zero here, so these sums cover exactly the constant bytes.
   ip_sum_ = checksum_add(0, ip, ip4::kLen);
-  tcp_sum_ = checksum_add(pseudo_header_sum(c.src_ip, 0, ip4::kProtoTcp, tcp_len), tcp, tcp_len);
+  tcp_sum_ = checksum_add(pseudo_header_sum(0, 0, ip4::kProtoTcp, tcp_len), tcp, tcp_len);
 }
 
 size_t build_tcp_frame(uint8_t* f, const uint8_t* src_mac, const uint8_t* dst_mac, uint32_t src_ip,

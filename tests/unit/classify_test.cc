@@ -15,7 +15,7 @@ const uint8_t kMacA[6] = {2, 0, 0, 0, 0, 1}, kMacB[6] = {2, 0, 0, 0, 0, 2};
 
 RxContext ctx() {
   RxContext c{};
-  c.src_ip = kUs;
+  c.sources = SourceAddresses({kUs, kUs + 1, kUs + 7});
   c.cookie.key = {0x1111, 0x2222};
   return c;
 }
@@ -55,8 +55,10 @@ TEST_CASE("forged or stray answers are dropped with a reason") {
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
   f = answer(tcp::kSyn | tcp::kAck_, 1, 1);
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
-  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, kUs + 1);
+  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, kUs + 2);  // not one of our addresses
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kNotForUs);
+  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, kUs + 1);  // ours, but the cookie was for kUs
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
   f = answer(tcp::kAck_, 1);
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kTcpFlags);
   f = answer(tcp::kSyn | tcp::kAck_, 1);
@@ -83,11 +85,10 @@ TEST_CASE("VLAN-tagged answers are classified") {
 
 TEST_CASE("ICMP port unreachable quoting our probe is unreachable") {
   ProbeConfig pc;
-  pc.src_ip = kUs;
   const ProbeTemplate t(pc);
   std::vector<uint8_t> probe(t.size());
   t.fill(probe.data());
-  t.patch(probe.data(), kThem, 443, make_cookie(ctx().cookie, kUs, kThem, 443));
+  t.patch(probe.data(), kUs, kThem, 443, make_cookie(ctx().cookie, kUs, kThem, 443));
   // Ethernet + IPv4(20) + ICMP(8) + quoted IPv4 header(20) + 8 bytes of TCP
   std::vector<uint8_t> f(14 + 20 + 8 + 28, 0);
   f[12] = 0x08;

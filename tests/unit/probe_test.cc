@@ -14,7 +14,6 @@ ProbeConfig config(OptionProfile p) {
   const uint8_t src[6] = {2, 0, 0, 0, 0, 1}, dst[6] = {2, 0, 0, 0, 0, 2};
   std::memcpy(c.src_mac, src, 6);
   std::memcpy(c.dst_mac, dst, 6);
-  c.src_ip = 0xc613ff02u;
   c.options = p;
   return c;
 }
@@ -54,7 +53,9 @@ TEST_CASE("patched probes carry the fields and valid checksums") {
       const auto port = static_cast<uint16_t>(1 + i * 40503 % 65535);
       const Cookie c{i * 0x9e3779b9u, static_cast<uint16_t>(32768 + i % 32768),
                      static_cast<uint16_t>(i * 7)};
-      t.patch(f.data(), dst, port, c);
+      const uint32_t src = 0xc613ff02u + (i & 3);
+      t.patch(f.data(), src, dst, port, c);
+      CHECK(load_be32(f.data() + 26) == src);
       REQUIRE(ip_ok(f.data()));
       REQUIRE(tcp_ok(f.data(), f.size()));
       CHECK(load_be32(f.data() + 30) == dst);
@@ -82,4 +83,28 @@ TEST_CASE("control TCP frames have valid checksums") {
   CHECK(n == 54);
   CHECK(ip_ok(f));
   CHECK(tcp_ok(f, n));
+}
+
+TEST_CASE("checksum_add equals a plain big-endian 16-bit word sum") {
+  // Reference: RFC 1071's definition, one big-endian word at a time, folded at the end.
+  auto reference = [](const uint8_t* p, size_t len) {
+    uint64_t s = 0;
+    for (size_t i = 0; i + 1 < len; i += 2) s += (uint32_t{p[i]} << 8) | p[i + 1];
+    if (len & 1) s += uint32_t{p[len - 1]} << 8;
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return static_cast<uint16_t>(~s & 0xffff);
+  };
+  uint32_t x = 1;
+  std::vector<uint8_t> buf(1500);
+  for (auto& b : buf) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
+  for (size_t len = 0; len < 200; ++len) {
+    for (size_t off = 0; off < 4; ++off) {
+      CAPTURE(len);
+      REQUIRE(checksum_fold(checksum_add(0, buf.data() + off, len)) ==
+              reference(buf.data() + off, len));
+    }
+  }
+  std::vector<uint8_t> ones(1500, 0xff);
+  CHECK(checksum_fold(checksum_add(0, ones.data(), ones.size())) ==
+        reference(ones.data(), ones.size()));
 }

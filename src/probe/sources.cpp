@@ -1,0 +1,35 @@
+#include "dpscan/sources.hpp"
+
+#include <fmt/format.h>
+
+#include "dpscan/error.hpp"
+#include "dpscan/ip_set.hpp"
+
+namespace dpscan {
+
+SourceAddresses::SourceAddresses(std::vector<uint32_t> addrs) : addrs_(std::move(addrs)) {
+  std::sort(addrs_.begin(), addrs_.end());
+  addrs_.erase(std::unique(addrs_.begin(), addrs_.end()), addrs_.end());
+  if (addrs_.empty()) throw UsageError("no source address");
+  first_ = addrs_.front();
+  count_ = static_cast<uint32_t>(addrs_.size());
+  contiguous_ = addrs_.back() - addrs_.front() + 1 == count_;
+}
+
+SourceAddresses SourceAddresses::parse(std::string_view spec) {
+  IpSet set;
+  try {
+    set.add_specs(spec);
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("--source-ip: {}", e.what()));
+  }
+  if (set.size() == 0 || set.size() > 4096) {
+    throw UsageError(fmt::format("--source-ip: '{}' must name 1 to 4096 addresses", spec));
+  }
+  std::vector<uint32_t> addrs;
+  for (const auto& iv : set.intervals())
+    for (uint64_t a = iv.first; a <= iv.last; ++a) addrs.push_back(static_cast<uint32_t>(a));
+  return SourceAddresses(std::move(addrs));
+}
+
+}  // namespace dpscan
