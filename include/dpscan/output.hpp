@@ -27,9 +27,14 @@ class OutputFile {
   void close();  // flush, and close unless it is standard output
 
  private:
+  void start();  // truncates an existing file, once, before the first byte
+
   std::FILE* f_ = nullptr;
   std::string name_;
+  std::string path_;
   bool owned_ = false;
+  bool created_ = false;
+  bool started_ = false;
 };
 
 class ResultWriter {

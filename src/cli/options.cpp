@@ -3,6 +3,7 @@
 // and exit code 2, before any device is touched.
 #include <boost/program_options.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -93,7 +94,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   ScanPlan plan;
   std::vector<std::string> targets, targets_files, excludes, exclude_files;
   std::string ports, output_format, report, gateway_ip, gateway_mac, source_ip, eal_args,
-      probe_options, source_port, shard, max_targets;
+      probe_options, source_port, shard, max_targets, seed;
   unsigned ttl = 64;
 
   // clang-format off
@@ -104,7 +105,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
       ("exclude", po::value(&excludes)->composing(), "exclude addresses (CIDR, range, address; comma-separated; repeatable)")
       ("exclude-file", po::value(&exclude_files)->composing(), "exclude the addresses listed in FILE")
       ("no-default-blocklist", po::bool_switch(), "do not exclude the IANA special-purpose ranges (config/blocklist.conf); needed for lab scans of 198.18.0.0/15")
-      ("seed", po::value(&plan.seed), "seed of the scan order (default: random, written to the summary)")
+      ("seed", po::value(&seed), "seed of the scan order (default: random, written to the summary)")
       ("shard", po::value(&shard), "scan only shard I of N (1-based, e.g. 2/4); all shards need the same --seed")
       ("retries", po::value(&plan.retries)->default_value(0), "send each target N more probes, spread over the scan")
       ("max-targets", po::value(&max_targets), "probe at most N targets, or N% of the target space (per shard)")
@@ -179,6 +180,12 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   }
   plan.verbosity = vm.count("quiet") ? -1 : static_cast<int>(vm.count("verbose"));
   plan.seed_given = vm.count("seed") > 0;
+  if (plan.seed_given) {
+    const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), plan.seed);
+    if (seed.empty() || ec != std::errc{} || end != seed.data() + seed.size()) {
+      throw UsageError(fmt::format("--seed: '{}' is not a number from 0 to 2^64-1", seed));
+    }
+  }
 
   // Targets and exclusions.
   IpSet requested;

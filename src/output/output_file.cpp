@@ -1,3 +1,7 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -8,24 +12,45 @@
 
 namespace dpscan {
 
-OutputFile::OutputFile(const std::string& path) : name_(path == "-" ? "standard output" : path) {
+// The file is created (if missing) at once, so an unwritable path fails before anything is
+// sent, but an existing file is truncated only when the run writes to it or closes it: a run
+// that fails during set-up leaves earlier results alone, and removes a file it created.
+OutputFile::OutputFile(const std::string& path)
+    : name_(path == "-" ? "standard output" : path), path_(path) {
   if (path == "-") {
     f_ = stdout;
+    started_ = true;
   } else {
-    f_ = std::fopen(path.c_str(), "w");
-    if (!f_)
-      throw RuntimeError(
-          fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
+    struct stat st {};
+    created_ = ::stat(path.c_str(), &st) != 0;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || !(f_ = ::fdopen(fd, "w"))) {
+      const int err = errno;
+      if (fd >= 0) ::close(fd);
+      throw RuntimeError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(err)));
+    }
     owned_ = true;
   }
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
 }
 
 OutputFile::~OutputFile() {
-  if (owned_ && f_) std::fclose(f_);
+  if (owned_ && f_) {
+    std::fclose(f_);
+    if (!started_ && created_) ::unlink(path_.c_str());
+  }
+}
+
+void OutputFile::start() {
+  if (started_) return;
+  started_ = true;
+  if (::ftruncate(::fileno(f_), 0) != 0) {
+    throw RuntimeError(fmt::format("cannot truncate {}: {}", name_, std::strerror(errno)));
+  }
 }
 
 void OutputFile::write(const char* data, size_t len) {
+  start();
   if (std::fwrite(data, 1, len, f_) != len) {
     throw RuntimeError(fmt::format("writing {} failed: {}", name_, std::strerror(errno)));
   }
@@ -38,6 +63,7 @@ void OutputFile::flush() {
 }
 
 void OutputFile::close() {
+  start();
   flush();
   if (owned_) {
     owned_ = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -92,6 +93,10 @@ void IpSet::add_stream(std::istream& in, const std::string& source) {
 }
 
 void IpSet::add_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw UsageError(fmt::format("cannot read '{}': it is a directory", path));
+  }
   std::ifstream in(path);
   if (!in) throw UsageError(fmt::format("cannot open '{}': no such file or not readable", path));
   add_stream(in, path);

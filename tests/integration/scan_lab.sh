@@ -194,12 +194,15 @@ if s is not None:
           % tuple(s.get(k) for k in ("sent", "open", "closed", "unreachable", "duplicates", "seed", "dropped_total")))
 
 if errors:
-    if missing and not extra and s is not None:
+    short = s is not None and any(isinstance(s.get(st), int) and s[st] < count[st]
+                                  for st in ("open", "closed", "unreachable"))
+    if short:
         import os
-        errors.append("hint: only missing pairs, summary received=%s dropped_total=%s, load average %s; "
-                      "replies lost without a drop counter usually mean the af_packet RX ring overflowed "
-                      "(CPU contention on the RX lcore)" % (s.get("received"), s.get("dropped_total"),
-                                                           " ".join("%.2f" % x for x in os.getloadavg())))
+        errors.append(
+            "hint: replies are missing (summary received=%s, dropped_total=%s; load average %s). "
+            "Lost replies without a drop counter usually mean the af_packet RX ring overflowed "
+            "(CPU contention on the RX lcore; DPDK's default af_packet ring is 512 frames)."
+            % (s.get("received"), s.get("dropped_total"), " ".join("%.2f" % x for x in os.getloadavg())))
     print("\n".join(errors), file=sys.stderr)
     sys.exit(1)
 print("%d reported pairs match truth(%s)" % (len(got), ",".join(sorted(report))))
