@@ -44,6 +44,8 @@ OutputFile::~OutputFile() {
 void OutputFile::start() {
   if (started_) return;
   started_ = true;
+  struct stat st {};
+  if (::fstat(::fileno(f_), &st) == 0 && !S_ISREG(st.st_mode)) return;  // /dev/null, a FIFO, ...
   if (::ftruncate(::fileno(f_), 0) != 0) {
     throw RuntimeError(fmt::format("cannot truncate {}: {}", name_, std::strerror(errno)));
   }
