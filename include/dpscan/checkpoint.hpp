@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dpscan/cookie.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/siphash.hpp"
 
@@ -19,6 +20,7 @@ struct Checkpoint {
   uint64_t plan_hash = 0;
   uint64_t seed = 0;
   SipKey key{};
+  CookieAlgo cookie = CookieAlgo::kSipHash;
   std::vector<uint64_t> positions;  // per local TX lcore: exponent steps walked
   std::vector<uint64_t> sent;       // per local TX lcore: probes sent (for --max-targets)
 };

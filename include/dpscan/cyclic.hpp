@@ -71,10 +71,15 @@ class CyclicWalk {
   CyclicWalk(const CyclicGroup& group, uint64_t n, uint64_t begin, uint64_t end);
 
   // Next target index, or false once the subshard is done.
+  //
+  // Four consecutive elements x, xg, xg^2, xg^3 are kept and each is multiplied by g^4 when
+  // all four are used: the same sequence as one element times g per step, but as four
+  // independent multiplication chains, which the CPU overlaps (a single chain is bound by
+  // the latency of three dependent multiplies per element).
   bool next(uint64_t& index) {
     while (remaining_ != 0) {
-      const uint64_t e = x_;
-      x_ = mont_.mul(x_, g_mont_);
+      if (lane_ == kLanes) advance_lanes();
+      const uint64_t e = lanes_[lane_++];
       --remaining_;
       if (e <= n_) {
         index = e - 1;
@@ -89,11 +94,19 @@ class CyclicWalk {
   uint64_t length() const { return length_; }
 
  private:
+  static constexpr unsigned kLanes = 4;
+  void advance_lanes() {
+    for (unsigned i = 0; i < kLanes; ++i) lanes_[i] = mont_.mul(lanes_[i], g4_mont_);
+    lane_ = 0;
+  }
+  void set_lanes(uint64_t x);  // lanes = x, xg, xg^2, xg^3
+
   Montgomery mont_;
-  uint64_t g_mont_;
+  uint64_t g4_mont_;  // g^4 in Montgomery form
   uint64_t generator_;
   uint64_t first_;  // element at exponent begin
-  uint64_t x_;
+  uint64_t lanes_[kLanes];
+  unsigned lane_ = 0;  // next lane to hand out
   uint64_t n_;
   uint64_t length_;
   uint64_t remaining_;

@@ -47,6 +47,7 @@ struct ScanPlan {
   uint16_t sport_first = 32768;
   uint32_t sport_count = 32768;
   bool send_rst = true;
+  CookieAlgo cookie_algo = CookieAlgo::kSipHash;  // set from --cookie (default auto)
 
   // What to keep and where.
   std::string output_path = "-";  // "-" is standard output

@@ -22,18 +22,28 @@ inline unsigned build_probe_batch(CyclicWalk& walk, const ScanOrder& order,
                                   const ProbeTemplate& tmpl, const CookieParams& cookie,
                                   const SourceAddresses& sources, uint8_t* const* frames,
                                   unsigned n) {
-  Target targets[kMaxProbeBatch];
+  // Zero-initialised so the compiler can see every element the AES call reads is written
+  // (it cannot see that only the first k are read); 640 bytes per burst, not per probe.
+  uint32_t dst[kMaxProbeBatch] = {};
+  uint16_t dport[kMaxProbeBatch] = {};
+  uint32_t src[kMaxProbeBatch] = {};
   Cookie cookies[kMaxProbeBatch];
   unsigned k = 0;
   uint64_t index;
-  while (k < n && walk.next(index)) targets[k++] = order.target(index);
-  uint32_t src[kMaxProbeBatch];
-  for (unsigned i = 0; i < k; ++i) {
-    src[i] = sources.pick(targets[i].ip, targets[i].port);
-    cookies[i] = make_cookie(cookie, src[i], targets[i].ip, targets[i].port);
+  while (k < n && walk.next(index)) {
+    const Target t = order.target(index);
+    dst[k] = t.ip;
+    dport[k++] = t.port;
   }
-  for (unsigned i = 0; i < k; ++i)
-    tmpl.patch(frames[i], src[i], targets[i].ip, targets[i].port, cookies[i]);
+  for (unsigned i = 0; i < k; ++i) src[i] = sources.pick(dst[i], dport[i]);
+  if (cookie.algo == CookieAlgo::kAes) {
+    uint64_t h[kMaxProbeBatch];
+    cookie_hash_aes_batch(cookie.aes, src, dst, dport, h, k);
+    for (unsigned i = 0; i < k; ++i) cookies[i] = cookie_from_hash(cookie, h[i]);
+  } else {
+    for (unsigned i = 0; i < k; ++i) cookies[i] = make_cookie(cookie, src[i], dst[i], dport[i]);
+  }
+  for (unsigned i = 0; i < k; ++i) tmpl.patch(frames[i], src[i], dst[i], dport[i], cookies[i]);
   return k;
 }
 

@@ -94,7 +94,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   ScanPlan plan;
   std::vector<std::string> targets, targets_files, excludes, exclude_files;
   std::string ports, output_format, report, gateway_ip, gateway_mac, source_ip, eal_args,
-      probe_options, source_port, shard, max_targets, seed;
+      probe_options, source_port, shard, max_targets, seed, cookie;
   unsigned ttl = 64;
 
   // clang-format off
@@ -127,7 +127,8 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
       ("source-port", po::value(&source_port)->default_value("32768-65535"), "range of TCP source ports the cookie picks from")
       ("probe-options", po::value(&probe_options)->default_value("windows"), "TCP option profile: none, mss, windows, linux, bsd")
       ("ttl", po::value(&ttl)->default_value(64), "IPv4 time to live of the probes")
-      ("no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST");
+      ("no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST")
+      ("cookie", po::value(&cookie)->default_value("auto"), "probe cookie PRF: auto (aes where the CPU has AES-NI), aes, siphash");
 
   po::options_description out("Results");
   out.add_options()
@@ -255,6 +256,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   plan.probe_options = parse_option_profile(probe_options);
   parse_source_ports(source_port, plan);
   plan.send_rst = !vm["no-rst"].as<bool>();
+  plan.cookie_algo = parse_cookie_algo(cookie);
   plan.eal_args = split_args(eal_args);
   plan.cooldown_s = seconds_or_throw(plan.cooldown_s, "cooldown");
   if (!plan.dry_run) {

@@ -22,6 +22,11 @@ RunState prepare_run(const ScanPlan& plan, const TargetSpace& space) {
     }
     st.seed = c.seed;
     st.key = c.key;
+    st.cookie = c.cookie;
+    if (st.cookie == CookieAlgo::kAes && !cpu_has_aes()) {
+      throw UsageError(fmt::format("checkpoint '{}' uses AES cookies, and this CPU has no AES-NI",
+                                   plan.resume_path));
+    }
     st.plan_hash = plan_identity(plan, st.seed, st.key);
     if (st.plan_hash != c.plan_hash || c.positions.size() != lcores) {
       throw UsageError(
@@ -35,6 +40,7 @@ RunState prepare_run(const ScanPlan& plan, const TargetSpace& space) {
   } else {
     st.seed = plan.seed_given ? plan.seed : random_seed();
     st.key = {random_seed(), random_seed()};
+    st.cookie = plan.cookie_algo;
     st.plan_hash = plan_identity(plan, st.seed, st.key);
   }
 

@@ -16,6 +16,7 @@ namespace dpscan {
 struct RunState {
   uint64_t seed = 0;
   SipKey key{};
+  CookieAlgo cookie = CookieAlgo::kSipHash;
   uint64_t plan_hash = 0;
   bool resumed = false;
   std::vector<uint64_t> start_position;  // per local TX lcore
@@ -24,7 +25,7 @@ struct RunState {
 
   Checkpoint checkpoint(const std::vector<uint64_t>& positions,
                         const std::vector<uint64_t>& sent) const {
-    return Checkpoint{plan_hash, seed, key, positions, sent};
+    return Checkpoint{plan_hash, seed, key, cookie, positions, sent};
   }
 };
 

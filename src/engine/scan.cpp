@@ -127,7 +127,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
   dev.create_tx_pools(tmpl);
 
   CookieParams cookie;
-  cookie.key = state.key;
+  cookie.set_key(state.key, state.cookie);
   cookie.sport_first = plan.sport_first;
   cookie.sport_count = plan.sport_count;
   Dedup dedup(space, plan.dedup_memory);

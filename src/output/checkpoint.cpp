@@ -44,8 +44,8 @@ uint64_t plan_identity(const ScanPlan& plan, uint64_t seed, const SipKey& key) {
 
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
   std::string body =
-      fmt::format("{}\nplan {:016x}\nseed {}\nkey {:016x} {:016x}\nlcores {}\n", kMagic,
-                  c.plan_hash, c.seed, c.key.k0, c.key.k1, c.positions.size());
+      fmt::format("{}\nplan {:016x}\nseed {}\nkey {:016x} {:016x}\ncookie {}\nlcores {}\n", kMagic,
+                  c.plan_hash, c.seed, c.key.k0, c.key.k1, to_string(c.cookie), c.positions.size());
   for (size_t i = 0; i < c.positions.size(); ++i)
     body += fmt::format("lcore {} {} {}\n", i, c.positions[i], c.sent[i]);
   body += fmt::format("check {:016x}\n", hash_text(body));
@@ -107,7 +107,16 @@ Checkpoint read_checkpoint(const std::string& path) {
       l >> std::hex >> c.key.k0 >> c.key.k1;
     else if (word == "lcores")
       l >> lcores;
-    else if (word == "lcore") {
+    else if (word == "cookie") {
+      std::string name;
+      l >> name;
+      if (name == "aes")
+        c.cookie = CookieAlgo::kAes;
+      else if (name == "siphash")
+        c.cookie = CookieAlgo::kSipHash;
+      else
+        throw corrupt("unknown cookie PRF");
+    } else if (word == "lcore") {
       size_t i;
       uint64_t pos, sent;
       l >> i >> pos >> sent;

@@ -64,17 +64,27 @@ CyclicGroup make_group(uint64_t n, uint64_t seed) {
 
 CyclicWalk::CyclicWalk(const CyclicGroup& group, uint64_t n, uint64_t begin, uint64_t end)
     : mont_(group.prime),
-      g_mont_(mont_.to_montgomery(group.generator)),
+      g4_mont_(mont_.to_montgomery(powmod(group.generator, kLanes, group.prime))),
       generator_(group.generator),
       first_(mulmod(group.start, powmod(group.generator, begin, group.prime), group.prime)),
-      x_(first_),
       n_(n),
       length_(end - begin),
-      remaining_(end - begin) {}
+      remaining_(end - begin) {
+  set_lanes(first_);
+}
+
+void CyclicWalk::set_lanes(uint64_t x) {
+  const uint64_t p = mont_.modulus();
+  for (unsigned i = 0; i < kLanes; ++i) {
+    lanes_[i] = x;
+    x = mulmod(x, generator_, p);
+  }
+  lane_ = 0;
+}
 
 void CyclicWalk::seek(uint64_t position) {
   if (position > length_) position = length_;
-  x_ = mulmod(first_, powmod(generator_, position, mont_.modulus()), mont_.modulus());
+  set_lanes(mulmod(first_, powmod(generator_, position, mont_.modulus()), mont_.modulus()));
   remaining_ = length_ - position;
 }
 

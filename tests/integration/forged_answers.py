@@ -73,11 +73,13 @@ def main():
         while not os.path.exists(ck) and time.time() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)  # sending is over once the final checkpoint exists; we are in the cooldown
-        key = [l for l in open(ck).read().splitlines() if l.startswith("key ")][0].split()
+        lines = open(ck).read().splitlines()
+        key = [l for l in lines if l.startswith("key ")][0].split()
         k0, k1 = int(key[1], 16), int(key[2], 16)
+        algo = [l for l in lines if l.startswith("cookie ")][0].split()[1]
 
         def probe(addr, port):
-            seq, sport, _ = expected_cookie(k0, k1, SRC, addr, port, 32768, 32768)
+            seq, sport, _ = expected_cookie(k0, k1, SRC, addr, port, 32768, 32768, algo)
             return (addr, SRC, port, sport, seq)
 
         # Pairs the truth says are filtered (silent), so nothing real competes with the forgeries.

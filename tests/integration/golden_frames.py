@@ -89,17 +89,26 @@ def ip2int(s):
     return (a << 24) | (b << 16) | (c << 8) | d
 
 
-def expected_cookie(k0, k1, src, dst, dport, sport_first, sport_count):
-    h = siphash24(k0, k1, struct.pack(">IIH", ip2int(src), ip2int(dst), dport))
+def aes_prf(k0, k1, block):
+    """AES-128 of one block with the key k0|k1 (little-endian bytes), by Python's cryptography
+    package (OpenSSL): h = the first 8 bytes of the ciphertext, little-endian."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    enc = Cipher(algorithms.AES(struct.pack("<QQ", k0, k1)), modes.ECB()).encryptor()
+    return struct.unpack("<Q", (enc.update(block) + enc.finalize())[:8])[0]
+
+
+def expected_cookie(k0, k1, src, dst, dport, sport_first, sport_count, algo="siphash"):
+    msg = struct.pack(">IIH", ip2int(src), ip2int(dst), dport)
+    h = aes_prf(k0, k1, msg + bytes(6)) if algo == "aes" else siphash24(k0, k1, msg)
     seq = h & 0xFFFFFFFF
     sport = sport_first + ((((h >> 32) & 0xFFFF) * sport_count) >> 16)
     ip_id = h >> 48
     return seq, sport, ip_id
 
 
-def run_profile(profile, ns, work, failures):
-    out = os.path.join(work, f"{profile}.pcap")
-    ck = os.path.join(work, f"{profile}.ck")
+def run_profile(profile, ns, work, failures, algo):
+    out = os.path.join(work, f"{profile}-{algo}.pcap")
+    ck = os.path.join(work, f"{profile}-{algo}.ck")
     empty = os.path.join(work, "empty.pcap")
     if not os.path.exists(empty):
         w = PcapWriter(empty, linktype=1)
@@ -109,13 +118,16 @@ def run_profile(profile, ns, work, failures):
     cmd = ["ip", "netns", "exec", ns, DPSCAN, "-q", "--no-default-blocklist", "198.18.0.0/28,198.18.1.7",
            "-p", "22,80,65535", "--device", f"net_pcap0,rx_pcap={empty},tx_pcap={out}",
            "--source-ip", sources, "--gateway-mac", "02:00:00:00:00:01", "--probe-options", profile,
-           "--ttl", "77", "--source-port", "40000-40999", "--cooldown", "0", "--checkpoint", ck, "-o", os.devnull]
+           "--ttl", "77", "--source-port", "40000-40999", "--cookie", algo, "--cooldown", "0", "--checkpoint", ck, "-o", os.devnull]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         failures.append(f"{profile}: dpscan exited {r.returncode}: {r.stderr.strip()}")
         return
-    key_line = [l for l in open(ck).read().splitlines() if l.startswith("key ")][0]
+    lines = open(ck).read().splitlines()
+    key_line = [l for l in lines if l.startswith("key ")][0]
     k0, k1 = (int(x, 16) for x in key_line.split()[1:3])
+    if f"cookie {algo}" not in lines:
+        failures.append(f"{profile}: checkpoint does not record 'cookie {algo}'")
 
     frames = rdpcap(out)
     want = {(f"198.18.0.{i}", p) for i in range(16) for p in (22, 80, 65535)} | {("198.18.1.7", p) for p in (22, 80, 65535)}
@@ -143,7 +155,7 @@ def run_profile(profile, ns, work, failures):
             failures.append(f"{tag}: scapy reads options {tcp.options}, want {SCAPY_VIEW[profile]}")
         if ip.src not in ("198.19.255.2", "198.19.255.3"):
             failures.append(f"{tag}: source {ip.src} not one of {sources}")
-        seq, sport, ip_id = expected_cookie(k0, k1, ip.src, ip.dst, tcp.dport, 40000, 1000)
+        seq, sport, ip_id = expected_cookie(k0, k1, ip.src, ip.dst, tcp.dport, 40000, 1000, algo)
         if (tcp.seq, tcp.sport, ip.id) != (seq, sport, ip_id):
             failures.append(f"{tag}: seq/sport/id {tcp.seq}/{tcp.sport}/{ip.id}, cookie says {seq}/{sport}/{ip_id}")
         if tcp.flags != "S" or tcp.ack != 0 or tcp.window != 65535 or ip.ttl != 77 or ip.version != 4 or ip.ihl != 5:
@@ -164,7 +176,7 @@ def run_profile(profile, ns, work, failures):
     good = sum(1 for s in statuses if s == ["1", "1"])  # 1 = PROTO_CHECKSUM_E_GOOD in tshark's fields
     if t.returncode != 0 or good != len(frames):
         failures.append(f"{profile}: tshark says {good} of {len(frames)} frames have good IPv4 and TCP checksums")
-    print(f"golden_frames: {profile}: {len(frames)} frames checked")
+    print(f"golden_frames: {profile}, {algo} cookie: {len(frames)} frames checked")
 
 
 def main():
@@ -177,8 +189,12 @@ def main():
     failures = []
     try:
         with tempfile.TemporaryDirectory(prefix="dpscan-golden.") as work:
-            for profile in PROFILES:
-                run_profile(profile, ns, work, failures)
+            algos = ["siphash"]
+            if "aes" in open("/proc/cpuinfo").read().split():
+                algos.append("aes")
+            for algo in algos:
+                for profile in PROFILES:
+                    run_profile(profile, ns, work, failures, algo)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
     for f in failures[:40]:

@@ -3,6 +3,7 @@
 //   classify_bench [SECONDS]      (default 3; BENCH_CPU=1)
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "bench_util.hpp"
@@ -17,7 +18,9 @@ int main(int argc, char** argv) {
   RxContext ctx{};
   ctx.sources = SourceAddresses({0xc613ff02u});
   const uint32_t us = ctx.sources.first();
-  ctx.cookie.key = {0x1234, 0x5678};
+  ctx.cookie.set_key({0x1234, 0x5678}, std::getenv("BENCH_COOKIE")
+                                           ? parse_cookie_algo(std::getenv("BENCH_COOKIE"))
+                                           : parse_cookie_algo("auto"));
   constexpr size_t kFrames = 1024;
   std::vector<uint8_t> frames(kFrames * 64);
   const uint8_t a[6] = {2, 0, 0, 0, 0, 1}, b[6] = {2, 0, 0, 0, 0, 2};
@@ -37,8 +40,10 @@ int main(int argc, char** argv) {
     }
     elapsed = bench::seconds_since(t0);
   }
-  std::printf("classify_bench: %llu frames in %.2f s (%llu open): %.1f M answers/s on one core\n",
-              static_cast<unsigned long long>(n), elapsed, static_cast<unsigned long long>(open),
-              static_cast<double>(n) / elapsed / 1e6);
+  std::printf(
+      "classify_bench: %llu frames in %.2f s (%llu open): %.1f M answers/s on one core (%s "
+      "cookie)\n",
+      static_cast<unsigned long long>(n), elapsed, static_cast<unsigned long long>(open),
+      static_cast<double>(n) / elapsed / 1e6, std::string(to_string(ctx.cookie.algo)).c_str());
   return open == n ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 //   probe_bench [SECONDS]      (default 3; BENCH_CPU=1)
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "bench_util.hpp"
@@ -26,7 +27,9 @@ int main(int argc, char** argv) {
   const ProbeTemplate tmpl(pc);
   const SourceAddresses sources({0xc613ff02u});
   CookieParams cookie;
-  cookie.key = {0x0123456789abcdefULL, 0x0fedcba987654321ULL};
+  cookie.set_key({0x0123456789abcdefULL, 0x0fedcba987654321ULL},
+                 std::getenv("BENCH_COOKIE") ? parse_cookie_algo(std::getenv("BENCH_COOKIE"))
+                                             : parse_cookie_algo("auto"));
   constexpr size_t kFrames = 512;  // like a TX ring's worth of mbufs
   std::vector<uint8_t> frames(kFrames * 128);
   for (size_t i = 0; i < kFrames; ++i) tmpl.fill(&frames[i * 128]);
@@ -48,8 +51,9 @@ int main(int argc, char** argv) {
   }
   bench::keep(frames);
   std::printf(
-      "probe_bench: built %llu probes in %.2f s: %.1f M probes/s on one core (%zu-byte frames)\n",
+      "probe_bench: built %llu probes in %.2f s: %.1f M probes/s on one core (%zu-byte frames, %s "
+      "cookie)\n",
       static_cast<unsigned long long>(n), elapsed, static_cast<double>(n) / elapsed / 1e6,
-      tmpl.size());
+      tmpl.size(), std::string(to_string(cookie.algo)).c_str());
   return 0;
 }

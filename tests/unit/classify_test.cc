@@ -13,10 +13,12 @@ constexpr uint32_t kUs = 0xc613ff02u;    // 198.19.255.2
 constexpr uint32_t kThem = 0xc6120011u;  // 198.18.0.17
 const uint8_t kMacA[6] = {2, 0, 0, 0, 0, 1}, kMacB[6] = {2, 0, 0, 0, 0, 2};
 
+CookieAlgo g_algo = CookieAlgo::kSipHash;  // the classify tests run once per PRF
+
 RxContext ctx() {
   RxContext c{};
   c.sources = SourceAddresses({kUs, kUs + 1, kUs + 7});
-  c.cookie.key = {0x1111, 0x2222};
+  c.cookie.set_key({0x1111, 0x2222}, g_algo);
   return c;
 }
 
@@ -33,21 +35,27 @@ std::vector<uint8_t> answer(uint8_t flags, int ack_delta, int sport_delta = 0, u
 }  // namespace
 
 TEST_CASE("SYN-ACK with the cookie is open, RST is closed") {
-  auto f = answer(tcp::kSyn | tcp::kAck_, 1);
-  Verdict v = classify(f.data(), f.size(), ctx());
-  REQUIRE(v.kind == Verdict::Kind::kResult);
-  CHECK(v.status == Status::kOpen);
-  CHECK(v.ip == kThem);
-  CHECK(v.port == 443);
-  CHECK(v.ttl == 57);
-  CHECK(v.window == 29200);
+  for (auto algo : {CookieAlgo::kSipHash, CookieAlgo::kAes}) {
+    if (algo == CookieAlgo::kAes && !cpu_has_aes()) continue;
+    g_algo = algo;
+    CAPTURE(to_string(algo));
+    auto f = answer(tcp::kSyn | tcp::kAck_, 1);
+    Verdict v = classify(f.data(), f.size(), ctx());
+    REQUIRE(v.kind == Verdict::Kind::kResult);
+    CHECK(v.status == Status::kOpen);
+    CHECK(v.ip == kThem);
+    CHECK(v.port == 443);
+    CHECK(v.ttl == 57);
+    CHECK(v.window == 29200);
 
-  f = answer(tcp::kRst | tcp::kAck_, 1);
-  v = classify(f.data(), f.size(), ctx());
-  REQUIRE(v.kind == Verdict::Kind::kResult);
-  CHECK(v.status == Status::kClosed);
-  f = answer(tcp::kRst, 0);
-  CHECK(classify(f.data(), f.size(), ctx()).status == Status::kClosed);
+    f = answer(tcp::kRst | tcp::kAck_, 1);
+    v = classify(f.data(), f.size(), ctx());
+    REQUIRE(v.kind == Verdict::Kind::kResult);
+    CHECK(v.status == Status::kClosed);
+    f = answer(tcp::kRst, 0);
+    CHECK(classify(f.data(), f.size(), ctx()).status == Status::kClosed);
+  }
+  g_algo = CookieAlgo::kSipHash;
 }
 
 TEST_CASE("forged or stray answers are dropped with a reason") {
