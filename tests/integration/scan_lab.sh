@@ -13,6 +13,7 @@
 #   run 3: --report open,closed                -> exactly truth's open and
 #          closed pairs with their status; no filtered/unreachable pair
 # Results are compared as Python sets; up to 10 differences are printed.
+# Arguments are extra dpscan options for every run (e.g. --tx-lcores 2).
 # Exit 0 pass, 1 fail, 77 skip (not root). Env: DPSCAN, LAB, SRCDIR
 # (default: this checkout). Everything created is removed on exit.
 set -euo pipefail
@@ -28,6 +29,7 @@ PORTS=22,80,443
 NPROBES=49152
 RATE=${SCAN_LAB_RATE:-50000}
 COOLDOWN=${SCAN_LAB_COOLDOWN:-3}
+SCAN_ARGS=("$@")  # extra dpscan options for every run, e.g. --tx-lcores 2
 
 if [[ $EUID -ne 0 ]]; then
     echo "$NAME: SKIP (needs root)"
@@ -88,7 +90,7 @@ scan() {
     timeout -s INT -k 10 90 ip netns exec "$LAB_SCAN_NS" "$DPSCAN" --no-default-blocklist "$TARGETS" \
         -p "$PORTS" --device "net_af_packet0,iface=$LAB_IFACE" --source-ip "$LAB_SRC_IP" \
         --gateway-ip "$LAB_GW_IP" --rate "$RATE" --cooldown "$COOLDOWN" \
-        --summary "$WORK/s$n.json" -o "$WORK/r$n.csv" "$@" >"$WORK/out$n" 2>"$WORK/err$n" || rc=$?
+        --summary "$WORK/s$n.json" -o "$WORK/r$n.csv" "${SCAN_ARGS[@]}" "$@" >"$WORK/out$n" 2>"$WORK/err$n" || rc=$?
     if [[ $rc -ne 0 ]]; then
         echo "--- stderr of run $n:" >&2
         tail -n 20 "$WORK/err$n" >&2
