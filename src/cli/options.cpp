@@ -3,6 +3,8 @@
 // and exit code 2, before any device is touched.
 #include <boost/program_options.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -88,13 +90,38 @@ void parse_source_ports(const std::string& text, ScanPlan& plan) {
   plan.sport_count = b - a + 1;
 }
 
+// "10G", "2.5g", "500M", "100k", "1000000": bits per second.
+double parse_bandwidth(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end && *end) {
+    const char unit = static_cast<char>(std::tolower(*end));
+    v *= unit == 'k' ? 1e3 : unit == 'm' ? 1e6 : unit == 'g' ? 1e9 : unit == 't' ? 1e12 : -1;
+    ++end;
+    if (*end == 'b' || *end == 'B') ++end;  // "10Gb"
+  }
+  if (!end || *end || !std::isfinite(v) || v <= 0) {
+    throw UsageError(fmt::format(
+        "--bandwidth: '{}' is not a rate like 10G, 500M or 100k (bits per second)", text));
+  }
+  return v;
+}
+
+// Bytes a probe takes on an Ethernet wire: the frame (padded to 60), FCS (4), preamble and
+// start delimiter (8), inter-frame gap (12). A 66-byte "windows" probe takes 90.
+uint64_t wire_bytes(OptionProfile p) {
+  ProbeConfig c;
+  c.options = p;
+  return std::max<uint64_t>(ProbeTemplate(c).size(), 60) + 4 + 20;
+}
+
 }  // namespace
 
 std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   ScanPlan plan;
   std::vector<std::string> targets, targets_files, excludes, exclude_files;
   std::string ports, output_format, report, gateway_ip, gateway_mac, source_ip, eal_args,
-      probe_options, source_port, shard, max_targets, seed, cookie;
+      probe_options, source_port, shard, max_targets, seed, cookie, bandwidth;
   unsigned ttl = 64;
 
   // clang-format off
@@ -117,6 +144,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   po::options_description net("Sending");
   net.add_options()
       ("rate", po::value(&plan.rate_pps)->default_value(10000), "probes per second; 0 sends as fast as the device accepts")
+      ("bandwidth", po::value(&bandwidth), "send rate in bits per second on the wire instead of --rate, e.g. 10G, 500M (frame + FCS + preamble + gap)")
       ("tx-lcores", po::value(&plan.tx_lcores)->default_value(1), "TX lcores, each with its own queue and part of the scan")
       ("rx-lcores", po::value(&plan.rx_lcores)->default_value(1), "RX lcores (queues spread by RSS where the device has it)")
       ("device", po::value(&plan.device), "DPDK device: a PCI address (0000:01:00.0) or a virtual device string (net_af_packet0,iface=veth0)")
@@ -254,6 +282,11 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   if (ttl == 0 || ttl > 255) throw UsageError("--ttl must be 1 to 255");
   plan.ttl = static_cast<uint8_t>(ttl);
   plan.probe_options = parse_option_profile(probe_options);
+  if (!bandwidth.empty()) {
+    if (!vm["rate"].defaulted()) throw UsageError("give --rate or --bandwidth, not both");
+    plan.rate_pps =
+        parse_bandwidth(bandwidth) / (8.0 * static_cast<double>(wire_bytes(plan.probe_options)));
+  }
   parse_source_ports(source_port, plan);
   plan.send_rst = !vm["no-rst"].as<bool>();
   plan.cookie_algo = parse_cookie_algo(cookie);

@@ -32,8 +32,8 @@ void fill_template(rte_mempool*, void* arg, void* obj, unsigned) {
 
 }  // namespace
 
-Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, uint16_t tx_queues)
-    : port_(port_id), name_(name), rx_queues_(rx_queues), tx_queues_(tx_queues) {
+Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, uint16_t probe_queues)
+    : port_(port_id), name_(name), rx_queues_(rx_queues), probe_queues_(probe_queues) {
   const int s = rte_eth_dev_socket_id(port_);
   socket_ = s < 0 ? 0 : s;
   rte_eth_dev_info info{};
@@ -50,11 +50,18 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
                     rte_strerror(rte_errno)));
   }
 
-  if (rx_queues_ > info.max_rx_queues || tx_queues_ > info.max_tx_queues) {
+  if (rx_queues_ > info.max_rx_queues || probe_queues_ > info.max_tx_queues) {
     throw RuntimeError(
         fmt::format("device {} has at most {} RX and {} TX queues; {} and {} were asked", name_,
-                    info.max_rx_queues, info.max_tx_queues, rx_queues_, tx_queues_));
+                    info.max_rx_queues, info.max_tx_queues, rx_queues_, probe_queues_));
   }
+  // ARP replies and RSTs leave on a TX queue of their own where the device has one more, so
+  // that every probe queue holds mbufs of one pool only and can use MBUF_FAST_FREE
+  // (DESIGN.md, decision 5); otherwise they share probe queue 0, which then may not.
+  tx_queues_ = probe_queues_;
+  control_queue_ = 0;
+  if (info.max_tx_queues > probe_queues_) control_queue_ = tx_queues_++;
+  const bool fast_free = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0;
   rte_eth_conf conf{};
   if (rx_queues_ > 1) {
     // Spread answers over the RX queues by their IPv4/TCP header, where the device can.
@@ -74,7 +81,13 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
           fmt::format("device {}: RX queue {} set-up", name_, q));
   }
   for (uint16_t q = 0; q < tx_queues_; ++q) {
-    check(rte_eth_tx_queue_setup(port_, q, txd, static_cast<unsigned>(socket_), nullptr),
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = 0;
+    if (fast_free && q < probe_queues_ && q != control_queue_) {
+      txconf.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+      fast_free_queues_++;
+    }
+    check(rte_eth_tx_queue_setup(port_, q, txd, static_cast<unsigned>(socket_), &txconf),
           fmt::format("device {}: TX queue {} set-up", name_, q));
   }
   check(rte_eth_dev_start(port_), fmt::format("device {}: start", name_));
@@ -89,7 +102,7 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
 }
 
 void Device::create_tx_pools(const ProbeTemplate& tmpl) {
-  for (uint16_t q = 0; q < tx_queues_; ++q) {
+  for (uint16_t q = 0; q < probe_queues_; ++q) {
     const std::string name = fmt::format("dpscan_tx{}", q);
     rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), kTxPoolSize, kPoolCache, 0,
                                                 RTE_MBUF_DEFAULT_BUF_SIZE, socket_);

@@ -21,8 +21,9 @@ struct DeviceStats {
 
 class Device {
  public:
-  // Configures and starts the port; throws RuntimeError.
-  Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, uint16_t tx_queues);
+  // Configures and starts the port with one TX queue per TX lcore (plus one for control
+  // frames where the device has it); throws RuntimeError.
+  Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, uint16_t probe_queues);
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
@@ -32,6 +33,9 @@ class Device {
   rte_mempool* control_pool() const { return ctrl_pool_; }
   uint16_t rx_queues() const { return rx_queues_; }
   uint16_t tx_queues() const { return tx_queues_; }
+  uint16_t control_queue() const { return control_queue_; }  // == 0 when shared with probes
+  bool control_queue_shared() const { return control_queue_ < probe_queues_; }
+  unsigned fast_free_queues() const { return fast_free_queues_; }
   rte_mempool* tx_pool(uint16_t queue) const { return tx_pools_.at(queue); }
   // Creates one TX pool per TX queue with every mbuf holding the template.
   void create_tx_pools(const ProbeTemplate& tmpl);
@@ -48,7 +52,10 @@ class Device {
   rte_mempool* ctrl_pool_ = nullptr;
   std::vector<rte_mempool*> tx_pools_;
   uint16_t rx_queues_ = 1;
+  uint16_t probe_queues_ = 1;
   uint16_t tx_queues_ = 1;
+  uint16_t control_queue_ = 0;
+  unsigned fast_free_queues_ = 0;
 };
 
 }  // namespace dpscan

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <regex>
 
 #include <fmt/format.h>
@@ -88,7 +89,7 @@ bool is_af_packet(const std::string& dev) {
 // AF_PACKET devices have as many queue pairs as their qpairs argument, and every RX queue
 // (a socket in one fanout group) takes a share of the traffic, so each must be polled.
 uint16_t af_packet_qpairs(const ScanPlan& plan) {
-  return static_cast<uint16_t>(std::max(plan.tx_lcores, plan.rx_lcores));
+  return static_cast<uint16_t>(std::max(plan.tx_lcores + 1, plan.rx_lcores));  // + control queue
 }
 
 // AF_PACKET's default ring of 512 frames is ~10 ms of answers at 50 kpps: a short stall of
@@ -137,6 +138,7 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
 
 Eal::Eal(const ScanPlan& plan) {
   std::vector<std::string> args = build_eal_args(plan, allowed_cpus());
+  owns_runtime_dir_ = !user_gave(plan.eal_args, {"--file-prefix"});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -158,13 +160,17 @@ Eal::Eal(const ScanPlan& plan) {
     rte_log_set_global_level(RTE_LOG_WARNING);
   }
   if (rc < 0) {
+    if (owns_runtime_dir_) {  // a failed rte_eal_init may have created it already
+      std::error_code ec;
+      std::filesystem::remove_all(fmt::format("/var/run/dpdk/dpscan-{}", getpid()), ec);
+    }
     throw RuntimeError(fmt::format("DPDK initialisation failed ({}): {}", rte_strerror(err),
                                    explain_failure(captured, port_name_of(plan.device))));
   }
   layout_.port_name = port_name_of(plan.device);
   if (rte_eth_dev_get_port_by_name(layout_.port_name.c_str(), &layout_.port_id) != 0) {
     const std::string detail = explain_failure(captured, layout_.port_name);
-    rte_eal_cleanup();
+    shutdown();
     throw RuntimeError(fmt::format("device '{}' was not found or failed to probe{}{}", plan.device,
                                    detail.empty() ? "" : ": ", detail));
   }
@@ -174,7 +180,7 @@ Eal::Eal(const ScanPlan& plan) {
     workers.push_back(lcore);
   }
   if (workers.size() < plan.tx_lcores + plan.rx_lcores) {
-    rte_eal_cleanup();
+    shutdown();
     throw RuntimeError(fmt::format(
         "dpscan needs {} worker lcores besides the main one ({} TX, {} RX), EAL has {}; "
         "check -l/--lcores in --eal-args",
@@ -195,7 +201,18 @@ Eal::Eal(const ScanPlan& plan) {
 }
 
 Eal::~Eal() {
+  shutdown();
+}
+
+// DPDK leaves its runtime directory (/var/run/dpdk/<file-prefix>) behind; remove it when it
+// is the per-process one dpscan chose, so repeated runs and tests leave nothing.
+void Eal::shutdown() {
+  const std::string dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  if (owns_runtime_dir_ && dir.find(fmt::format("dpscan-{}", getpid())) != std::string::npos) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
 }
 
 }  // namespace dpscan

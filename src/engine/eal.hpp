@@ -34,7 +34,9 @@ class Eal {
   const EalLayout& layout() const { return layout_; }
 
  private:
+  void shutdown();  // rte_eal_cleanup() and removal of our runtime directory
   EalLayout layout_;
+  bool owns_runtime_dir_ = false;
 };
 
 }  // namespace dpscan

@@ -24,12 +24,19 @@
 #include "engine.hpp"
 #include "gateway.hpp"
 #include "run_state.hpp"
+#include "telemetry.hpp"
 #include "workers.hpp"
 
 namespace dpscan {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The main lcore wakes every 5 ms to drain results: 200 system calls a second whatever the
+// packet rate, and a result ring deep enough for 5 ms at any RX rate this machine reaches
+// (2^18 results = 52 Mpps for 5 ms).
+constexpr auto kMainTick = std::chrono::milliseconds(5);
+constexpr unsigned kResultRingSize = 1u << 18;
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -160,13 +167,14 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     w.cap = state.cap[t];
     w.rate_pps = plan.rate_pps / plan.tx_lcores;
     w.control_ring = t == 0 ? control.get() : nullptr;  // TX lcore 0 sends the control frames
+    w.control_queue = dev.control_queue();
     w.stats = &tx_stats[t];
     w.control = &ctl;
   }
   const uint64_t tsc_base = rte_rdtsc();
   const auto unix_base_ns = static_cast<uint64_t>(unix_now() * 1e9);
   for (uint32_t m = 0; m < plan.rx_lcores; ++m) {
-    result_rings.push_back(std::make_unique<Ring>(fmt::format("dpscan_res{}", m), 1u << 16,
+    result_rings.push_back(std::make_unique<Ring>(fmt::format("dpscan_res{}", m), kResultRingSize,
                                                   RING_F_SP_ENQ | RING_F_SC_DEQ,
                                                   unsigned{sizeof(Result)}));
     RxWorker& w = rx[m];
@@ -189,6 +197,10 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     w.control = &ctl;
   }
 
+  log::verbose(
+      "{} RX queue(s), {} probe TX queue(s), control frames on {} queue {}, MBUF_FAST_FREE on {}",
+      dev.rx_queues(), plan.tx_lcores, dev.control_queue_shared() ? "shared" : "its own",
+      dev.control_queue(), dev.fast_free_queues());
   log::info("scanning {} addresses x {} ports = {} targets, {} probes{} at {}, seed {}{}",
             space.addresses(), space.ports().size(), space.size(), order.probes(),
             plan.shard_count > 1
@@ -233,6 +245,27 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
       }
     }
   };
+
+  const TelemetryGuard telemetry([&] {
+    const Totals t = totals(tx_stats, rx_stats);
+    TelemetryFields f{{"sent", t.sent},
+                      {"probes", order.probes()},
+                      {"tx_retries", t.retries},
+                      {"received", t.received},
+                      {"open", t.by_status[0]},
+                      {"closed", t.by_status[1]},
+                      {"unreachable", t.by_status[2]},
+                      {"duplicates", t.duplicates},
+                      {"dropped", t.drops},
+                      {"result_ring_full", t.result_ring_full}};
+    for (size_t i = 0; i < kDropCount; ++i)
+      f.emplace_back(std::string(drop_name(static_cast<Drop>(i))), t.drop[i]);
+    const DeviceStats ds = dev.stats();
+    f.emplace_back("rx_missed", ds.imissed);
+    f.emplace_back("rx_errors", ds.ierrors);
+    f.emplace_back("rx_nombuf", ds.rx_nombuf);
+    return f;
+  });
 
   // Main loop: drain results, status once a second, checkpoints, decide when to stop.
   const auto begin = Clock::now();
@@ -282,7 +315,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
       next_status += std::chrono::seconds(1);
       if (next_status < now) next_status = now + std::chrono::seconds(1);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(kMainTick);
   }
   ctl.stop_sending = true;
   ctl.stop = true;

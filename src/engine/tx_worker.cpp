@@ -38,7 +38,7 @@ void drain_control(TxWorker& w) {
       rte_ring_sc_dequeue_burst(w.control_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
   if (n)
     w.stats->control_sent.add(
-        send_all(w.port, w.queue, pkts, n, w.stats->retries, w.control->stop));
+        send_all(w.port, w.control_queue, pkts, n, w.stats->retries, w.control->stop));
 }
 
 }  // namespace

@@ -66,6 +66,7 @@ struct TxWorker {
   uint64_t cap = 0;                  // probes this lcore may send in total
   double rate_pps = 0;               // this lcore's share; 0: unpaced
   rte_ring* control_ring = nullptr;  // frames from the RX lcores (ARP replies, RSTs); may be null
+  uint16_t control_queue = 0;        // the TX queue they leave on
   TxStats* stats = nullptr;
   RunControl* control = nullptr;
 };
