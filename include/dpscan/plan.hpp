@@ -57,7 +57,8 @@ struct ScanPlan {
   double cooldown_s = 8;
   uint64_t dedup_memory = uint64_t{1} << 30;
   bool dry_run = false;
-  int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose (DPDK's own log)
+  bool bench_responder = false;  // benchmark the RX path against an in-process responder
+  int verbosity = 0;             // -1 quiet, 0 normal, 1+ verbose (DPDK's own log)
 };
 
 // Parses the command line. Returns nullopt after --help or --version (already printed).

@@ -36,6 +36,7 @@ struct RunSummary {
   uint64_t rx_nombuf = 0;
   uint64_t arp_replies = 0;
   uint64_t rst_sent = 0;
+  uint64_t bench_answered = 0;  // --bench-responder: SYN-ACKs the responder sent
 
   double send_rate() const {
     return send_duration_s > 0 ? static_cast<double>(sent) / send_duration_s : 0;

@@ -166,7 +166,8 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
       ("summary", po::value(&plan.summary_path), "write a JSON summary of the run to FILE")
       ("cooldown", po::value(&plan.cooldown_s)->default_value(8), "seconds to keep receiving after the last probe")
       ("dedup-memory", po::value(&plan.dedup_memory)->default_value(uint64_t{1} << 30), "bytes for exact duplicate suppression")
-      ("dry-run", po::bool_switch(&plan.dry_run), "send nothing: write one record (ip, port) per probe instead; needs no device");
+      ("dry-run", po::bool_switch(&plan.dry_run), "send nothing: write one record (ip, port) per probe instead; needs no device")
+      ("bench-responder", po::bool_switch(&plan.bench_responder), "benchmark: no device; an in-process responder answers every probe with a SYN-ACK (scripts/bench.sh)");
 
   po::options_description misc("General");
   misc.add_options()
@@ -292,6 +293,12 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   plan.cookie_algo = parse_cookie_algo(cookie);
   plan.eal_args = split_args(eal_args);
   plan.cooldown_s = seconds_or_throw(plan.cooldown_s, "cooldown");
+  if (plan.bench_responder) {
+    if (!plan.device.empty())
+      throw UsageError("--bench-responder replaces --device; give only one");
+    plan.device = "bench_responder";
+    if (gateway_ip.empty() && gateway_mac.empty()) gateway_mac = "02:00:00:00:00:01";
+  }
   if (!plan.dry_run) {
     if (plan.device.empty())
       throw UsageError(

@@ -115,7 +115,7 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
     // use. With two CPUs and one TX lcore, TX gets a CPU to itself: on a veth the kernel
     // does the target's work inside our transmit call.
     std::string map = fmt::format("--lcores=0@{}", cpus[0]);
-    const unsigned workers = plan.tx_lcores + plan.rx_lcores;
+    const unsigned workers = plan.tx_lcores + plan.rx_lcores + (plan.bench_responder ? 1 : 0);
     for (unsigned i = 1; i <= workers; ++i) map += fmt::format(",{}@{}", i, cpus[i % cpus.size()]);
     args.push_back(map);
   }
@@ -130,7 +130,7 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
     }
     if (!user_gave(user, {"--no-pci", "-a", "--allow"})) args.push_back("--no-pci");
     if (!user_gave(user, {"--no-shconf", "--in-memory"})) args.push_back("--no-shconf");
-    args.push_back("--vdev=" + vdev_with_queues(plan));
+    if (!plan.bench_responder) args.push_back("--vdev=" + vdev_with_queues(plan));
   }
   args.insert(args.end(), user.begin(), user.end());
   return args;
@@ -168,7 +168,8 @@ Eal::Eal(const ScanPlan& plan) {
                                    explain_failure(captured, port_name_of(plan.device))));
   }
   layout_.port_name = port_name_of(plan.device);
-  if (rte_eth_dev_get_port_by_name(layout_.port_name.c_str(), &layout_.port_id) != 0) {
+  if (!plan.bench_responder &&
+      rte_eth_dev_get_port_by_name(layout_.port_name.c_str(), &layout_.port_id) != 0) {
     const std::string detail = explain_failure(captured, layout_.port_name);
     shutdown();
     throw RuntimeError(fmt::format("device '{}' was not found or failed to probe{}{}", plan.device,
@@ -179,7 +180,8 @@ Eal::Eal(const ScanPlan& plan) {
        lcore = rte_get_next_lcore(lcore, 1, 0)) {
     workers.push_back(lcore);
   }
-  if (workers.size() < plan.tx_lcores + plan.rx_lcores) {
+  const unsigned extra = plan.bench_responder ? 1 : 0;
+  if (workers.size() < plan.tx_lcores + plan.rx_lcores + extra) {
     shutdown();
     throw RuntimeError(fmt::format(
         "dpscan needs {} worker lcores besides the main one ({} TX, {} RX), EAL has {}; "
@@ -189,6 +191,7 @@ Eal::Eal(const ScanPlan& plan) {
   layout_.tx_lcores.assign(workers.begin(), workers.begin() + plan.tx_lcores);
   layout_.rx_lcores.assign(workers.begin() + plan.tx_lcores,
                            workers.begin() + plan.tx_lcores + plan.rx_lcores);
+  if (plan.bench_responder) layout_.responder_lcore = workers[plan.tx_lcores + plan.rx_lcores];
   layout_.tx_queues = static_cast<uint16_t>(plan.tx_lcores);
   layout_.rx_queues = static_cast<uint16_t>(plan.rx_lcores);
   if (is_af_packet(plan.device)) {

@@ -20,6 +20,7 @@ struct EalLayout {
   std::vector<unsigned> rx_lcores;
   uint16_t rx_queues = 1;
   uint16_t tx_queues = 1;
+  unsigned responder_lcore = 0;  // --bench-responder only
 };
 
 // The argument vector dpscan would pass to rte_eal_init (exposed for tests).

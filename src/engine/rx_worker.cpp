@@ -72,7 +72,7 @@ int rx_main(void* arg) {
     queue = static_cast<uint16_t>(queue + w.queue_stride);
     if (queue >= w.queues) queue = w.first_queue;
     if (n == 0) {
-      rte_pause();
+      wait_a_little(*w.control);
       continue;
     }
     st.received.add(n);

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_responder.hpp"
 #include "device.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/ipv4.hpp"
@@ -116,7 +117,13 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
 
   Eal eal(plan);
   const EalLayout& layout = eal.layout();
-  Device dev(layout.port_id, plan.device, layout.rx_queues, layout.tx_queues);
+  std::optional<BenchResponder> bench;
+  uint16_t port_id = layout.port_id;
+  if (plan.bench_responder) {
+    bench.emplace(layout.rx_queues, layout.tx_queues + 1u);  // + the control queue
+    port_id = bench->port();
+  }
+  Device dev(port_id, plan.device, layout.rx_queues, layout.tx_queues);
   std::array<uint8_t, 6> gateway_mac{};
   if (plan.gateway_mac) {
     gateway_mac = *plan.gateway_mac;
@@ -142,6 +149,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
   sum.dedup_mode = std::string(dedup.mode());
 
   RunControl ctl;
+  ctl.yield_when_blocked = plan.bench_responder;
   Ring control("dpscan_control", 1024, RING_F_SC_DEQ, 0);
   std::vector<std::unique_ptr<Ring>> result_rings;
   std::deque<TxStats> tx_stats(plan.tx_lcores);  // deque: stable addresses, no copies
@@ -208,6 +216,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
                 : "",
             plan.rate_pps > 0 ? rate_text(plan.rate_pps) : "full speed", state.seed,
             state.resumed ? ", resumed" : "");
+  if (bench) bench->launch(layout.responder_lcore, ctl.stop);
   bool launched = true;
   for (uint32_t m = 0; m < plan.rx_lcores; ++m)
     launched = launched && rte_eal_remote_launch(rx_main, &rx[m], layout.rx_lcores[m]) == 0;
@@ -353,6 +362,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
   sum.rx_nombuf = ds.rx_nombuf;
   sum.arp_replies = t.arp_replies;
   sum.rst_sent = t.rst_sent;
+  if (bench) sum.bench_answered = bench->stats().answered.get();
   sum.end_time = unix_now();
   return sum;
 }

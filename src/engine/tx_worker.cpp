@@ -10,18 +10,18 @@
 namespace dpscan {
 
 unsigned send_all(uint16_t port, uint16_t queue, rte_mbuf** pkts, unsigned n, Counter& retries,
-                  const std::atomic<bool>& abandon) {
+                  const RunControl& control) {
   unsigned done = 0;
   while (done < n) {
     const uint16_t k = rte_eth_tx_burst(port, queue, pkts + done, static_cast<uint16_t>(n - done));
     done += k;
     if (done < n) {
       retries.add();  // back-pressure: the queue is full, try again (never drop)
-      if (abandon.load(std::memory_order_relaxed)) {
+      if (control.stop.load(std::memory_order_relaxed)) {
         rte_pktmbuf_free_bulk(pkts + done, n - done);
         break;
       }
-      rte_pause();
+      wait_a_little(control);
     }
   }
   return done;
@@ -38,7 +38,7 @@ void drain_control(TxWorker& w) {
       rte_ring_sc_dequeue_burst(w.control_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
   if (n)
     w.stats->control_sent.add(
-        send_all(w.port, w.control_queue, pkts, n, w.stats->retries, w.control->stop));
+        send_all(w.port, w.control_queue, pkts, n, w.stats->retries, *w.control));
 }
 
 }  // namespace
@@ -71,7 +71,7 @@ int tx_main(void* arg) {
   while (!w.control->stop.load(std::memory_order_relaxed)) {
     drain_control(w);
     if (!sending) {
-      rte_pause();
+      wait_a_little(*w.control);
       continue;
     }
     if (w.control->stop_sending.load(std::memory_order_relaxed)) {
@@ -93,6 +93,7 @@ int tx_main(void* arg) {
     }
     if (rte_pktmbuf_alloc_bulk(w.pool, pkts, n) != 0) {
       st.alloc_failed.add();  // all buffers in flight; the device will free some
+      wait_a_little(*w.control);
       continue;
     }
     const uint64_t position_before = w.walk->position();
@@ -106,7 +107,7 @@ int tx_main(void* arg) {
         build_probe_batch(*w.walk, *w.order, tmpl, w.cookie, *w.sources, frames, n);
     const bool exhausted = built < n;
     if (built < n) rte_pktmbuf_free_bulk(pkts + built, n - built);
-    const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, w.control->stop);
+    const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, *w.control);
     st.sent.add(k);
     sent += built;
     total += k;

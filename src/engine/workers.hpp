@@ -7,6 +7,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include <rte_pause.h>
+#include <sched.h>
+
 #include "dpscan/classify.hpp"
 #include "dpscan/cookie.hpp"
 #include "dpscan/counter.hpp"
@@ -26,7 +29,19 @@ namespace dpscan {
 struct RunControl {
   std::atomic<bool> stop_sending{false};  // Ctrl-C: finish the current burst, send no more probes
   std::atomic<bool> stop{false};          // end of cooldown: leave the loops
+  // --bench-responder runs more busy lcores than this machine has CPUs: a blocked lcore
+  // gives its CPU away (sched_yield) instead of spinning through its time slice. Never set
+  // for real scans, whose loops make no system calls.
+  bool yield_when_blocked = false;
 };
+
+// What a loop does when it cannot make progress (queue full, nothing received).
+inline void wait_a_little(const RunControl& c) {
+  if (c.yield_when_blocked)
+    sched_yield();
+  else
+    rte_pause();
+}
 
 struct alignas(64) TxStats {
   Counter sent;
@@ -97,6 +112,6 @@ int rx_main(void* rx_worker);
 // Sends every packet, retrying while the queue is full; frees what is left if `abandon`
 // becomes true. Returns how many were sent.
 unsigned send_all(uint16_t port, uint16_t queue, rte_mbuf** pkts, unsigned n, Counter& retries,
-                  const std::atomic<bool>& abandon);
+                  const RunControl& control);
 
 }  // namespace dpscan

@@ -35,6 +35,7 @@ std::string summary_json(const RunSummary& s) {
     fmt::format_to(out, "  \"{}\": {},\n", status_name(static_cast<Status>(i)), s.by_status[i]);
   fmt::format_to(out, "  \"duplicates\": {},\n  \"dedup\": \"{}\",\n", s.duplicates, s.dedup_mode);
   fmt::format_to(out, "  \"arp_replies\": {},\n  \"rst_sent\": {},\n", s.arp_replies, s.rst_sent);
+  if (s.bench_answered) fmt::format_to(out, "  \"bench_answered\": {},\n", s.bench_answered);
   fmt::format_to(out, "  \"dropped_total\": {},\n", s.dropped_total());
   fmt::format_to(out, "  \"dropped\": {{");
   const char* sep = "\n";

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Throughput benchmarks on this machine, in one go (needs root; builds if needed):
+#   (a) dpdk-testpmd --forward-mode=txonly on net_null, one forwarding core: its Mpps
+#   (b) dpscan on net_null, one TX lcore, --rate 0: unique, permuted, cookie-bearing probes
+#       with full checksums: its Mpps
+#   (c) dpscan --bench-responder: every probe answered with a valid SYN-ACK by an in-process
+#       responder over rte_ring ports: validated results per second, and results lost
+# and the microbenchmarks of tests/perf (walk, probe construction, answer validation).
+# Ends with one line:
+#   tx_mpps=<b> testpmd_mpps=<a> ratio=<b/a> rx_mpps=<c> rx_lost=<n>
+# Usage: scripts/bench.sh [SECONDS per run, default 5]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+[[ $EUID -eq 0 ]] || { echo "bench: needs root (network namespace, DPDK)" >&2; exit 1; }
+command -v dpdk-testpmd >/dev/null || scripts/install-deps.sh
+scripts/build.sh build >/dev/null
+
+ns=dpsbench$$
+work=$(mktemp -d /tmp/dpscan-bench.XXXXXX)
+cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$work"; rm -rf /var/run/dpdk/tpm-$$; }
+trap cleanup EXIT
+ip netns add "$ns"   # nothing below sends on any interface; the namespace makes sure of it
+run() { ip netns exec "$ns" "$@"; }
+field() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+
+echo "bench: machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs; DPDK $(pkg-config --modversion libdpdk)"
+
+# (a) testpmd txonly, main lcore on CPU 0, the forwarding lcore on CPU 1.
+run timeout -s INT "$((secs + 4))" dpdk-testpmd -l 0,1 --no-huge --no-pci --no-shconf -m 1024 \
+  --file-prefix "tpm-$$" --vdev net_null0,no-rx=1 -- --forward-mode=txonly --nb-cores=1 --txq=1 --rxq=1 \
+  --total-num-mbufs=16384 --stats-period 1 >"$work/testpmd.log" 2>&1 || true
+testpmd_mpps=$(/usr/bin/python3 - "$work/testpmd.log" <<'PY'
+import re, sys
+v = [int(x) for x in re.findall(r"Tx-pps:\s+(\d+)", open(sys.argv[1]).read())]
+v = v[1:-1] if len(v) > 3 else v     # drop the ramp-up and the interrupted last second
+print(f"{sum(v) / len(v) / 1e6:.2f}" if v else "0")
+PY
+)
+echo "bench: (a) testpmd txonly on net_null, 1 forwarding core: $testpmd_mpps Mpps"
+
+# (b) dpscan TX on net_null: TX lcore on CPU 1 (as testpmd's forwarding core), main and RX on CPU 0.
+run build/src/dpscan -q --no-default-blocklist 0.0.0.0/0 -p 80,443 --device net_null0,no-rx=1 \
+  --source-ip 198.19.255.2 --gateway-mac 02:00:00:00:00:01 --rate 0 --max-runtime "$secs" --cooldown 0 \
+  --eal-args "--lcores=0@0,1@1,2@0" -o /dev/null --summary "$work/tx.json"
+tx_mpps=$(/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"{s['send_rate_pps']/1e6:.2f}\")" "$work/tx.json")
+echo "bench: (b) dpscan on net_null, 1 TX lcore, --rate 0: $tx_mpps Mpps ($(field "$work/tx.json" sent) probes, cookie $(grep -o 'aes\|siphash' <<<"$(run build/src/dpscan --help | grep -m1 cookie)" | head -1) by default)"
+
+# (c) dpscan against the in-process responder (TX, RX and responder lcores share 2 CPUs).
+run build/src/dpscan -q --no-default-blocklist 0.0.0.0/0 -p 80 --bench-responder --source-ip 198.19.255.2 \
+  --rate 0 --no-rst --max-runtime "$secs" --cooldown 1 -o /dev/null --summary "$work/rx.json"
+read -r rx_mpps rx_lost < <(/usr/bin/python3 -c "
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(f\"{s['open'] / s['send_duration_s'] / 1e6:.2f} {s['sent'] - s['open']}\")" "$work/rx.json")
+echo "bench: (c) dpscan --bench-responder: $(field "$work/rx.json" sent) probes, $(field "$work/rx.json" open) validated open results, $rx_mpps M results/s, lost $rx_lost, dropped $(field "$work/rx.json" dropped_total)"
+
+for b in walk_bench probe_bench classify_bench; do echo "bench: $(BENCH_CPU=1 build/tests/$b 2>&1)"; done
+
+ratio=$(/usr/bin/python3 -c "import sys; a,b=map(float,sys.argv[1:]); print(f'{b/a:.3f}' if a else 0)" "$testpmd_mpps" "$tx_mpps")
+echo "tx_mpps=$tx_mpps testpmd_mpps=$testpmd_mpps ratio=$ratio rx_mpps=$rx_mpps rx_lost=$rx_lost"
