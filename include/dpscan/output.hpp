@@ -29,6 +29,8 @@ class OutputFile {
  private:
   void start();  // truncates an existing file, once, before the first byte
 
+  static constexpr size_t kBufferSize = 1 << 20;
+  std::unique_ptr<char[]> buffer_;  // declared before f_: fclose() in ~OutputFile runs first
   std::FILE* f_ = nullptr;
   std::string name_;
   std::string path_;

@@ -18,10 +18,11 @@ constexpr unsigned kMaxProbeBatch = 64;
 
 // Writes up to n (<= kMaxProbeBatch) probes into frames[0..n), which already hold the
 // template. Returns how many were built: fewer than n only when the walk is exhausted.
+// positions, when given, receives the walk position after each probe (to give some back).
 inline unsigned build_probe_batch(CyclicWalk& walk, const ScanOrder& order,
                                   const ProbeTemplate& tmpl, const CookieParams& cookie,
                                   const SourceAddresses& sources, uint8_t* const* frames,
-                                  unsigned n) {
+                                  unsigned n, uint64_t* positions = nullptr) {
   // Zero-initialised so the compiler can see every element the AES call reads is written
   // (it cannot see that only the first k are read); 640 bytes per burst, not per probe.
   uint32_t dst[kMaxProbeBatch] = {};
@@ -33,7 +34,9 @@ inline unsigned build_probe_batch(CyclicWalk& walk, const ScanOrder& order,
   while (k < n && walk.next(index)) {
     const Target t = order.target(index);
     dst[k] = t.ip;
-    dport[k++] = t.port;
+    dport[k] = t.port;
+    if (positions) positions[k] = walk.position();
+    ++k;
   }
   for (unsigned i = 0; i < k; ++i) src[i] = sources.pick(dst[i], dport[i]);
   if (cookie.algo == CookieAlgo::kAes) {

@@ -50,7 +50,4 @@ class ScanOrder {
   uint32_t lcores_;
 };
 
-// Splits a cap on probes over the lcores: lcore t may send this many.
-uint64_t lcore_share(uint64_t total, uint32_t lcore, uint32_t lcores);
-
 }  // namespace dpscan

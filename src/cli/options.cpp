@@ -265,6 +265,11 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
       throw UsageError(
           fmt::format("--max-targets: '{}' is not a count or a percentage like 10%", max_targets));
     }
+    if (plan.retries > 0) {
+      // With retries the probes of a target are spread over the whole scan, so a cap on
+      // probes would not be a cap on targets; an exact one needs state dpscan does not keep.
+      throw UsageError("--max-targets cannot be combined with --retries");
+    }
     if (percent)
       plan.max_targets_percent = v;
     else

@@ -45,12 +45,14 @@ RunSummary run_dry_run(const ScanPlan& plan, OutputSink& out, const std::atomic<
     out.file.flush();
     write_checkpoint(plan.checkpoint_path, st.checkpoint(position, sent));
   };
+  uint64_t budget = st.budget;
   bool stop = false;
   for (uint32_t t = 0; t < plan.tx_lcores && !stop; ++t) {
     CyclicWalk walk = order.walk(t);
     walk.seek(position[t]);
     uint64_t index;
-    while (sent[t] < st.cap[t] && walk.next(index)) {
+    while (budget != 0 && walk.next(index)) {
+      if (budget != TargetBudget::kUnlimited) --budget;
       const Target target = order.target(index);
       out.writer.probe(target.ip, target.port);
       ++sent[t];

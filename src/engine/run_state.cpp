@@ -1,6 +1,7 @@
 #include "run_state.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -44,18 +45,17 @@ RunState prepare_run(const ScanPlan& plan, const TargetSpace& space) {
     st.plan_hash = plan_identity(plan, st.seed, st.key);
   }
 
-  uint64_t max_probes = std::numeric_limits<uint64_t>::max();
-  const uint64_t copies = uint64_t{plan.retries} + 1;
-  if (plan.max_targets) max_probes = *plan.max_targets * copies;
+  // --max-targets caps this process's targets (with --shard, each shard's); a percentage is
+  // of the shard's share of the space. Probes sent before a --resume count against it.
+  std::optional<uint64_t> cap = plan.max_targets;
   if (plan.max_targets_percent) {
-    const auto targets = static_cast<uint64_t>(
-        std::floor(static_cast<double>(space.size()) * *plan.max_targets_percent / 100.0));
-    max_probes = targets * copies;
+    cap = static_cast<uint64_t>(std::floor(static_cast<double>(space.size()) *
+                                           *plan.max_targets_percent / 100.0 / plan.shard_count));
   }
-  for (uint32_t t = 0; t < lcores; ++t) {
-    st.cap.push_back(max_probes == std::numeric_limits<uint64_t>::max()
-                         ? max_probes
-                         : lcore_share(max_probes, t, lcores));
+  if (cap) {
+    uint64_t done = 0;
+    for (uint64_t s : st.start_sent) done += s;
+    st.budget = *cap > done ? *cap - done : 0;
   }
   return st;
 }

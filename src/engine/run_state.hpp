@@ -1,12 +1,13 @@
 // What the dry run and the scan share before their first probe: the seed and cookie key
 // (fresh, or from --resume after checking that the checkpoint belongs to this plan), each
-// local lcore's starting position, and the per-lcore caps from --max-targets.
+// local lcore's starting position, and what is left of --max-targets.
 #pragma once
 
 #include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "dpscan/budget.hpp"
 #include "dpscan/checkpoint.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/scan_order.hpp"
@@ -21,7 +22,7 @@ struct RunState {
   bool resumed = false;
   std::vector<uint64_t> start_position;  // per local TX lcore
   std::vector<uint64_t> start_sent;
-  std::vector<uint64_t> cap;  // probes each lcore may send in total (including before a resume)
+  uint64_t budget = TargetBudget::kUnlimited;  // --max-targets left for this run
 
   Checkpoint checkpoint(const std::vector<uint64_t>& positions,
                         const std::vector<uint64_t>& sent) const {

@@ -149,6 +149,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
   sum.dedup_mode = std::string(dedup.mode());
 
   RunControl ctl;
+  TargetBudget budget(state.budget);
   ctl.yield_when_blocked = plan.bench_responder;
   Ring control("dpscan_control", 1024, RING_F_SC_DEQ, 0);
   std::vector<std::unique_ptr<Ring>> result_rings;
@@ -172,7 +173,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     w.order = &order;
     w.walk = &walks[t];
     w.sent_before = state.start_sent[t];
-    w.cap = state.cap[t];
+    w.budget = &budget;
     w.rate_pps = plan.rate_pps / plan.tx_lcores;
     w.control_ring = t == 0 ? control.get() : nullptr;  // TX lcore 0 sends the control frames
     w.control_queue = dev.control_queue();

@@ -54,7 +54,7 @@ int tx_main(void* arg) {
   st.start_tsc.store(start, std::memory_order_relaxed);
   uint64_t sent = 0;  // this run, for pacing
   uint64_t total = w.sent_before;
-  bool sending = total < w.cap;
+  bool sending = w.budget->left() != 0;
   st.position.store(w.walk->position(), std::memory_order_relaxed);
   st.total_sent.store(total, std::memory_order_relaxed);
   if (!sending) {
@@ -81,7 +81,6 @@ int tx_main(void* arg) {
     // Pacing on the TSC: how many probes are due by now, checked once per burst. At low
     // rates this releases one probe at a time, so there are no bursts above the rate.
     unsigned n = kBurst;
-    if (w.cap - total < n) n = static_cast<unsigned>(w.cap - total);
     if (probes_per_tick > 0) {
       const auto due =
           static_cast<uint64_t>(static_cast<double>(rte_rdtsc() - start) * probes_per_tick);
@@ -103,9 +102,17 @@ int tx_main(void* arg) {
       pkts[i]->pkt_len = frame_len;
       frames[i] = rte_pktmbuf_mtod(pkts[i], uint8_t*);
     }
-    const unsigned built =
-        build_probe_batch(*w.walk, *w.order, tmpl, w.cookie, *w.sources, frames, n);
-    const bool exhausted = built < n;
+    uint64_t after[kBurst];
+    unsigned built =
+        build_probe_batch(*w.walk, *w.order, tmpl, w.cookie, *w.sources, frames, n, after);
+    bool exhausted = built < n;
+    if (const uint64_t granted = w.budget->take(built); granted < built) {
+      // --max-targets is spent: give back the probes built beyond it (the walk steps back, so
+      // a resume or another run would continue exactly there).
+      w.walk->seek(granted ? after[granted - 1] : position_before);
+      built = static_cast<unsigned>(granted);
+      exhausted = true;
+    }
     if (built < n) rte_pktmbuf_free_bulk(pkts + built, n - built);
     const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, *w.control);
     st.sent.add(k);
@@ -114,7 +121,7 @@ int tx_main(void* arg) {
     // Only probes the device took count as done; an abandoned burst is sent again on resume.
     st.position.store(k == built ? w.walk->position() : position_before, std::memory_order_relaxed);
     st.total_sent.store(total, std::memory_order_relaxed);
-    if (exhausted || total >= w.cap) finish_sending();
+    if (exhausted) finish_sending();
   }
   if (sending) finish_sending();
   return 0;

@@ -10,6 +10,7 @@
 #include <rte_pause.h>
 #include <sched.h>
 
+#include "dpscan/budget.hpp"
 #include "dpscan/classify.hpp"
 #include "dpscan/cookie.hpp"
 #include "dpscan/counter.hpp"
@@ -78,7 +79,7 @@ struct TxWorker {
   const ScanOrder* order = nullptr;
   CyclicWalk* walk = nullptr;        // this lcore's subshard, already at its start position
   uint64_t sent_before = 0;          // probes sent before a --resume
-  uint64_t cap = 0;                  // probes this lcore may send in total
+  TargetBudget* budget = nullptr;    // --max-targets, shared by the TX lcores
   double rate_pps = 0;               // this lcore's share; 0: unpaced
   rte_ring* control_ring = nullptr;  // frames from the RX lcores (ARP replies, RSTs); may be null
   uint16_t control_queue = 0;        // the TX queue they leave on

@@ -85,9 +85,9 @@ Checkpoint read_checkpoint(const std::string& path) {
   const size_t check_at = text.rfind("check ");
   if (text.rfind(kMagic, 0) != 0 || check_at == std::string::npos) throw corrupt("bad format");
   const std::string body = text.substr(0, check_at);
-  uint64_t check = 0;
-  if (std::sscanf(text.c_str() + check_at, "check %16lx", &check) != 1 ||
-      check != hash_text(body)) {
+  // The last line must be exactly "check <16 lowercase hex digits>\n", as written.
+  if (text.compare(check_at, std::string::npos, fmt::format("check {:016x}\n", hash_text(body))) !=
+      0) {
     throw corrupt("integrity check failed");
   }
   Checkpoint c;

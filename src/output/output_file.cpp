@@ -31,7 +31,15 @@ OutputFile::OutputFile(const std::string& path)
     }
     owned_ = true;
   }
-  std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+  // glibc ignores the size when given no buffer, so give it one. Standard output outlives
+  // this object, so its buffer is static.
+  static char stdout_buffer[kBufferSize];
+  char* buf = stdout_buffer;
+  if (owned_) {
+    buffer_ = std::make_unique<char[]>(kBufferSize);
+    buf = buffer_.get();
+  }
+  std::setvbuf(f_, buf, _IOFBF, kBufferSize);
 }
 
 OutputFile::~OutputFile() {

@@ -29,8 +29,4 @@ CyclicWalk ScanOrder::walk(uint32_t lcore) const {
   return CyclicWalk(group_, probes_, begin, end);
 }
 
-uint64_t lcore_share(uint64_t total, uint32_t lcore, uint32_t lcores) {
-  return total / lcores + (lcore < total % lcores ? 1 : 0);
-}
-
 }  // namespace dpscan
