@@ -44,7 +44,7 @@ run build/src/dpscan -q --no-default-blocklist 0.0.0.0/0 -p 80,443 --device net_
   --source-ip 198.19.255.2 --gateway-mac 02:00:00:00:00:01 --rate 0 --max-runtime "$secs" --cooldown 0 \
   --eal-args "--lcores=0@0,1@1,2@0" -o /dev/null --summary "$work/tx.json"
 tx_mpps=$(/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"{s['send_rate_pps']/1e6:.2f}\")" "$work/tx.json")
-echo "bench: (b) dpscan on net_null, 1 TX lcore, --rate 0: $tx_mpps Mpps ($(field "$work/tx.json" sent) probes, cookie $(grep -o 'aes\|siphash' <<<"$(run build/src/dpscan --help | grep -m1 cookie)" | head -1) by default)"
+echo "bench: (b) dpscan on net_null, 1 TX lcore, --rate 0: $tx_mpps Mpps ($(field "$work/tx.json" sent) probes, $(field "$work/tx.json" cookie) cookie)"
 
 # (c) dpscan against the in-process responder (TX, RX and responder lcores share 2 CPUs).
 run build/src/dpscan -q --no-default-blocklist 0.0.0.0/0 -p 80 --bench-responder --source-ip 198.19.255.2 \

@@ -11,6 +11,7 @@ namespace dpscan {
 
 struct RunSummary {
   uint64_t seed = 0;
+  std::string cookie;  // the PRF of the probe cookies (scans only)
   uint64_t addresses = 0;
   uint64_t ports = 0;
   uint64_t probes = 0;  // planned

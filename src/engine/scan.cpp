@@ -111,6 +111,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
   const ScanOrder order(space, plan.retries, state.seed, {plan.shard_index, plan.shard_count},
                         plan.tx_lcores);
   sum.seed = state.seed;
+  sum.cookie = std::string(to_string(state.cookie));
   sum.addresses = space.addresses();
   sum.ports = space.ports().size();
   sum.probes = order.probes();

@@ -20,6 +20,7 @@ std::string summary_json(const RunSummary& s) {
   auto out = std::back_inserter(b);
   fmt::format_to(out, "{{\n");
   fmt::format_to(out, "  \"seed\": {},\n", s.seed);
+  if (!s.cookie.empty()) fmt::format_to(out, "  \"cookie\": \"{}\",\n", s.cookie);
   fmt::format_to(out, "  \"dry_run\": {},\n", s.dry_run);
   fmt::format_to(out, "  \"interrupted\": {},\n", s.interrupted);
   fmt::format_to(out, "  \"start_time\": {:.6f},\n  \"end_time\": {:.6f},\n", s.start_time,
