@@ -40,14 +40,14 @@ PY
 echo "bench: (a) testpmd txonly on net_null, 1 forwarding core: $testpmd_mpps Mpps"
 
 # (b) dpscan TX on net_null: TX lcore on CPU 1 (as testpmd's forwarding core), main and RX on CPU 0.
-run build/src/dpscan -q --no-default-blocklist 0.0.0.0/0 -p 80,443 --device net_null0,no-rx=1 \
+run build/src/dpscan -q --no-default-blocklist 198.18.0.0/15 -p 1-2000 --device net_null0,no-rx=1 \
   --source-ip 198.19.255.2 --gateway-mac 02:00:00:00:00:01 --rate 0 --max-runtime "$secs" --cooldown 0 \
   --eal-args "--lcores=0@0,1@1,2@0" -o /dev/null --summary "$work/tx.json"
 tx_mpps=$(/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"{s['send_rate_pps']/1e6:.2f}\")" "$work/tx.json")
 echo "bench: (b) dpscan on net_null, 1 TX lcore, --rate 0: $tx_mpps Mpps ($(field "$work/tx.json" sent) probes, $(field "$work/tx.json" cookie) cookie)"
 
 # (c) dpscan against the in-process responder (TX, RX and responder lcores share 2 CPUs).
-run build/src/dpscan -q --no-default-blocklist 0.0.0.0/0 -p 80 --bench-responder --source-ip 198.19.255.2 \
+run build/src/dpscan -q --no-default-blocklist 198.18.0.0/15 -p 1-2000 --bench-responder --source-ip 198.19.255.2 \
   --rate 0 --no-rst --max-runtime "$secs" --cooldown 1 -o /dev/null --summary "$work/rx.json"
 read -r rx_mpps rx_lost < <(/usr/bin/python3 -c "
 import json, sys
