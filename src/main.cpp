@@ -1,11 +1,14 @@
 // dpscan's entry point: the only place that turns errors into exit codes (2 for usage
 // errors, 1 for run-time failures, 130 after an interrupt) and the only place with signal
 // handlers.
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <exception>
 
 #include <fmt/format.h>
 
+#include "dpscan/campaign.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
 #include "dpscan/output.hpp"
@@ -43,22 +46,66 @@ void print_closing(const dpscan::RunSummary& s) {
       s.by_status[2], s.duplicates, s.dropped_total(), s.interrupted ? " (interrupted)" : "");
 }
 
-int run(int argc, char** argv) {
-  auto plan = dpscan::parse_command_line(argc, argv);
-  if (!plan) return 0;
-  dpscan::log::level() = plan->verbosity;
-  install_signal_handlers();
-
-  dpscan::OutputFile out(plan->output_path);
-  auto writer = dpscan::make_writer(plan->output_format, out, plan->dry_run);
-  dpscan::OutputSink sink{*writer, out};
-  const dpscan::RunSummary summary = plan->dry_run ? dpscan::run_dry_run(*plan, sink, g_interrupts)
-                                                   : dpscan::run_scan(*plan, sink, g_interrupts);
-  writer->end();
-  out.close();
-  if (!plan->summary_path.empty()) dpscan::write_summary_file(summary, plan->summary_path);
+// One scan: its outputs, the engine, the summary. Returns true when it was interrupted.
+bool run_one(const dpscan::ScanPlan& plan) {
+  dpscan::WriterContext ctx;
+  ctx.scan_name = plan.name;
+  ctx.csv_fields = plan.csv_fields;
+  ctx.command_line = plan.command_line;
+  ctx.ports = plan.ports;
+  ctx.start_time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  dpscan::Outputs outputs(plan.outputs, ctx, plan.dry_run);
+  dpscan::RunSummary summary = plan.dry_run ? dpscan::run_dry_run(plan, outputs, g_interrupts)
+                                            : dpscan::run_scan(plan, outputs, g_interrupts);
+  outputs.end();
+  summary.scan_name = plan.name;
+  summary.plan = dpscan::describe_plan(plan);
+  if (!plan.summary_path.empty()) dpscan::write_summary_file(summary, plan.summary_path);
   print_closing(summary);
-  return summary.interrupted ? 130 : 0;
+  return summary.interrupted;
+}
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+int run(int argc, char** argv) {
+  dpscan::OptionMap cli = dpscan::command_line_options(argc, argv);
+  const bool print = cli.erase("print-config") > 0;
+  const auto config = cli.find("config");
+  std::vector<dpscan::ScanPlan> plans;
+  if (config == cli.end()) {
+    auto plan = dpscan::parse_command_line(argc, argv);
+    if (!plan) return 0;  // --help, --version
+    if (print) {
+      std::fputs(dpscan::print_config({{plan->name, "", cli}}).c_str(), stdout);
+      return 0;
+    }
+    plan->command_line = joined_command_line(argc, argv);
+    plans.push_back(std::move(*plan));
+  } else {
+    const dpscan::Campaign campaign = dpscan::load_campaign(config->second.values.at(0));
+    cli.erase("config");
+    const auto scans = dpscan::merge_campaign(campaign, cli);
+    if (print) {
+      std::fputs(dpscan::print_config(scans).c_str(), stdout);
+      return 0;
+    }
+    for (const auto& scan : scans) {  // every scan is checked before the first one runs
+      plans.push_back(dpscan::plan_from_options(scan));
+      plans.back().command_line = joined_command_line(argc, argv);
+    }
+  }
+  dpscan::log::level() = plans.front().verbosity;
+  install_signal_handlers();
+  for (const auto& plan : plans) {
+    if (plans.size() > 1) dpscan::log::info("scan '{}'", plan.name);
+    if (run_one(plan)) return 130;  // Ctrl-C ends the campaign
+  }
+  return 0;
 }
 
 }  // namespace

@@ -56,6 +56,7 @@ struct Verdict {
   Drop drop = Drop::kTruncated;
   Status status = Status::kOpen;
   uint8_t ttl = 0;
+  uint8_t icmp_code = 0;
   uint16_t port = 0;  // target port
   uint32_t ip = 0;    // target address
   uint16_t window = 0;
@@ -171,6 +172,7 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
     }
     v.ip = target;
     v.status = Status::kUnreachable;
+    v.icmp_code = l4[1];
     v.kind = Verdict::Kind::kResult;
     return v;
   }

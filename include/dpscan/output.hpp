@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dpscan/plan.hpp"
 #include "dpscan/result.hpp"
@@ -39,6 +40,15 @@ class OutputFile {
   bool started_ = false;
 };
 
+// What writers need to know about the scan besides its results.
+struct WriterContext {
+  std::string scan_name;                // ndjson/csv "scan" field, xml
+  std::vector<std::string> csv_fields;  // empty: the default columns
+  std::string command_line;             // xml nmaprun args
+  std::vector<uint16_t> ports;          // xml scaninfo
+  double start_time = 0;                // Unix seconds
+};
+
 class ResultWriter {
  public:
   virtual ~ResultWriter() = default;
@@ -48,6 +58,26 @@ class ResultWriter {
   virtual void end() = 0;
 };
 
-std::unique_ptr<ResultWriter> make_writer(OutputFormat format, OutputFile& out, bool dry_run);
+std::unique_ptr<ResultWriter> make_writer(OutputFormat format, OutputFile& out,
+                                          const WriterContext& ctx, bool dry_run);
+
+// The csv columns a user may choose (--output-fields); throws UsageError for others.
+std::vector<std::string> parse_output_fields(const std::string& list);
+
+// All outputs of one scan: each a format and a file, written together. Files are opened
+// (and checked) at construction; end() finishes every format and closes the files.
+class Outputs {
+ public:
+  Outputs(const std::vector<OutputSpec>& specs, const WriterContext& ctx, bool dry_run);
+  void begin();
+  void result(const Result& r);
+  void probe(uint32_t ip, uint16_t port);
+  void flush();  // before a checkpoint: what it claims is on disk (or in the pipe)
+  void end();
+
+ private:
+  std::vector<std::unique_ptr<OutputFile>> files_;
+  std::vector<std::unique_ptr<ResultWriter>> writers_;
+};
 
 }  // namespace dpscan

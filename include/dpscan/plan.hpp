@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dpscan/ip_set.hpp"
@@ -14,7 +15,16 @@
 
 namespace dpscan {
 
-enum class OutputFormat : uint8_t { kCsv, kNdjson, kList };
+enum class OutputFormat : uint8_t { kCsv, kNdjson, kList, kXml };
+OutputFormat parse_output_format(const std::string& name);  // throws UsageError
+std::string_view to_string(OutputFormat f);
+
+struct OutputSpec {
+  OutputFormat format = OutputFormat::kCsv;
+  std::string path = "-";  // "-" is standard output
+};
+
+enum class StatusFormat : uint8_t { kText, kNdjson, kNone };
 
 struct ScanPlan {
   // What to scan.
@@ -50,8 +60,11 @@ struct ScanPlan {
   CookieAlgo cookie_algo = CookieAlgo::kSipHash;  // set from --cookie (default auto)
 
   // What to keep and where.
-  std::string output_path = "-";  // "-" is standard output
-  OutputFormat output_format = OutputFormat::kCsv;
+  std::string name = "scan";            // campaign scan name ("scan" on the command line)
+  std::vector<OutputSpec> outputs;      // -o/--output-format first, then each --output-spec
+  std::vector<std::string> csv_fields;  // --output-fields
+  StatusFormat status_format = StatusFormat::kText;
+  std::string command_line;                        // for the xml output
   std::array<bool, 3> report{true, false, false};  // by Status: open, closed, unreachable
   std::string summary_path;
   double cooldown_s = 8;

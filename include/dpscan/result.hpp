@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "dpscan/classify.hpp"
 
@@ -13,9 +14,13 @@ struct Result {
   Status status;
   uint8_t ttl;
   uint16_t window;
-  uint16_t reserved;
+  uint8_t icmp_code;  // for unreachable: the ICMP code (the reason)
+  uint8_t reserved;
   uint32_t time_s;  // Unix time when received
 };
 static_assert(sizeof(Result) == 16);
+
+// nmap's reason names: syn-ack, reset, and the ICMP destination-unreachable codes.
+std::string_view reason_name(const Result& r);
 
 }  // namespace dpscan

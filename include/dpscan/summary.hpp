@@ -11,6 +11,8 @@ namespace dpscan {
 
 struct RunSummary {
   uint64_t seed = 0;
+  std::string scan_name;
+  std::string plan;    // a JSON object describing the plan (describe_plan)
   std::string cookie;  // the PRF of the probe cookies (scans only)
   uint64_t addresses = 0;
   uint64_t ports = 0;
@@ -46,6 +48,8 @@ struct RunSummary {
 };
 
 std::string summary_json(const RunSummary& s);
+// The plan as a JSON object: targets, ports, seed, rate, shard, retries, outputs.
+std::string describe_plan(const struct ScanPlan& plan);
 void write_summary_file(const RunSummary& s, const std::string& path);
 
 }  // namespace dpscan

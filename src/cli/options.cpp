@@ -14,8 +14,10 @@
 
 #include <fmt/format.h>
 
+#include "dpscan/campaign.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/ipv4.hpp"
+#include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/ports.hpp"
 #include "dpscan_version.h"
@@ -115,27 +117,35 @@ uint64_t wire_bytes(OptionProfile p) {
   return std::max<uint64_t>(ProbeTemplate(c).size(), 60) + 4 + 20;
 }
 
-}  // namespace
-
-std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
-  ScanPlan plan;
-  std::vector<std::string> targets, targets_files, excludes, exclude_files;
-  std::string ports, output_format, report, gateway_ip, gateway_mac, source_ip, eal_args,
-      probe_options, source_port, shard, max_targets, seed, cookie, bandwidth;
+// Every option, bound to `plan` and `v`. One table serves the parser, --help, the campaign
+// file's keys (option_catalog) and the command-line map that overrides a campaign.
+struct CliVars {
+  std::vector<std::string> targets, targets_files, excludes, exclude_files, output_specs;
+  std::string ports, output, output_format, output_fields, status_format, report, gateway_ip,
+      gateway_mac, source_ip, eal_args, probe_options, source_port, shard, max_targets, seed,
+      cookie, bandwidth, config;
   unsigned ttl = 64;
+};
 
+struct Descriptions {
+  po::options_description visible;
+  po::options_description all;
+  po::positional_options_description positional;
+};
+
+void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
   // clang-format off
   po::options_description scan("Targets");
   scan.add_options()
-      ("targets-file", po::value(&targets_files)->composing(), "read targets from FILE (one CIDR, a-b range or address per line; # comments)")
-      ("ports,p", po::value(&ports), "ports to scan: list and ranges, e.g. 22,80,8000-8100")
-      ("exclude", po::value(&excludes)->composing(), "exclude addresses (CIDR, range, address; comma-separated; repeatable)")
-      ("exclude-file", po::value(&exclude_files)->composing(), "exclude the addresses listed in FILE")
+      ("targets-file", po::value(&v.targets_files)->composing(), "read targets from FILE (one CIDR, a-b range or address per line; # comments)")
+      ("ports,p", po::value(&v.ports), "ports to scan: list and ranges, e.g. 22,80,8000-8100")
+      ("exclude", po::value(&v.excludes)->composing(), "exclude addresses (CIDR, range, address; comma-separated; repeatable)")
+      ("exclude-file", po::value(&v.exclude_files)->composing(), "exclude the addresses listed in FILE")
       ("no-default-blocklist", po::bool_switch(), "do not exclude the IANA special-purpose ranges (config/blocklist.conf); needed for lab scans of 198.18.0.0/15")
-      ("seed", po::value(&seed), "seed of the scan order (default: random, written to the summary)")
-      ("shard", po::value(&shard), "scan only shard I of N (1-based, e.g. 2/4); all shards need the same --seed")
+      ("seed", po::value(&v.seed), "seed of the scan order (default: random, written to the summary)")
+      ("shard", po::value(&v.shard), "scan only shard I of N (1-based, e.g. 2/4); all shards need the same --seed")
       ("retries", po::value(&plan.retries)->default_value(0), "send each target N more probes, spread over the scan")
-      ("max-targets", po::value(&max_targets), "probe at most N targets, or N% of the target space (per shard)")
+      ("max-targets", po::value(&v.max_targets), "probe at most N targets, or N% of the target space (per shard)")
       ("max-runtime", po::value(&plan.max_runtime_s)->default_value(0), "stop sending after SEC seconds (0: no limit)")
       ("checkpoint", po::value(&plan.checkpoint_path), "write resume state to FILE every few seconds and on Ctrl-C/SIGTERM")
       ("checkpoint-interval", po::value(&plan.checkpoint_interval_s)->default_value(5), "seconds between checkpoints")
@@ -144,25 +154,28 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   po::options_description net("Sending");
   net.add_options()
       ("rate", po::value(&plan.rate_pps)->default_value(10000), "probes per second; 0 sends as fast as the device accepts")
-      ("bandwidth", po::value(&bandwidth), "send rate in bits per second on the wire instead of --rate, e.g. 10G, 500M (frame + FCS + preamble + gap)")
+      ("bandwidth", po::value(&v.bandwidth), "send rate in bits per second on the wire instead of --rate, e.g. 10G, 500M (frame + FCS + preamble + gap)")
       ("tx-lcores", po::value(&plan.tx_lcores)->default_value(1), "TX lcores, each with its own queue and part of the scan")
       ("rx-lcores", po::value(&plan.rx_lcores)->default_value(1), "RX lcores (queues spread by RSS where the device has it)")
       ("device", po::value(&plan.device), "DPDK device: a PCI address (0000:01:00.0) or a virtual device string (net_af_packet0,iface=veth0)")
-      ("eal-args", po::value(&eal_args), "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")
-      ("source-ip", po::value(&source_ip), "source address(es) of the probes: an address, a list or a range (required unless --dry-run)")
-      ("gateway-ip", po::value(&gateway_ip), "next-hop IPv4 address, resolved by ARP")
-      ("gateway-mac", po::value(&gateway_mac), "next-hop MAC address (instead of --gateway-ip)")
-      ("source-port", po::value(&source_port)->default_value("32768-65535"), "range of TCP source ports the cookie picks from")
-      ("probe-options", po::value(&probe_options)->default_value("windows"), "TCP option profile: none, mss, windows, linux, bsd")
-      ("ttl", po::value(&ttl)->default_value(64), "IPv4 time to live of the probes")
+      ("eal-args", po::value(&v.eal_args), "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")
+      ("source-ip", po::value(&v.source_ip), "source address(es) of the probes: an address, a list or a range (required unless --dry-run)")
+      ("gateway-ip", po::value(&v.gateway_ip), "next-hop IPv4 address, resolved by ARP")
+      ("gateway-mac", po::value(&v.gateway_mac), "next-hop MAC address (instead of --gateway-ip)")
+      ("source-port", po::value(&v.source_port)->default_value("32768-65535"), "range of TCP source ports the cookie picks from")
+      ("probe-options", po::value(&v.probe_options)->default_value("windows"), "TCP option profile: none, mss, windows, linux, bsd")
+      ("ttl", po::value(&v.ttl)->default_value(64), "IPv4 time to live of the probes")
       ("no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST")
-      ("cookie", po::value(&cookie)->default_value("auto"), "probe cookie PRF: auto (aes where the CPU has AES-NI), aes, siphash");
+      ("cookie", po::value(&v.cookie)->default_value("auto"), "probe cookie PRF: auto (aes where the CPU has AES-NI), aes, siphash");
 
   po::options_description out("Results");
   out.add_options()
-      ("output,o", po::value(&plan.output_path)->default_value("-"), "write results to FILE (- is standard output)")
-      ("output-format", po::value(&output_format)->default_value("csv"), "csv, ndjson or list (masscan -oL)")
-      ("report", po::value(&report)->default_value("open"), "statuses to report: open[,closed,unreachable]")
+      ("output,o", po::value(&v.output)->default_value("-"), "write results to FILE (- is standard output)")
+      ("output-format", po::value(&v.output_format)->default_value("csv"), "format of --output: csv, ndjson, list (masscan -oL) or xml (nmap -oX)")
+      ("output-spec", po::value(&v.output_specs)->composing(), "one more output, FORMAT:PATH (repeatable), e.g. ndjson:results.json")
+      ("output-fields", po::value(&v.output_fields), "csv columns, from ip,port,status,ttl,window,timestamp,scan,reason")
+      ("status-format", po::value(&v.status_format)->default_value("text"), "status on standard error: text, ndjson or none")
+      ("report", po::value(&v.report)->default_value("open"), "statuses to report: open[,closed,unreachable]")
       ("summary", po::value(&plan.summary_path), "write a JSON summary of the run to FILE")
       ("cooldown", po::value(&plan.cooldown_s)->default_value(8), "seconds to keep receiving after the last probe")
       ("dedup-memory", po::value(&plan.dedup_memory)->default_value(uint64_t{1} << 30), "bytes for exact duplicate suppression")
@@ -171,24 +184,37 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
 
   po::options_description misc("General");
   misc.add_options()
+      ("config,c", po::value(&v.config), "run the scans of campaign FILE (YAML); options given here override the file")
+      ("print-config", po::bool_switch(), "print the effective configuration as a campaign (YAML) and exit")
+      ("scan-name", po::value(&plan.name)->default_value("scan"), "name of the scan in results and summaries")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
       ("verbose,v", "also print DPDK's own log")
       ("quiet,q", "print only errors");
   // clang-format on
   po::options_description hidden;
-  hidden.add_options()("target", po::value(&targets)->composing(), "target");
-  po::positional_options_description positional;
-  positional.add("target", -1);
+  hidden.add_options()("target", po::value(&v.targets)->composing(), "target");
+  d.positional.add("target", -1);
+  d.visible.add(scan).add(net).add(out).add(misc);
+  d.all.add(d.visible).add(hidden);
+}
 
-  po::options_description visible;
-  visible.add(scan).add(net).add(out).add(misc);
-  po::options_description all;
-  all.add(visible).add(hidden);
+}  // namespace
 
+std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
+  ScanPlan plan;
+  CliVars cli;
+  Descriptions d;
+  describe(d, plan, cli);
+  auto& [targets, targets_files, excludes, exclude_files, output_specs, ports, output,
+         output_format, output_fields, status_format, report, gateway_ip, gateway_mac, source_ip,
+         eal_args, probe_options, source_port, shard, max_targets, seed, cookie, bandwidth, config,
+         ttl] = cli;
+  (void)config;
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(d.all).positional(d.positional).run(),
+              vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(e.what());
@@ -201,7 +227,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
                  "Example (the lab): dpscan --no-default-blocklist 198.18.0.0/20 -p 22,80,443 \\\n"
                  "  --device net_af_packet0,iface=veth0 --source-ip 198.19.255.2 --gateway-ip "
                  "198.19.255.1\n"
-              << visible << '\n';
+              << d.visible << '\n';
     return std::nullopt;
   }
   if (vm.count("version")) {
@@ -317,15 +343,32 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   if (!gateway_mac.empty()) plan.gateway_mac = mac_or_throw(gateway_mac);
 
   // Results.
-  if (output_format == "csv")
-    plan.output_format = OutputFormat::kCsv;
-  else if (output_format == "ndjson")
-    plan.output_format = OutputFormat::kNdjson;
-  else if (output_format == "list")
-    plan.output_format = OutputFormat::kList;
+  plan.outputs.push_back({parse_output_format(output_format), output});
+  for (const auto& spec : output_specs) {
+    const size_t colon = spec.find(':');
+    if (colon == std::string::npos || colon + 1 == spec.size()) {
+      throw UsageError(
+          fmt::format("--output-spec: '{}' is not FORMAT:PATH (e.g. ndjson:results.json)", spec));
+    }
+    plan.outputs.push_back({parse_output_format(spec.substr(0, colon)), spec.substr(colon + 1)});
+  }
+  if (!output_fields.empty()) plan.csv_fields = parse_output_fields(output_fields);
+  if (status_format == "text")
+    plan.status_format = StatusFormat::kText;
+  else if (status_format == "ndjson")
+    plan.status_format = StatusFormat::kNdjson;
+  else if (status_format == "none")
+    plan.status_format = StatusFormat::kNone;
   else
     throw UsageError(
-        fmt::format("--output-format: '{}' is not one of csv, ndjson, list", output_format));
+        fmt::format("--status-format: '{}' is not one of text, ndjson, none", status_format));
+  if (plan.name.empty() ||
+      plan.name.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+          std::string::npos) {
+    throw UsageError(
+        fmt::format("scan name '{}' must be letters, digits, '_', '.' or '-'", plan.name));
+  }
   plan.report = {false, false, false};
   std::istringstream rs(report);
   for (std::string item; std::getline(rs, item, ',');) {
@@ -339,6 +382,86 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
       throw UsageError(fmt::format("--report: '{}' is not one of open, closed, unreachable", item));
   }
   return plan;
+}
+
+}  // namespace dpscan
+
+namespace dpscan {
+
+OutputFormat parse_output_format(const std::string& name) {
+  if (name == "csv") return OutputFormat::kCsv;
+  if (name == "ndjson") return OutputFormat::kNdjson;
+  if (name == "list") return OutputFormat::kList;
+  if (name == "xml") return OutputFormat::kXml;
+  throw UsageError(fmt::format("output format '{}' is not one of csv, ndjson, list, xml", name));
+}
+
+std::string_view to_string(OutputFormat f) {
+  switch (f) {
+    case OutputFormat::kCsv:
+      return "csv";
+    case OutputFormat::kNdjson:
+      return "ndjson";
+    case OutputFormat::kList:
+      return "list";
+    case OutputFormat::kXml:
+      return "xml";
+  }
+  return "?";
+}
+
+}  // namespace dpscan
+
+namespace dpscan {
+
+const std::vector<OptionInfo>& option_catalog() {
+  static const std::vector<OptionInfo> catalog = [] {
+    ScanPlan plan;
+    CliVars cli;
+    Descriptions d;
+    describe(d, plan, cli);
+    std::vector<OptionInfo> out;
+    for (const auto& o : d.all.options()) {
+      const auto& sem = *o->semantic();
+      out.push_back({o->long_name(), sem.max_tokens() == 0, sem.is_composing()});
+    }
+    return out;
+  }();
+  return catalog;
+}
+
+const OptionInfo* find_option(const std::string& name) {
+  for (const auto& o : option_catalog())
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
+OptionMap command_line_options(int argc, const char* const* argv) {
+  ScanPlan plan;
+  CliVars cli;
+  Descriptions d;
+  describe(d, plan, cli);
+  OptionMap out;
+  try {
+    const auto parsed =
+        po::command_line_parser(argc, argv).options(d.all).positional(d.positional).run();
+    for (const auto& o : parsed.options) {
+      const std::string key = o.string_key == "target" ? "targets" : o.string_key;
+      const OptionInfo* info = find_option(o.string_key);
+      auto& sv = out[key];
+      if (info && info->is_switch) {
+        sv.values = {"true"};
+        continue;
+      }
+      if (!sv.values.empty() && info && !info->repeatable) {
+        throw UsageError(fmt::format("option '--{}' cannot be specified more than once", key));
+      }
+      sv.values.insert(sv.values.end(), o.value.begin(), o.value.end());
+    }
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return out;
 }
 
 }  // namespace dpscan

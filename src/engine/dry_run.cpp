@@ -10,7 +10,7 @@
 
 namespace dpscan {
 
-RunSummary run_dry_run(const ScanPlan& plan, OutputSink& out, const std::atomic<int>& interrupts) {
+RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts) {
   using Clock = std::chrono::steady_clock;
   const auto unix_now = [] {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -28,7 +28,7 @@ RunSummary run_dry_run(const ScanPlan& plan, OutputSink& out, const std::atomic<
   sum.ports = space.ports().size();
   sum.probes = order.probes();
   sum.rate_asked = plan.rate_pps;
-  out.writer.begin();
+  out.begin();
   log::info("dry run: {} addresses x {} ports = {} targets, {} probes{}{}", space.addresses(),
             space.ports().size(), space.size(), order.probes(), st.resumed ? " (resumed)" : "",
             plan.shard_count > 1
@@ -42,7 +42,7 @@ RunSummary run_dry_run(const ScanPlan& plan, OutputSink& out, const std::atomic<
                                   std::chrono::duration<double>(plan.checkpoint_interval_s));
   auto checkpoint = [&] {
     if (plan.checkpoint_path.empty()) return;
-    out.file.flush();
+    out.flush();
     write_checkpoint(plan.checkpoint_path, st.checkpoint(position, sent));
   };
   uint64_t budget = st.budget;
@@ -54,7 +54,7 @@ RunSummary run_dry_run(const ScanPlan& plan, OutputSink& out, const std::atomic<
     while (budget != 0 && walk.next(index)) {
       if (budget != TargetBudget::kUnlimited) --budget;
       const Target target = order.target(index);
-      out.writer.probe(target.ip, target.port);
+      out.probe(target.ip, target.port);
       ++sent[t];
       if ((sent[t] & 0xfff) == 0) {
         position[t] = walk.position();

@@ -9,16 +9,10 @@
 
 namespace dpscan {
 
-struct OutputSink {
-  ResultWriter& writer;
-  OutputFile&
-      file;  // flushed before each checkpoint, so a checkpoint never claims more than is written
-};
-
-// Both call out.writer.begin() once the plan has been checked, and leave end() to the caller.
+// Both call out.begin() once the plan has been checked, and leave end() to the caller.
 // `interrupts` counts SIGINT/SIGTERM: the first stops sending (then the cooldown runs), the
 // second ends the run at once. Results are written as they arrive.
-RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int>& interrupts);
-RunSummary run_dry_run(const ScanPlan& plan, OutputSink& out, const std::atomic<int>& interrupts);
+RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts);
+RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts);
 
 }  // namespace dpscan

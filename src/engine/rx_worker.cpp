@@ -100,7 +100,7 @@ int rx_main(void* arg) {
             st.duplicates.add();
           } else {
             st.by_status[static_cast<size_t>(v.status)].add();
-            results[nr++] = Result{v.ip, v.port, v.status, v.ttl, v.window, 0, now_s};
+            results[nr++] = Result{v.ip, v.port, v.status, v.ttl, v.window, v.icmp_code, 0, now_s};
           }
           break;
         }

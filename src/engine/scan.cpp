@@ -25,6 +25,7 @@
 #include "engine.hpp"
 #include "gateway.hpp"
 #include "run_state.hpp"
+#include "status.hpp"
 #include "telemetry.hpp"
 #include "workers.hpp"
 
@@ -101,7 +102,7 @@ Totals totals(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx) {
 
 }  // namespace
 
-RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int>& interrupts) {
+RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts) {
   RunSummary sum;
   sum.start_time = unix_now();
   sum.rate_asked = plan.rate_pps;
@@ -146,7 +147,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
   cookie.sport_first = plan.sport_first;
   cookie.sport_count = plan.sport_count;
   Dedup dedup(space, plan.dedup_memory);
-  out.writer.begin();
+  out.begin();
   sum.dedup_mode = std::string(dedup.mode());
 
   RunControl ctl;
@@ -237,7 +238,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
       position.push_back(s.position.load(std::memory_order_relaxed));
       sent.push_back(s.total_sent.load(std::memory_order_relaxed));
     }
-    out.file.flush();
+    out.flush();
     write_checkpoint(plan.checkpoint_path, state.checkpoint(position, sent));
   };
   auto all_tx_done = [&] {
@@ -252,7 +253,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
       while ((n = rte_ring_sc_dequeue_burst_elem(ring->get(), buf, sizeof(Result), 256, nullptr)) >
              0) {
         for (unsigned i = 0; i < n; ++i)
-          if (plan.report[static_cast<size_t>(buf[i].status)]) out.writer.result(buf[i]);
+          if (plan.report[static_cast<size_t>(buf[i].status)]) out.result(buf[i]);
       }
     }
   };
@@ -277,6 +278,13 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     f.emplace_back("rx_nombuf", ds.rx_nombuf);
     return f;
   });
+
+  // What this run will send at most: the shard's probes, or what --max-targets leaves.
+  uint64_t planned = 0;
+  for (const auto& w : walks) planned += w.length();  // group steps: a slight overestimate
+  planned = std::min<uint64_t>(planned, order.probes() / plan.shard_count + 1);
+  if (!budget.unlimited()) planned = std::min(planned, budget.left());
+  StatusPrinter status(plan.status_format, std::max<uint64_t>(tmpl.size(), 60) + 24);
 
   // Main loop: drain results, status once a second, checkpoints, decide when to stop.
   const auto begin = Clock::now();
@@ -313,14 +321,29 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     if (now >= next_status) {
       const Totals s = totals(tx_stats, rx_stats);
       const double dt = std::chrono::duration<double>(now - last_time).count();
-      const double elapsed = std::chrono::duration<double>(now - begin).count();
-      const double pct = 100.0 * static_cast<double>(s.sent) / static_cast<double>(order.probes());
-      log::info(
-          "{:.0f}s {:.1f}% sent {} ({}) received {} open {} closed {} unreachable {} dup {} drops "
-          "{}{}",
-          elapsed, pct, s.sent, rate_text(static_cast<double>(s.sent - last.sent) / dt), s.received,
-          s.by_status[0], s.by_status[1], s.by_status[2], s.duplicates, s.drops,
-          cooldown_end ? " (cooldown)" : "");
+      StatusSample sample;
+      sample.elapsed_s = std::chrono::duration<double>(now - begin).count();
+      sample.planned = planned;
+      sample.sent = s.sent;
+      sample.rate_pps = static_cast<double>(s.sent - last.sent) / dt;
+      sample.received = s.received;
+      sample.open = s.by_status[0];
+      sample.closed = s.by_status[1];
+      sample.unreachable = s.by_status[2];
+      sample.duplicates = s.duplicates;
+      sample.drops = s.drops;
+      for (size_t i = 0; i < kDropCount; ++i)
+        if (s.drop[i])
+          sample.drops_by_cause.emplace_back(std::string(drop_name(static_cast<Drop>(i))),
+                                             s.drop[i]);
+      if (s.result_ring_full)
+        sample.drops_by_cause.emplace_back("result_ring_full", s.result_ring_full);
+      if (s.control_ring_full)
+        sample.drops_by_cause.emplace_back("control_ring_full", s.control_ring_full);
+      sample.cooldown = cooldown_end.has_value();
+      if (cooldown_end)
+        sample.cooldown_left_s = std::chrono::duration<double>(*cooldown_end - now).count();
+      status.print(sample);
       last = s;
       last_time = now;
       next_status += std::chrono::seconds(1);
@@ -328,6 +351,7 @@ RunSummary run_scan(const ScanPlan& plan, OutputSink& out, const std::atomic<int
     }
     std::this_thread::sleep_for(kMainTick);
   }
+  status.finish();
   ctl.stop_sending = true;
   ctl.stop = true;
   rte_eal_mp_wait_lcore();

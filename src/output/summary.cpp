@@ -4,9 +4,27 @@
 
 #include <fmt/format.h>
 
+#include "dpscan/ipv4.hpp"
 #include "dpscan/output.hpp"
+#include "dpscan/plan.hpp"
 
 namespace dpscan {
+namespace {
+
+// "22,80,8000-8100": the sorted port list, runs collapsed.
+std::string ports_text(const std::vector<uint16_t>& ports) {
+  std::string s;
+  for (size_t i = 0; i < ports.size();) {
+    size_t j = i;
+    while (j + 1 < ports.size() && ports[j + 1] == ports[j] + 1) ++j;
+    s += (s.empty() ? "" : ",") +
+         (j == i ? fmt::format("{}", ports[i]) : fmt::format("{}-{}", ports[i], ports[j]));
+    i = j + 1;
+  }
+  return s;
+}
+
+}  // namespace
 
 uint64_t RunSummary::dropped_total() const {
   uint64_t n = result_ring_full + control_ring_full + rx_missed + rx_errors + rx_nombuf;
@@ -15,10 +33,52 @@ uint64_t RunSummary::dropped_total() const {
   return n;
 }
 
+std::string json_string(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
+    else if (static_cast<unsigned char>(c) < 0x20)
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string describe_plan(const ScanPlan& p) {
+  fmt::memory_buffer b;
+  auto out = std::back_inserter(b);
+  fmt::format_to(out, "{{\"name\": \"{}\", \"targets\": [", json_string(p.name));
+  const char* sep = "";
+  for (const auto& iv : p.addresses.intervals()) {
+    fmt::format_to(out, "{}\"{}-{}\"", sep, format_ipv4(iv.first), format_ipv4(iv.last));
+    sep = ", ";
+  }
+  fmt::format_to(out, "], \"addresses\": {}, \"ports\": \"{}\", \"seed\": {}, \"rate_pps\": {}, ",
+                 p.addresses.size(), ports_text(p.ports),
+                 p.seed_given ? fmt::format("{}", p.seed) : "null", p.rate_pps);
+  fmt::format_to(out,
+                 "\"shard\": \"{}/{}\", \"retries\": {}, \"tx_lcores\": {}, \"rx_lcores\": {}, ",
+                 p.shard_index + 1, p.shard_count, p.retries, p.tx_lcores, p.rx_lcores);
+  fmt::format_to(out, "\"probe_options\": \"{}\", \"dry_run\": {}, \"outputs\": [",
+                 to_string(p.probe_options), p.dry_run);
+  sep = "";
+  for (const auto& o : p.outputs) {
+    fmt::format_to(out, "{}{{\"format\": \"{}\", \"path\": \"{}\"}}", sep, to_string(o.format),
+                   json_string(o.path));
+    sep = ", ";
+  }
+  fmt::format_to(out, "]}}");
+  return fmt::to_string(b);
+}
+
 std::string summary_json(const RunSummary& s) {
   fmt::memory_buffer b;
   auto out = std::back_inserter(b);
   fmt::format_to(out, "{{\n");
+  if (!s.scan_name.empty()) fmt::format_to(out, "  \"scan\": \"{}\",\n", json_string(s.scan_name));
+  if (!s.plan.empty()) fmt::format_to(out, "  \"plan\": {},\n", s.plan);
   fmt::format_to(out, "  \"seed\": {},\n", s.seed);
   if (!s.cookie.empty()) fmt::format_to(out, "  \"cookie\": \"{}\",\n", s.cookie);
   fmt::format_to(out, "  \"dry_run\": {},\n", s.dry_run);

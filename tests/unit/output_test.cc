@@ -31,12 +31,15 @@ std::string render(OutputFormat fmt, bool dry) {
   const std::string path = temp_path();
   {
     OutputFile f(path);
-    auto w = make_writer(fmt, f, dry);
+    WriterContext ctx;
+    ctx.scan_name = "lab";
+    ctx.ports = {80};
+    auto w = make_writer(fmt, f, ctx, dry);
     w->begin();
     if (dry)
       w->probe(0xc6120001u, 80);
     else
-      w->result(Result{0xc6120001u, 80, Status::kOpen, 64, 65535, 0, 1700000000});
+      w->result(Result{0xc6120001u, 80, Status::kOpen, 64, 65535, 0, 0, 1700000000});
     w->end();
     f.close();
   }
@@ -52,7 +55,7 @@ TEST_CASE("result formats") {
         "ip,port,status,ttl,window,timestamp\n198.18.0.1,80,open,64,65535,1700000000\n");
   CHECK(render(OutputFormat::kNdjson, false) ==
         "{\"ip\":\"198.18.0.1\",\"port\":80,\"status\":\"open\",\"ttl\":64,\"window\":65535,"
-        "\"timestamp\":1700000000}\n");
+        "\"timestamp\":1700000000,\"scan\":\"lab\",\"reason\":\"syn-ack\"}\n");
   CHECK(render(OutputFormat::kList, false) ==
         "#masscan\nopen tcp 80 198.18.0.1 1700000000\n# end\n");
   CHECK(render(OutputFormat::kCsv, true) == "ip,port\n198.18.0.1,80\n");

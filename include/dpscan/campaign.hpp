@@ -1,0 +1,66 @@
+// YAML campaigns (-c FILE): campaign-wide defaults and a list of named scans, run in order.
+// A campaign is a set of option maps. Every key is the long name of a command-line option
+// (plus `targets`, `outputs` and `name`), so that the file and the command line mean the
+// same thing, and each scan becomes a command line that the one option parser checks:
+//     scan options = defaults < scan < command line.
+// Each value remembers where it came from (file:line:column), so that a bad value is
+// reported at its place in the file (exit 2), before anything is sent.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dpscan/plan.hpp"
+
+namespace dpscan {
+
+struct OptionInfo {
+  std::string name;  // long name, as in the file
+  bool is_switch;    // takes no value: true/false in the file
+  bool repeatable;   // may be given several times: a scalar or a sequence in the file
+};
+const std::vector<OptionInfo>& option_catalog();
+const OptionInfo* find_option(const std::string& name);
+
+struct SourcedValue {
+  std::vector<std::string> values;  // switches: "true" or "false"
+  std::string where;                // "file:line:column", empty for the command line
+};
+using OptionMap = std::map<std::string, SourcedValue>;
+
+// The command line as an option map (key "targets" for the positional arguments).
+OptionMap command_line_options(int argc, const char* const* argv);
+
+struct CampaignScan {
+  std::string name;
+  std::string where;
+  OptionMap options;
+};
+
+struct Campaign {
+  std::string path;
+  OptionMap defaults;
+  std::vector<CampaignScan> scans;
+};
+
+// Reads and checks the structure and the value types; throws UsageError "file:line:col: ...".
+Campaign load_campaign(const std::string& path);
+
+struct NamedOptions {
+  std::string name;
+  std::string where;  // the scan's place in the file
+  OptionMap options;
+};
+
+// defaults < scan < command line, "{scan}" in paths replaced by the scan's name.
+std::vector<NamedOptions> merge_campaign(const Campaign& c, const OptionMap& cli);
+
+// Checks each value on its own (so an error names its place), then the whole scan.
+ScanPlan plan_from_options(const NamedOptions& scan);
+
+// The effective configuration as a campaign that dpscan reads back unchanged.
+std::string print_config(const std::vector<NamedOptions>& scans);
+
+}  // namespace dpscan

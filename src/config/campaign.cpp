@@ -1,0 +1,286 @@
+#include "dpscan/campaign.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "dpscan/error.hpp"
+
+namespace dpscan {
+namespace {
+
+// Keys of a scan that are not options: the scan's name and its list of outputs.
+constexpr const char* kTargetsKey = "targets";
+constexpr const char* kOutputsKey = "outputs";
+constexpr const char* kNameKey = "name";
+// Options that make no sense inside a file.
+const std::set<std::string> kCommandLineOnly{"config", "print-config", "help", "version",
+                                             "scan-name"};
+// Options whose values are paths that may name the scan.
+const std::set<std::string> kPathOptions{"output", "output-spec", "summary", "checkpoint",
+                                         "resume"};
+
+std::string where(const std::string& file, const YAML::Mark& m) {
+  return fmt::format("{}:{}:{}", file, m.line + 1, m.column + 1);
+}
+
+[[noreturn]] void fail_at(const std::string& file, const YAML::Node& n, const std::string& msg) {
+  throw UsageError(fmt::format("{}: {}", where(file, n.Mark()), msg));
+}
+
+std::string scalar(const std::string& file, const std::string& key, const YAML::Node& v) {
+  if (!v.IsScalar())
+    fail_at(file, v,
+            fmt::format("'{}' needs a single value, not a {}", key,
+                        v.IsMap()        ? "map"
+                        : v.IsSequence() ? "list"
+                                         : "null"));
+  return v.Scalar();
+}
+
+std::string as_bool(const std::string& file, const std::string& key, const YAML::Node& v) {
+  const std::string s = scalar(file, key, v);
+  std::string l = s;
+  std::transform(l.begin(), l.end(), l.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (l == "true" || l == "yes" || l == "on") return "true";
+  if (l == "false" || l == "no" || l == "off") return "false";
+  fail_at(file, v, fmt::format("'{}' is a switch: true or false, not '{}'", key, s));
+}
+
+// One key of `defaults` or of a scan.
+void read_key(const std::string& file, const std::string& key, const YAML::Node& k,
+              const YAML::Node& v, OptionMap& out) {
+  SourcedValue sv;
+  sv.where = where(file, v.Mark());
+  if (key == kOutputsKey) {
+    if (!v.IsSequence()) fail_at(file, v, "'outputs' needs a list of {format: ..., path: ...}");
+    auto& specs = out["output-spec"];
+    specs.where = sv.where;
+    for (const auto& o : v) {
+      if (!o.IsMap()) fail_at(file, o, "each output needs 'format' and 'path', as a map");
+      std::string format, path;
+      for (const auto& kv : o) {
+        const std::string ok = kv.first.as<std::string>();
+        if (ok == "format")
+          format = scalar(file, "format", kv.second);
+        else if (ok == "path")
+          path = scalar(file, "path", kv.second);
+        else
+          fail_at(file, kv.first, fmt::format("unknown key '{}' in an output (format, path)", ok));
+      }
+      if (format.empty() || path.empty())
+        fail_at(file, o, "an output needs both 'format' and 'path'");
+      try {
+        (void)parse_output_format(format);
+      } catch (const UsageError& e) {
+        fail_at(file, o, e.what());
+      }
+      specs.values.push_back(format + ":" + path);
+    }
+    return;
+  }
+  const OptionInfo* info = find_option(key == kTargetsKey ? "target" : key);
+  if (!info || kCommandLineOnly.count(key) || key == "target") {
+    fail_at(
+        file, k,
+        fmt::format("unknown key '{}' (keys are dpscan's long option names; see docs/campaigns.md)",
+                    key));
+  }
+  if (info->is_switch) {
+    sv.values.push_back(as_bool(file, key, v));
+  } else if (v.IsSequence()) {
+    if (!info->repeatable && key != "ports") {
+      fail_at(file, v, fmt::format("'{}' takes a single value, not a list", key));
+    }
+    std::vector<std::string> items;
+    for (const auto& item : v) items.push_back(scalar(file, key, item));
+    if (items.empty()) fail_at(file, v, fmt::format("'{}' is an empty list", key));
+    if (key == "ports") {
+      std::string joined;
+      for (const auto& i : items) joined += (joined.empty() ? "" : ",") + i;
+      items = {joined};
+    }
+    sv.values = items;
+  } else {
+    sv.values.push_back(scalar(file, key, v));
+  }
+  out[key] = sv;
+}
+
+OptionMap read_options(const std::string& file, const YAML::Node& map, bool is_scan,
+                       std::string* name) {
+  OptionMap out;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) fail_at(file, kv.first, "keys must be option names");
+    const std::string key = kv.first.Scalar();
+    if (key == kNameKey) {
+      if (!is_scan) fail_at(file, kv.first, "'name' belongs in a scan, not in defaults");
+      *name = scalar(file, "name", kv.second);
+      if (name->empty() ||
+          name->find_first_not_of(
+              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+              std::string::npos) {
+        fail_at(file, kv.second,
+                fmt::format("scan name '{}' must be letters, digits, '_', '.' or '-'", *name));
+      }
+      continue;
+    }
+    read_key(file, key, kv.first, kv.second, out);
+  }
+  return out;
+}
+
+// The option map as a command line: switches as flags, the rest as --key=value.
+std::vector<std::string> render(const OptionMap& m) {
+  std::vector<std::string> args{"dpscan"};
+  for (const auto& [key, sv] : m) {
+    if (key == kTargetsKey) continue;
+    const OptionInfo* info = find_option(key);
+    if (info && info->is_switch) {
+      if (!sv.values.empty() && sv.values[0] == "true") args.push_back("--" + key);
+      continue;
+    }
+    for (const auto& v : sv.values) args.push_back("--" + key + "=" + v);
+  }
+  if (auto t = m.find(kTargetsKey); t != m.end()) {
+    args.push_back("--");
+    for (const auto& v : t->second.values) args.push_back(v);
+  }
+  return args;
+}
+
+ScanPlan parse(const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  auto plan = parse_command_line(static_cast<int>(argv.size()), argv.data());
+  if (!plan) throw UsageError("--help and --version have no place in a campaign");
+  return *plan;
+}
+
+}  // namespace
+
+Campaign load_campaign(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("cannot read campaign '{}'", path));
+  YAML::Node root;
+  try {
+    root = YAML::Load(in);
+  } catch (const YAML::ParserException& e) {
+    throw UsageError(fmt::format("{}: YAML syntax error: {}", where(path, e.mark), e.msg));
+  }
+  if (!root.IsMap()) {
+    throw UsageError(
+        fmt::format("{}: a campaign is a map with 'scans' (and optionally 'defaults')",
+                    root.IsDefined() && !root.IsNull() ? where(path, root.Mark()) : path + ":1:1"));
+  }
+  Campaign c;
+  c.path = path;
+  YAML::Node scans;
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "defaults") {
+      if (!kv.second.IsMap()) fail_at(path, kv.second, "'defaults' must be a map of options");
+      c.defaults = read_options(path, kv.second, false, nullptr);
+    } else if (key == "scans") {
+      scans = kv.second;
+    } else {
+      fail_at(
+          path, kv.first,
+          fmt::format("unknown top-level key '{}' (a campaign has 'defaults' and 'scans')", key));
+    }
+  }
+  if (!scans.IsDefined())
+    throw UsageError(fmt::format("{}:1:1: the campaign has no 'scans'", path));
+  if (!scans.IsSequence() || scans.size() == 0)
+    fail_at(path, scans, "'scans' must be a non-empty list of scans");
+  std::set<std::string> names;
+  for (const auto& s : scans) {
+    if (!s.IsMap()) fail_at(path, s, "each scan must be a map with a 'name' and options");
+    CampaignScan scan;
+    scan.where = where(path, s.Mark());
+    scan.options = read_options(path, s, true, &scan.name);
+    if (scan.name.empty()) fail_at(path, s, "this scan has no 'name'");
+    if (!names.insert(scan.name).second)
+      fail_at(path, s, fmt::format("two scans are named '{}'", scan.name));
+    c.scans.push_back(std::move(scan));
+  }
+  return c;
+}
+
+std::vector<NamedOptions> merge_campaign(const Campaign& c, const OptionMap& cli) {
+  std::vector<NamedOptions> out;
+  for (const auto& scan : c.scans) {
+    NamedOptions n{scan.name, scan.where, c.defaults};
+    for (const auto& [k, v] : scan.options) n.options[k] = v;
+    for (const auto& [k, v] : cli) n.options[k] = v;
+    for (auto& [k, v] : n.options) {
+      if (!kPathOptions.count(k)) continue;
+      for (auto& value : v.values) {
+        for (size_t at; (at = value.find("{scan}")) != std::string::npos;)
+          value.replace(at, 6, scan.name);
+      }
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+ScanPlan plan_from_options(const NamedOptions& scan) {
+  // Each value from the file alone, in a dry run of one target and one port, so that its own
+  // error is reported at its own place.
+  for (const auto& [key, sv] : scan.options) {
+    if (sv.where.empty()) continue;  // the command line: checked as a whole below
+    const OptionInfo* info = find_option(key == kTargetsKey ? "target" : key);
+    if (info && info->is_switch) continue;  // already true or false
+    OptionMap probe;
+    probe[key] = sv;
+    for (const char* k : {"dry-run", "quiet", "no-default-blocklist"}) probe[k] = {{"true"}, ""};
+    if (key != "seed") probe["seed"] = {{"1"}, ""};
+    if (key != kTargetsKey) probe[kTargetsKey] = {{"0.0.0.0/0"}, ""};
+    if (key != "ports") probe["ports"] = {{"1"}, ""};
+    try {
+      (void)parse(render(probe));
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("{}: '{}': {}", sv.where, key, e.what()));
+    }
+  }
+  OptionMap all = scan.options;
+  all["scan-name"] = {{scan.name}, ""};
+  try {
+    return parse(render(all));
+  } catch (const UsageError& e) {
+    if (scan.where.empty()) throw;
+    throw UsageError(fmt::format("{}: scan '{}': {}", scan.where, scan.name, e.what()));
+  }
+}
+
+std::string print_config(const std::vector<NamedOptions>& scans) {
+  YAML::Emitter e;
+  e << YAML::BeginMap << YAML::Key << "scans" << YAML::Value << YAML::BeginSeq;
+  for (const auto& s : scans) {
+    e << YAML::BeginMap << YAML::Key << kNameKey << YAML::Value << s.name;
+    for (const auto& [key, sv] : s.options) {
+      const OptionInfo* info = find_option(key == kTargetsKey ? "target" : key);
+      e << YAML::Key << key << YAML::Value;
+      if (info && info->is_switch) {
+        e << (!sv.values.empty() && sv.values[0] == "true");
+      } else if (sv.values.size() == 1 && !(info && info->repeatable)) {
+        e << sv.values[0];
+      } else {
+        e << YAML::Flow << YAML::BeginSeq;
+        for (const auto& v : sv.values) e << v;
+        e << YAML::EndSeq;
+      }
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace dpscan

@@ -1,0 +1,42 @@
+// The once-a-second status on standard error: a self-rewriting line with a progress bar on a
+// terminal, plain lines otherwise (logs, pipes), or one JSON object per line for machines
+// (--status-format ndjson). It says where every packet went: sent, received, results by
+// status, duplicates and each cause of drops that is not zero.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dpscan/plan.hpp"
+
+namespace dpscan {
+
+struct StatusSample {
+  double elapsed_s = 0;
+  uint64_t planned = 0;  // probes this run will send at most
+  uint64_t sent = 0;
+  double rate_pps = 0;  // over the last interval
+  uint64_t received = 0;
+  uint64_t open = 0, closed = 0, unreachable = 0, duplicates = 0;
+  uint64_t drops = 0;
+  std::vector<std::pair<std::string, uint64_t>> drops_by_cause;  // non-zero only
+  bool cooldown = false;
+  double cooldown_left_s = 0;
+};
+
+class StatusPrinter {
+ public:
+  StatusPrinter(StatusFormat format, uint64_t wire_bytes_per_probe);
+  void print(const StatusSample& s);
+  void finish();  // ends a self-rewriting line
+
+ private:
+  StatusFormat format_;
+  bool tty_;
+  uint64_t wire_bytes_;
+  bool dirty_ = false;
+};
+
+}  // namespace dpscan

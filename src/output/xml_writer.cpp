@@ -1,0 +1,122 @@
+// nmap's XML output (the format of `nmap -oX`, DTD nmap.dtd), so that nmap's own tooling
+// reads dpscan results: ndiff compares two scans, and other consumers of nmap XML work.
+// Results are kept until the end and written grouped by address (one <host> per address,
+// as nmap does; masscan's one <host> per result confuses tools that key hosts by address).
+#include <algorithm>
+#include <ctime>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "dpscan_version.h"
+#include "writer_base.hpp"
+
+namespace dpscan {
+namespace {
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string timestr(double t) {
+  const auto secs = static_cast<std::time_t>(t);
+  char buf[64];
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &tm);
+  return buf;
+}
+
+class XmlWriter final : public LineWriter {
+ public:
+  XmlWriter(OutputFile& out, const WriterContext& ctx, bool dry_run)
+      : LineWriter(out), ctx_(ctx), dry_run_(dry_run) {}
+  void begin() override {}
+  void result(const Result& r) override { results_.push_back(r); }
+  void probe(uint32_t ip, uint16_t port) override {
+    results_.push_back(Result{ip, port, Status::kOpen, 0, 0, 0, 0, 0});
+  }
+  void end() override {
+    const auto start = static_cast<long long>(ctx_.start_time);
+    const auto now = static_cast<long long>(std::time(nullptr));
+    line(R"(<?xml version="1.0" encoding="UTF-8"?>)");
+    line("<!DOCTYPE nmaprun>");
+    line(
+        R"(<nmaprun scanner="dpscan" args="{}" start="{}" startstr="{}" version="{}" xmloutputversion="1.05">)",
+        xml_escape(ctx_.command_line), start, timestr(ctx_.start_time), DPSCAN_VERSION);
+    line(R"(<scaninfo type="syn" protocol="tcp" numservices="{}" services="{}"/>)",
+         ctx_.ports.size(), fmt::join(ctx_.ports, ","));
+    std::stable_sort(results_.begin(), results_.end(), [](const Result& a, const Result& b) {
+      return a.ip != b.ip ? a.ip < b.ip : a.port < b.port;
+    });
+    size_t hosts = 0;
+    char t[16];
+    for (size_t i = 0; i < results_.size();) {
+      size_t j = i;
+      while (j < results_.size() && results_[j].ip == results_[i].ip) ++j;
+      const Result& first = results_[i];
+      ++hosts;
+      line(R"(<host starttime="{}" endtime="{}"><status state="up" reason="{}" reason_ttl="{}"/>)",
+           first.time_s, results_[j - 1].time_s, dry_run_ ? "user-set" : reason_name(first),
+           first.ttl);
+      line(R"(<address addr="{}" addrtype="ipv4"/>)", ip(first.ip, t));
+      line("<hostnames>\n</hostnames>");
+      line("<ports>");
+      for (size_t k = i; k < j; ++k) {
+        const Result& r = results_[k];
+        if (dry_run_) {
+          line(
+              R"(<port protocol="tcp" portid="{}"><state state="unknown" reason="probe" reason_ttl="0"/></port>)",
+              r.port);
+        } else {
+          line(
+              R"(<port protocol="tcp" portid="{}"><state state="{}" reason="{}" reason_ttl="{}"/></port>)",
+              r.port, r.status == Status::kUnreachable ? "filtered" : status_name(r.status),
+              reason_name(r), r.ttl);
+        }
+      }
+      line("</ports>");
+      line("</host>");
+      i = j;
+    }
+    line(
+        R"x(<runstats><finished time="{}" timestr="{}" elapsed="{}" summary="dpscan done; {} IP address(es) with {} result(s)" exit="success"/>)x",
+        now, timestr(static_cast<double>(now)), now - start, hosts, results_.size());
+    line(R"(<hosts up="{}" down="0" total="{}"/>)", hosts, hosts);
+    line("</runstats>");
+    line("</nmaprun>");
+  }
+
+ private:
+  const WriterContext& ctx_;
+  bool dry_run_;
+  std::vector<Result> results_;
+};
+
+}  // namespace
+
+std::unique_ptr<ResultWriter> make_xml_writer(OutputFile& out, const WriterContext& ctx,
+                                              bool dry_run) {
+  return std::make_unique<XmlWriter>(out, ctx, dry_run);
+}
+
+}  // namespace dpscan
