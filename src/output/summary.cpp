@@ -7,6 +7,7 @@
 #include "dpscan/ipv4.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
+#include "writer_base.hpp"
 
 namespace dpscan {
 namespace {
@@ -33,23 +34,10 @@ uint64_t RunSummary::dropped_total() const {
   return n;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\', out += c;
-    else if (static_cast<unsigned char>(c) < 0x20)
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-    else
-      out += c;
-  }
-  return out;
-}
-
 std::string describe_plan(const ScanPlan& p) {
   fmt::memory_buffer b;
   auto out = std::back_inserter(b);
-  fmt::format_to(out, "{{\"name\": \"{}\", \"targets\": [", json_string(p.name));
+  fmt::format_to(out, "{{\"name\": \"{}\", \"targets\": [", json_escape(p.name));
   const char* sep = "";
   for (const auto& iv : p.addresses.intervals()) {
     fmt::format_to(out, "{}\"{}-{}\"", sep, format_ipv4(iv.first), format_ipv4(iv.last));
@@ -66,7 +54,7 @@ std::string describe_plan(const ScanPlan& p) {
   sep = "";
   for (const auto& o : p.outputs) {
     fmt::format_to(out, "{}{{\"format\": \"{}\", \"path\": \"{}\"}}", sep, to_string(o.format),
-                   json_string(o.path));
+                   json_escape(o.path));
     sep = ", ";
   }
   fmt::format_to(out, "]}}");
@@ -77,7 +65,7 @@ std::string summary_json(const RunSummary& s) {
   fmt::memory_buffer b;
   auto out = std::back_inserter(b);
   fmt::format_to(out, "{{\n");
-  if (!s.scan_name.empty()) fmt::format_to(out, "  \"scan\": \"{}\",\n", json_string(s.scan_name));
+  if (!s.scan_name.empty()) fmt::format_to(out, "  \"scan\": \"{}\",\n", json_escape(s.scan_name));
   if (!s.plan.empty()) fmt::format_to(out, "  \"plan\": {},\n", s.plan);
   fmt::format_to(out, "  \"seed\": {},\n", s.seed);
   if (!s.cookie.empty()) fmt::format_to(out, "  \"cookie\": \"{}\",\n", s.cookie);
