@@ -60,7 +60,7 @@ bool run_one(const dpscan::ScanPlan& plan) {
                                             : dpscan::run_scan(plan, outputs, g_interrupts);
   outputs.end();
   summary.scan_name = plan.name;
-  summary.plan = dpscan::describe_plan(plan);
+  summary.plan = dpscan::describe_plan(plan, summary.seed);
   if (!plan.summary_path.empty()) dpscan::write_summary_file(summary, plan.summary_path);
   print_closing(summary);
   return summary.interrupted;

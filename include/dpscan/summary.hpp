@@ -49,7 +49,7 @@ struct RunSummary {
 
 std::string summary_json(const RunSummary& s);
 // The plan as a JSON object: targets, ports, seed, rate, shard, retries, outputs.
-std::string describe_plan(const struct ScanPlan& plan);
+std::string describe_plan(const struct ScanPlan& plan, uint64_t seed);
 void write_summary_file(const RunSummary& s, const std::string& path);
 
 }  // namespace dpscan

@@ -34,7 +34,7 @@ uint64_t RunSummary::dropped_total() const {
   return n;
 }
 
-std::string describe_plan(const ScanPlan& p) {
+std::string describe_plan(const ScanPlan& p, uint64_t seed) {
   fmt::memory_buffer b;
   auto out = std::back_inserter(b);
   fmt::format_to(out, "{{\"name\": \"{}\", \"targets\": [", json_escape(p.name));
@@ -45,7 +45,7 @@ std::string describe_plan(const ScanPlan& p) {
   }
   fmt::format_to(out, "], \"addresses\": {}, \"ports\": \"{}\", \"seed\": {}, \"rate_pps\": {}, ",
                  p.addresses.size(), ports_text(p.ports),
-                 p.seed_given ? fmt::format("{}", p.seed) : "null", p.rate_pps);
+                 seed, p.rate_pps);
   fmt::format_to(out,
                  "\"shard\": \"{}/{}\", \"retries\": {}, \"tx_lcores\": {}, \"rx_lcores\": {}, ",
                  p.shard_index + 1, p.shard_count, p.retries, p.tx_lcores, p.rx_lcores);
