@@ -57,8 +57,10 @@ struct Verdict {
   Status status = Status::kOpen;
   uint8_t ttl = 0;
   uint8_t icmp_code = 0;
-  uint16_t port = 0;  // target port
-  uint32_t ip = 0;    // target address
+  uint8_t vlan_tags = 0;    // 802.1Q/802.1ad tags skipped
+  bool ip_options = false;  // the IPv4 header had options (skipped by its length)
+  uint16_t port = 0;        // target port
+  uint32_t ip = 0;          // target address
   uint16_t window = 0;
   uint16_t our_port = 0;  // for the RST after a SYN-ACK
   uint32_t our_ip = 0;
@@ -117,6 +119,8 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
   const uint8_t* l4 = ip + ihl;
   const size_t l4_len = total - ihl;
   Verdict v;
+  v.vlan_tags = static_cast<uint8_t>((off - eth::kLen) / 4);
+  v.ip_options = ihl > ip4::kLen;
   v.ttl = ip[ip4::kTtl];
   v.our_ip = us;
 

@@ -54,6 +54,7 @@ struct ScanPlan {
   std::optional<std::array<uint8_t, 6>> gateway_mac;
   OptionProfile probe_options = OptionProfile::kWindows;
   uint8_t ttl = 64;
+  uint16_t window = 65535;
   uint16_t sport_first = 32768;
   uint32_t sport_count = 32768;
   bool send_rst = true;

@@ -39,6 +39,8 @@ struct RunSummary {
   uint64_t rx_nombuf = 0;
   uint64_t arp_replies = 0;
   uint64_t rst_sent = 0;
+  uint64_t rx_vlan_tagged = 0;
+  uint64_t rx_ip_options = 0;
   uint64_t bench_answered = 0;  // --bench-responder: SYN-ACKs the responder sent
 
   double send_rate() const {

@@ -125,6 +125,7 @@ struct CliVars {
       gateway_mac, source_ip, eal_args, probe_options, source_port, shard, max_targets, seed,
       cookie, bandwidth, config;
   unsigned ttl = 64;
+  unsigned window = 65535;
 };
 
 struct Descriptions {
@@ -165,6 +166,7 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
       ("source-port", po::value(&v.source_port)->default_value("32768-65535"), "range of TCP source ports the cookie picks from")
       ("probe-options", po::value(&v.probe_options)->default_value("windows"), "TCP option profile: none, mss, windows, linux, bsd")
       ("ttl", po::value(&v.ttl)->default_value(64), "IPv4 time to live of the probes")
+      ("window", po::value(&v.window)->default_value(65535), "TCP window of the probes")
       ("no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST")
       ("cookie", po::value(&v.cookie)->default_value("auto"), "probe cookie PRF: auto (aes where the CPU has AES-NI), aes, siphash");
 
@@ -209,7 +211,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   auto& [targets, targets_files, excludes, exclude_files, output_specs, ports, output,
          output_format, output_fields, status_format, report, gateway_ip, gateway_mac, source_ip,
          eal_args, probe_options, source_port, shard, max_targets, seed, cookie, bandwidth, config,
-         ttl] = cli;
+         ttl, window] = cli;
   (void)config;
   po::variables_map vm;
   try {
@@ -313,6 +315,8 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
     throw UsageError("--rate must be 0 or more probes per second");
   if (ttl == 0 || ttl > 255) throw UsageError("--ttl must be 1 to 255");
   plan.ttl = static_cast<uint8_t>(ttl);
+  if (window > 65535) throw UsageError("--window must be 0 to 65535");
+  plan.window = static_cast<uint16_t>(window);
   plan.probe_options = parse_option_profile(probe_options);
   if (!bandwidth.empty()) {
     if (!vm["rate"].defaulted()) throw UsageError("give --rate or --bandwidth, not both");

@@ -92,6 +92,8 @@ int rx_main(void* arg) {
           answer_arp(w, frame, v.l3, len);
           break;
         case Verdict::Kind::kResult: {
+          if (v.vlan_tags) st.vlan_tagged.add();
+          if (v.ip_options) st.ip_options.add();
           if (v.status == Status::kOpen && w.send_rst) send_rst(w, frame, v);
           const auto index = w.space->index_of(v.ip, v.port);
           if (!index) {

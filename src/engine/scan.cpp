@@ -74,7 +74,7 @@ class Ring {
 // Totals over the worker lcores, for the status line and the summary.
 struct Totals {
   uint64_t sent = 0, retries = 0, received = 0, duplicates = 0, drops = 0, result_ring_full = 0,
-           control_ring_full = 0, arp_replies = 0, rst_sent = 0;
+           control_ring_full = 0, arp_replies = 0, rst_sent = 0, vlan_tagged = 0, ip_options = 0;
   std::array<uint64_t, kStatusCount> by_status{};
   std::array<uint64_t, kDropCount> drop{};
 };
@@ -92,6 +92,8 @@ Totals totals(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx) {
     t.control_ring_full += s.control_ring_full.get();
     t.arp_replies += s.arp_replies.get();
     t.rst_sent += s.rst_sent.get();
+    t.vlan_tagged += s.vlan_tagged.get();
+    t.ip_options += s.ip_options.get();
     for (size_t i = 0; i < kStatusCount; ++i) t.by_status[i] += s.by_status[i].get();
     for (size_t i = 0; i < kDropCount; ++i) t.drop[i] += s.drops[i].get();
   }
@@ -138,6 +140,7 @@ RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& 
   std::memcpy(pc.src_mac, dev.mac(), 6);
   std::memcpy(pc.dst_mac, gateway_mac.data(), 6);
   pc.ttl = plan.ttl;
+  pc.window = plan.window;
   pc.options = plan.probe_options;
   const ProbeTemplate tmpl(pc);
   dev.create_tx_pools(tmpl);
@@ -388,6 +391,8 @@ RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& 
   sum.rx_nombuf = ds.rx_nombuf;
   sum.arp_replies = t.arp_replies;
   sum.rst_sent = t.rst_sent;
+  sum.rx_vlan_tagged = t.vlan_tagged;
+  sum.rx_ip_options = t.ip_options;
   if (bench) sum.bench_answered = bench->stats().answered.get();
   sum.end_time = unix_now();
   return sum;

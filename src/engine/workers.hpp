@@ -65,6 +65,8 @@ struct alignas(64) RxStats {
   Counter control_ring_full;
   Counter arp_replies;
   Counter rst_sent;
+  Counter vlan_tagged;  // answers that carried VLAN tags (classified after skipping them)
+  Counter ip_options;   // answers whose IPv4 header had options
   std::array<Counter, kStatusCount> by_status;
   std::array<Counter, kDropCount> drops;
 };

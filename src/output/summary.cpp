@@ -44,8 +44,7 @@ std::string describe_plan(const ScanPlan& p, uint64_t seed) {
     sep = ", ";
   }
   fmt::format_to(out, "], \"addresses\": {}, \"ports\": \"{}\", \"seed\": {}, \"rate_pps\": {}, ",
-                 p.addresses.size(), ports_text(p.ports),
-                 seed, p.rate_pps);
+                 p.addresses.size(), ports_text(p.ports), seed, p.rate_pps);
   fmt::format_to(out,
                  "\"shard\": \"{}/{}\", \"retries\": {}, \"tx_lcores\": {}, \"rx_lcores\": {}, ",
                  p.shard_index + 1, p.shard_count, p.retries, p.tx_lcores, p.rx_lcores);
@@ -84,6 +83,8 @@ std::string summary_json(const RunSummary& s) {
     fmt::format_to(out, "  \"{}\": {},\n", status_name(static_cast<Status>(i)), s.by_status[i]);
   fmt::format_to(out, "  \"duplicates\": {},\n  \"dedup\": \"{}\",\n", s.duplicates, s.dedup_mode);
   fmt::format_to(out, "  \"arp_replies\": {},\n  \"rst_sent\": {},\n", s.arp_replies, s.rst_sent);
+  fmt::format_to(out, "  \"rx_vlan_tagged\": {},\n  \"rx_ip_options\": {},\n", s.rx_vlan_tagged,
+                 s.rx_ip_options);
   if (s.bench_answered) fmt::format_to(out, "  \"bench_answered\": {},\n", s.bench_answered);
   fmt::format_to(out, "  \"dropped_total\": {},\n", s.dropped_total());
   fmt::format_to(out, "  \"dropped\": {{");

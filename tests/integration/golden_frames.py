@@ -118,7 +118,7 @@ def run_profile(profile, ns, work, failures, algo):
     cmd = ["ip", "netns", "exec", ns, DPSCAN, "-q", "--no-default-blocklist", "198.18.0.0/28,198.18.1.7",
            "-p", "22,80,65535", "--device", f"net_pcap0,rx_pcap={empty},tx_pcap={out}",
            "--source-ip", sources, "--gateway-mac", "02:00:00:00:00:01", "--probe-options", profile,
-           "--ttl", "77", "--source-port", "40000-40999", "--cookie", algo, "--cooldown", "0", "--checkpoint", ck, "-o", os.devnull]
+           "--ttl", "77", "--window", "29200", "--source-port", "40000-40999", "--cookie", algo, "--cooldown", "0", "--checkpoint", ck, "-o", os.devnull]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         failures.append(f"{profile}: dpscan exited {r.returncode}: {r.stderr.strip()}")
@@ -158,7 +158,7 @@ def run_profile(profile, ns, work, failures, algo):
         seq, sport, ip_id = expected_cookie(k0, k1, ip.src, ip.dst, tcp.dport, 40000, 1000, algo)
         if (tcp.seq, tcp.sport, ip.id) != (seq, sport, ip_id):
             failures.append(f"{tag}: seq/sport/id {tcp.seq}/{tcp.sport}/{ip.id}, cookie says {seq}/{sport}/{ip_id}")
-        if tcp.flags != "S" or tcp.ack != 0 or tcp.window != 65535 or ip.ttl != 77 or ip.version != 4 or ip.ihl != 5:
+        if tcp.flags != "S" or tcp.ack != 0 or tcp.window != 29200 or ip.ttl != 77 or ip.version != 4 or ip.ihl != 5:
             failures.append(f"{tag}: header fields flags={tcp.flags} ack={tcp.ack} win={tcp.window} ttl={ip.ttl}")
         if f[Ether].dst != "02:00:00:00:00:01":
             failures.append(f"{tag}: Ethernet destination {f[Ether].dst}")
