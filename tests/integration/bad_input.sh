@@ -139,7 +139,7 @@ case $CASE in
     exclude_bad) ARGS=("${DRY[@]}" "$T" --exclude 198.18.0.0/40 "${P[@]}"); KEY='198\.18\.0\.0/40' ;;
     all_excluded) ARGS=("${DRY[@]}" "$T" --exclude 198.18.0.0/29 "${P[@]}"); KEY='no targets|exclu' ;;
     all_blocklisted) ARGS=(--dry-run "$T" "${P[@]}"); KEY='blocklist' ;;
-    bad_output_format) ARGS=("${DRY[@]}" "$T" "${P[@]}" --output-format xml); KEY='xml' ;;
+    bad_output_format) ARGS=("${DRY[@]}" "$T" "${P[@]}" --output-format pdf); KEY='pdf' ;;
     bad_report) ARGS=("${DRY[@]}" "$T" "${P[@]}" --report open,bogus); KEY='bogus' ;;
     device_no_iface)
         make_netns
