@@ -28,6 +28,12 @@ void fill_template(rte_mempool*, void* arg, void* obj, unsigned) {
   const auto* tmpl = static_cast<const ProbeTemplate*>(arg);
   auto* m = static_cast<rte_mbuf*>(obj);
   tmpl->fill(static_cast<uint8_t*>(m->buf_addr) + RTE_PKTMBUF_HEADROOM);
+  // The TX lcore takes these mbufs with rte_mempool_get_bulk, without rte_pktmbuf_reset: set
+  // once here, the offset and lengths stay as they are (every probe has the same length,
+  // nothing on the TX path changes them, and freeing only resets next/nb_segs).
+  m->data_off = RTE_PKTMBUF_HEADROOM;
+  m->data_len = static_cast<uint16_t>(tmpl->size());
+  m->pkt_len = static_cast<uint32_t>(tmpl->size());
 }
 
 }  // namespace
