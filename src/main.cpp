@@ -13,6 +13,7 @@
 #include "dpscan/log.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
+#include "engine/dataplane.hpp"
 #include "engine/engine.hpp"
 
 namespace {
@@ -47,7 +48,7 @@ void print_closing(const dpscan::RunSummary& s) {
 }
 
 // One scan: its outputs, the engine, the summary. Returns true when it was interrupted.
-bool run_one(const dpscan::ScanPlan& plan) {
+bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane) {
   dpscan::WriterContext ctx;
   ctx.scan_name = plan.name;
   ctx.csv_fields = plan.csv_fields;
@@ -56,8 +57,9 @@ bool run_one(const dpscan::ScanPlan& plan) {
   ctx.start_time =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   dpscan::Outputs outputs(plan.outputs, ctx, plan.dry_run);
-  dpscan::RunSummary summary = plan.dry_run ? dpscan::run_dry_run(plan, outputs, g_interrupts)
-                                            : dpscan::run_scan(plan, outputs, g_interrupts);
+  dpscan::RunSummary summary = plan.dry_run
+                                   ? dpscan::run_dry_run(plan, outputs, g_interrupts)
+                                   : dpscan::run_scan(plan, dataplane, outputs, g_interrupts);
   outputs.end();
   summary.scan_name = plan.name;
   summary.plan = dpscan::describe_plan(plan, summary.seed);
@@ -77,6 +79,7 @@ int run(int argc, char** argv) {
   const bool print = cli.erase("print-config") > 0;
   const auto config = cli.find("config");
   std::vector<dpscan::ScanPlan> plans;
+  std::vector<std::string> scan_places;  // file:line:col of each campaign scan
   if (config == cli.end()) {
     auto plan = dpscan::parse_command_line(argc, argv);
     if (!plan) return 0;  // --help, --version
@@ -96,14 +99,32 @@ int run(int argc, char** argv) {
     }
     for (const auto& scan : scans) {  // every scan is checked before the first one runs
       plans.push_back(dpscan::plan_from_options(scan));
+      scan_places.push_back(scan.where);
       plans.back().command_line = joined_command_line(argc, argv);
+    }
+  }
+  // One process starts DPDK once: the scans of a campaign that send must share a dataplane.
+  std::string signature;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const std::string s = dpscan::dataplane_signature(plans[i]);
+    if (s.empty()) continue;
+    if (signature.empty())
+      signature = s;
+    else if (s != signature) {
+      throw dpscan::UsageError(fmt::format(
+          "{}scan '{}': the scans of a campaign that send share one device: device, eal-args, "
+          "tx-lcores, "
+          "rx-lcores and bench-responder must be the same in all of them ({} vs {})",
+          scan_places.size() > i && !scan_places[i].empty() ? scan_places[i] + ": " : "",
+          plans[i].name, s, signature));
     }
   }
   dpscan::log::level() = plans.front().verbosity;
   install_signal_handlers();
+  dpscan::Dataplane dataplane;
   for (const auto& plan : plans) {
     if (plans.size() > 1) dpscan::log::info("scan '{}'", plan.name);
-    if (run_one(plan)) return 130;  // Ctrl-C ends the campaign
+    if (run_one(plan, dataplane)) return 130;  // Ctrl-C ends the campaign
   }
   return 0;
 }

@@ -25,8 +25,9 @@ const std::vector<OptionInfo>& option_catalog();
 const OptionInfo* find_option(const std::string& name);
 
 struct SourcedValue {
-  std::vector<std::string> values;  // switches: "true" or "false"
-  std::string where;                // "file:line:column", empty for the command line
+  std::vector<std::string> values;      // switches: "true" or "false"
+  std::string where;                    // "file:line:column", empty for the command line
+  std::vector<std::string> item_where;  // for a list: each item's place
 };
 using OptionMap = std::map<std::string, SourcedValue>;
 

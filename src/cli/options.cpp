@@ -366,6 +366,9 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   else
     throw UsageError(
         fmt::format("--status-format: '{}' is not one of text, ndjson, none", status_format));
+  // -q: only errors, so no text status (an explicit ndjson status is for a program, and stays).
+  if (plan.verbosity < 0 && plan.status_format == StatusFormat::kText)
+    plan.status_format = StatusFormat::kNone;
   if (plan.name.empty() ||
       plan.name.find_first_not_of(
           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=

@@ -98,12 +98,16 @@ void read_key(const std::string& file, const std::string& key, const YAML::Node&
       fail_at(file, v, fmt::format("'{}' takes a single value, not a list", key));
     }
     std::vector<std::string> items;
-    for (const auto& item : v) items.push_back(scalar(file, key, item));
+    for (const auto& item : v) {
+      items.push_back(scalar(file, key, item));
+      sv.item_where.push_back(where(file, item.Mark()));
+    }
     if (items.empty()) fail_at(file, v, fmt::format("'{}' is an empty list", key));
     if (key == "ports") {
       std::string joined;
       for (const auto& i : items) joined += (joined.empty() ? "" : ",") + i;
       items = {joined};
+      sv.item_where.clear();
     }
     sv.values = items;
   } else {
@@ -113,7 +117,7 @@ void read_key(const std::string& file, const std::string& key, const YAML::Node&
 }
 
 OptionMap read_options(const std::string& file, const YAML::Node& map, bool is_scan,
-                       std::string* name) {
+                       std::string* name, std::string* name_where = nullptr) {
   OptionMap out;
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) fail_at(file, kv.first, "keys must be option names");
@@ -121,6 +125,7 @@ OptionMap read_options(const std::string& file, const YAML::Node& map, bool is_s
     if (key == kNameKey) {
       if (!is_scan) fail_at(file, kv.first, "'name' belongs in a scan, not in defaults");
       *name = scalar(file, "name", kv.second);
+      if (name_where) *name_where = where(file, kv.second.Mark());
       if (name->empty() ||
           name->find_first_not_of(
               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
@@ -181,6 +186,7 @@ Campaign load_campaign(const std::string& path) {
   Campaign c;
   c.path = path;
   YAML::Node scans;
+  YAML::Mark scans_mark;
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     if (key == "defaults") {
@@ -188,6 +194,7 @@ Campaign load_campaign(const std::string& path) {
       c.defaults = read_options(path, kv.second, false, nullptr);
     } else if (key == "scans") {
       scans = kv.second;
+      scans_mark = kv.first.Mark();
     } else {
       fail_at(
           path, kv.first,
@@ -196,17 +203,22 @@ Campaign load_campaign(const std::string& path) {
   }
   if (!scans.IsDefined())
     throw UsageError(fmt::format("{}:1:1: the campaign has no 'scans'", path));
-  if (!scans.IsSequence() || scans.size() == 0)
-    fail_at(path, scans, "'scans' must be a non-empty list of scans");
+  if (!scans.IsSequence() || scans.size() == 0) {
+    // An empty value has no position of its own: point at the key.
+    const YAML::Mark m = scans.IsNull() || scans.Mark().line < 0 ? scans_mark : scans.Mark();
+    throw UsageError(fmt::format("{}: 'scans' must be a non-empty list of scans", where(path, m)));
+  }
   std::set<std::string> names;
   for (const auto& s : scans) {
     if (!s.IsMap()) fail_at(path, s, "each scan must be a map with a 'name' and options");
     CampaignScan scan;
     scan.where = where(path, s.Mark());
-    scan.options = read_options(path, s, true, &scan.name);
+    std::string name_where;
+    scan.options = read_options(path, s, true, &scan.name, &name_where);
     if (scan.name.empty()) fail_at(path, s, "this scan has no 'name'");
-    if (!names.insert(scan.name).second)
-      fail_at(path, s, fmt::format("two scans are named '{}'", scan.name));
+    if (!names.insert(scan.name).second) {
+      throw UsageError(fmt::format("{}: two scans are named '{}'", name_where, scan.name));
+    }
     c.scans.push_back(std::move(scan));
   }
   return c;
@@ -237,16 +249,26 @@ ScanPlan plan_from_options(const NamedOptions& scan) {
     if (sv.where.empty()) continue;  // the command line: checked as a whole below
     const OptionInfo* info = find_option(key == kTargetsKey ? "target" : key);
     if (info && info->is_switch) continue;  // already true or false
-    OptionMap probe;
-    probe[key] = sv;
-    for (const char* k : {"dry-run", "quiet", "no-default-blocklist"}) probe[k] = {{"true"}, ""};
-    if (key != "seed") probe["seed"] = {{"1"}, ""};
-    if (key != kTargetsKey) probe[kTargetsKey] = {{"0.0.0.0/0"}, ""};
-    if (key != "ports") probe["ports"] = {{"1"}, ""};
-    try {
-      (void)parse(render(probe));
-    } catch (const UsageError& e) {
-      throw UsageError(fmt::format("{}: '{}': {}", sv.where, key, e.what()));
+    // A list is checked item by item, so that the error points at the bad item.
+    std::vector<SourcedValue> parts;
+    if (sv.item_where.size() == sv.values.size() && sv.values.size() > 1) {
+      for (size_t i = 0; i < sv.values.size(); ++i)
+        parts.push_back({{sv.values[i]}, sv.item_where[i], {}});
+    } else {
+      parts.push_back(sv);
+    }
+    for (const auto& part : parts) {
+      OptionMap probe;
+      probe[key] = part;
+      for (const char* k : {"dry-run", "quiet", "no-default-blocklist"}) probe[k] = {{"true"}, ""};
+      if (key != "seed") probe["seed"] = {{"1"}, ""};
+      if (key != kTargetsKey) probe[kTargetsKey] = {{"0.0.0.0/0"}, ""};
+      if (key != "ports") probe["ports"] = {{"1"}, ""};
+      try {
+        (void)parse(render(probe));
+      } catch (const UsageError& e) {
+        throw UsageError(fmt::format("{}: '{}': {}", part.where, key, e.what()));
+      }
     }
   }
   OptionMap all = scan.options;

@@ -120,6 +120,11 @@ void Device::create_tx_pools(const ProbeTemplate& tmpl) {
   }
 }
 
+void Device::refill_tx_pools(const ProbeTemplate& tmpl) {
+  for (rte_mempool* pool : tx_pools_)
+    rte_mempool_obj_iter(pool, fill_template, const_cast<ProbeTemplate*>(&tmpl));
+}
+
 DeviceStats Device::stats() const {
   rte_eth_stats st{};
   DeviceStats d;

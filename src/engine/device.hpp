@@ -39,6 +39,8 @@ class Device {
   rte_mempool* tx_pool(uint16_t queue) const { return tx_pools_.at(queue); }
   // Creates one TX pool per TX queue with every mbuf holding the template.
   void create_tx_pools(const ProbeTemplate& tmpl);
+  // Rewrites the template into every mbuf of the TX pools (between scans: none is in use).
+  void refill_tx_pools(const ProbeTemplate& tmpl);
   DeviceStats stats() const;
   void stop();
 

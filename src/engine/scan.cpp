@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "bench_responder.hpp"
+#include "dataplane.hpp"
 #include "device.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/ipv4.hpp"
@@ -104,7 +105,8 @@ Totals totals(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx) {
 
 }  // namespace
 
-RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts) {
+RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
+                    const std::atomic<int>& interrupts) {
   RunSummary sum;
   sum.start_time = unix_now();
   sum.rate_asked = plan.rate_pps;
@@ -119,15 +121,11 @@ RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& 
   sum.ports = space.ports().size();
   sum.probes = order.probes();
 
-  Eal eal(plan);
-  const EalLayout& layout = eal.layout();
-  std::optional<BenchResponder> bench;
-  uint16_t port_id = layout.port_id;
-  if (plan.bench_responder) {
-    bench.emplace(layout.rx_queues, layout.tx_queues + 1u);  // + the control queue
-    port_id = bench->port();
-  }
-  Device dev(port_id, plan.device, layout.rx_queues, layout.tx_queues);
+  dataplane.open(plan);
+  const EalLayout& layout = dataplane.layout();
+  BenchResponder* bench = dataplane.responder();
+  Device& dev = dataplane.device();
+  const DeviceStats stats_before = dev.stats();  // device counters add up over a campaign
   std::array<uint8_t, 6> gateway_mac{};
   if (plan.gateway_mac) {
     gateway_mac = *plan.gateway_mac;
@@ -143,7 +141,7 @@ RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& 
   pc.window = plan.window;
   pc.options = plan.probe_options;
   const ProbeTemplate tmpl(pc);
-  dev.create_tx_pools(tmpl);
+  dataplane.load_template(tmpl);
 
   CookieParams cookie;
   cookie.set_key(state.key, state.cookie);
@@ -285,7 +283,8 @@ RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& 
   // What this run will send at most: the shard's probes, or what --max-targets leaves.
   uint64_t planned = 0;
   for (const auto& w : walks) planned += w.length();  // group steps: a slight overestimate
-  planned = std::min<uint64_t>(planned, order.probes() / plan.shard_count + 1);
+  planned = plan.shard_count == 1 ? order.probes()
+                                  : std::min<uint64_t>(planned, order.probes() / plan.shard_count);
   if (!budget.unlimited()) planned = std::min(planned, budget.left());
   StatusPrinter status(plan.status_format, std::max<uint64_t>(tmpl.size(), 60) + 24);
 
@@ -326,7 +325,7 @@ RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& 
       const double dt = std::chrono::duration<double>(now - last_time).count();
       StatusSample sample;
       sample.elapsed_s = std::chrono::duration<double>(now - begin).count();
-      sample.planned = planned;
+      sample.planned = all_tx_done() ? s.sent : planned;  // done is 100%, whatever the estimate
       sample.sent = s.sent;
       sample.rate_pps = static_cast<double>(s.sent - last.sent) / dt;
       sample.received = s.received;
@@ -361,14 +360,16 @@ RunSummary run_scan(const ScanPlan& plan, Outputs& out, const std::atomic<int>& 
   drain();
   write_checkpoint_now();
 
-  const DeviceStats ds = dev.stats();
+  DeviceStats ds = dev.stats();
+  ds.imissed -= stats_before.imissed;
+  ds.ierrors -= stats_before.ierrors;
+  ds.rx_nombuf -= stats_before.rx_nombuf;
   // Control frames still queued for TX lcore 0 were never sent; the queue is gone now.
   rte_mbuf* left[64];
   unsigned nleft;
   while ((nleft = rte_ring_dequeue_burst(control.get(), reinterpret_cast<void**>(left), 64,
                                          nullptr)) > 0)
     rte_pktmbuf_free_bulk(left, nleft);
-  dev.stop();
 
   const Totals t = totals(tx_stats, rx_stats);
   sum.sent = t.sent;
