@@ -76,8 +76,9 @@ int rx_main(void* arg) {
       continue;
     }
     st.received.add(n);
+    // Whole seconds only: (ticks * 1e9) would overflow 64 bits after ~8 s at 2.3 GHz.
     const auto now_s = static_cast<uint32_t>(
-        (w.unix_base_ns + (rte_rdtsc() - w.tsc_base) * 1000000000ULL / hz) / 1000000000ULL);
+        w.unix_base_s + (w.unix_base_frac_ticks + rte_rdtsc() - w.tsc_base) / hz);
     unsigned nr = 0;
     for (uint16_t i = 0; i < n; ++i) {
       if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));

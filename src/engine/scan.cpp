@@ -184,7 +184,7 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
     w.control = &ctl;
   }
   const uint64_t tsc_base = rte_rdtsc();
-  const auto unix_base_ns = static_cast<uint64_t>(unix_now() * 1e9);
+  const double unix_base = unix_now();
   for (uint32_t m = 0; m < plan.rx_lcores; ++m) {
     result_rings.push_back(std::make_unique<Ring>(fmt::format("dpscan_res{}", m), kResultRingSize,
                                                   RING_F_SP_ENQ | RING_F_SC_DEQ,
@@ -204,7 +204,9 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
     w.send_rst = plan.send_rst;
     w.ttl = plan.ttl;
     w.tsc_base = tsc_base;
-    w.unix_base_ns = unix_base_ns;
+    w.unix_base_s = static_cast<uint64_t>(unix_base);
+    w.unix_base_frac_ticks = static_cast<uint64_t>(
+        (unix_base - static_cast<double>(w.unix_base_s)) * static_cast<double>(rte_get_tsc_hz()));
     w.stats = &rx_stats[m];
     w.control = &ctl;
   }

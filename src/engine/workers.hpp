@@ -103,7 +103,8 @@ struct RxWorker {
   uint8_t mac[6]{};
   bool send_rst = true;
   uint8_t ttl = 64;
-  uint64_t unix_base_ns = 0;  // wall clock at tsc_base, for result timestamps
+  uint64_t unix_base_s = 0;  // wall clock at tsc_base (whole seconds), for result timestamps
+  uint64_t unix_base_frac_ticks = 0;  // and its fraction of a second, in TSC ticks
   uint64_t tsc_base = 0;
   RxStats* stats = nullptr;
   RunControl* control = nullptr;
