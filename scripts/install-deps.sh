@@ -11,7 +11,8 @@ PACKAGES=(
   # sanitizer and fuzz builds, formatting check
   clang libclang-rt-14-dev clang-format
   # the lab and the tests
-  iproute2 iptables ethtool procps python3 python3-scapy python3-cryptography tshark strace masscan ndiff
+  iproute2 iptables ethtool procps bsdextrautils python3 python3-scapy python3-cryptography python3-yaml tshark
+  strace masscan ndiff
 )
 
 missing=()
