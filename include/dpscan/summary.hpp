@@ -25,6 +25,8 @@ struct RunSummary {
 
   uint64_t sent = 0;
   uint64_t tx_retries = 0;
+  uint64_t tx_alloc_waits = 0;  // bursts that waited for buffers the device had not freed yet
+  uint64_t control_sent = 0;    // ARP replies and RSTs sent
   double send_duration_s = 0;
 
   uint64_t received = 0;

@@ -75,7 +75,8 @@ class Ring {
 // Totals over the worker lcores, for the status line and the summary.
 struct Totals {
   uint64_t sent = 0, retries = 0, received = 0, duplicates = 0, drops = 0, result_ring_full = 0,
-           control_ring_full = 0, arp_replies = 0, rst_sent = 0, vlan_tagged = 0, ip_options = 0;
+           control_ring_full = 0, arp_replies = 0, rst_sent = 0, vlan_tagged = 0, ip_options = 0,
+           alloc_waits = 0, control_sent = 0;
   std::array<uint64_t, kStatusCount> by_status{};
   std::array<uint64_t, kDropCount> drop{};
 };
@@ -85,6 +86,8 @@ Totals totals(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx) {
   for (const auto& s : tx) {
     t.sent += s.sent.get();
     t.retries += s.retries.get();
+    t.alloc_waits += s.alloc_failed.get();
+    t.control_sent += s.control_sent.get();
   }
   for (const auto& s : rx) {
     t.received += s.received.get();
@@ -376,6 +379,8 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
   const Totals t = totals(tx_stats, rx_stats);
   sum.sent = t.sent;
   sum.tx_retries = t.retries;
+  sum.tx_alloc_waits = t.alloc_waits;
+  sum.control_sent = t.control_sent;
   uint64_t t0 = ~uint64_t{0}, t1 = 0;
   for (const auto& s : tx_stats) {
     t0 = std::min(t0, s.start_tsc.load());
