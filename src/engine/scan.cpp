@@ -49,12 +49,6 @@ Clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
-std::string rate_text(double pps) {
-  if (pps >= 1e6) return fmt::format("{:.2f} Mpps", pps / 1e6);
-  if (pps >= 1e3) return fmt::format("{:.1f} kpps", pps / 1e3);
-  return fmt::format("{:.0f} pps", pps);
-}
-
 class Ring {
  public:
   Ring(const std::string& name, unsigned count, unsigned flags, unsigned elem) {

@@ -16,13 +16,13 @@ std::string duration_text(double s) {
   return fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
 }
 
+}  // namespace
+
 std::string rate_text(double pps) {
   if (pps >= 1e6) return fmt::format("{:.2f} Mpps", pps / 1e6);
   if (pps >= 1e3) return fmt::format("{:.1f} kpps", pps / 1e3);
   return fmt::format("{:.0f} pps", pps);
 }
-
-}  // namespace
 
 StatusPrinter::StatusPrinter(StatusFormat format, uint64_t wire_bytes_per_probe)
     : format_(format), tty_(::isatty(STDERR_FILENO) == 1), wire_bytes_(wire_bytes_per_probe) {}

@@ -26,6 +26,9 @@ struct StatusSample {
   double cooldown_left_s = 0;
 };
 
+// "49.9 kpps", "27.06 Mpps": a rate for people.
+std::string rate_text(double pps);
+
 class StatusPrinter {
  public:
   StatusPrinter(StatusFormat format, uint64_t wire_bytes_per_probe);

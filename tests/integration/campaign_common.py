@@ -23,6 +23,9 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from order_common import token_interval  # noqa: E402  (the shared ipaddress model)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 DPSCAN = os.environ.get("DPSCAN") or os.path.join(SRCDIR, "build", "src", "dpscan")
@@ -321,21 +324,12 @@ def reason_of(ip, port, status):
 
 def model_addresses(target_tokens, exclude_tokens=()):
     """Addresses of targets minus exclusions, computed with ipaddress (no blocklist)."""
-    def span(tok):
-        if "/" in tok:
-            n = ipaddress.IPv4Network(tok, strict=False)
-            return int(n.network_address), int(n.broadcast_address)
-        if "-" in tok:
-            a, b = tok.split("-", 1)
-            return int(ipaddress.IPv4Address(a)), int(ipaddress.IPv4Address(b))
-        a = int(ipaddress.IPv4Address(tok))
-        return a, a
     addrs = set()
     for t in target_tokens:
-        lo, hi = span(t)
+        lo, hi = token_interval(t)
         addrs.update(range(lo, hi + 1))
     for t in exclude_tokens:
-        lo, hi = span(t)
+        lo, hi = token_interval(t)
         addrs.difference_update(range(lo, hi + 1))
     return {str(ipaddress.IPv4Address(a)) for a in addrs}
 

@@ -30,6 +30,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from order_common import BLOCKLIST, parse_ports, token_interval, tokens  # noqa: E402  (the shared ipaddress model)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 DPSCAN = os.environ.get("DPSCAN") or os.path.join(SRCDIR, "build", "src", "dpscan")
@@ -38,11 +41,6 @@ MAX_DIFF = 10
 
 # The default blocklist as documented (IANA special-purpose ranges, multicast,
 # reserved, limited broadcast); independent of config/blocklist.conf.
-BLOCKLIST = [ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-    "255.255.255.255/32")]
 
 MAXIP = 2**32 - 1
 
@@ -57,54 +55,15 @@ def ipstr(n):
 
 # ---------------------------------------------------------------- the model
 
-def parse_spec_token(tok):
-    """One target/exclusion token -> (first, last) as ints, with ipaddress."""
-    if "/" in tok:
-        net = ipaddress.IPv4Network(tok, strict=False)
-        return int(net.network_address), int(net.broadcast_address)
-    if "-" in tok:
-        a, b = tok.split("-", 1)
-        lo, hi = ipaddress.IPv4Address(a.strip()), ipaddress.IPv4Address(b.strip())
-        assert lo <= hi, tok
-        # go through summarize_address_range so that ipaddress does the work
-        nets = list(ipaddress.summarize_address_range(lo, hi))
-        return int(nets[0].network_address), int(nets[-1].broadcast_address)
-    a = ipaddress.IPv4Address(tok.strip())
-    return int(a), int(a)
-
-
-def tokens_of_list(text):
-    return [t for t in text.replace(",", " ").replace("\t", " ").replace("\r", " ").split() if t]
-
-
-def tokens_of_file(text):
-    out = []
-    for line in text.splitlines():
-        out += tokens_of_list(line.split("#", 1)[0])
-    return out
-
-
-def parse_ports(text):
-    ports = set()
-    for item in text.split(","):
-        if "-" in item:
-            a, b = item.split("-")
-            ports.update(range(int(a), int(b) + 1))
-        else:
-            ports.add(int(item))
-    assert all(1 <= p <= 65535 for p in ports)
-    return ports
-
-
 def expected_pairs(case):
     want = []
     for arg in case["positional"]:
-        want += [parse_spec_token(t) for t in tokens_of_list(arg)]
-    want += [parse_spec_token(t) for t in tokens_of_file(case["targets_file"])]
+        want += [token_interval(t) for t in tokens(arg)]
+    want += [token_interval(t) for t in tokens(case["targets_file"])]
     excl = []
     for arg in case["exclude"]:
-        excl += [parse_spec_token(t) for t in tokens_of_list(arg)]
-    excl += [parse_spec_token(t) for t in tokens_of_file(case["exclude_file"])]
+        excl += [token_interval(t) for t in tokens(arg)]
+    excl += [token_interval(t) for t in tokens(case["exclude_file"])]
     if case["blocklist"]:
         excl += [(int(n.network_address), int(n.broadcast_address)) for n in BLOCKLIST]
     addrs = set()
@@ -166,7 +125,7 @@ def file_text(rng, tokens, what):
 def random_case(rng, idx, anchor_pts):
     pos = [random_token(rng, anchor_pts) for _ in range(rng.randint(2, 4))]
     filetoks = [random_token(rng, anchor_pts) for _ in range(rng.randint(1, 3))]
-    spans = sorted(parse_spec_token(t) for t in pos + filetoks)
+    spans = sorted(token_interval(t) for t in pos + filetoks)
     # one exclusion spanning several target ranges (from inside the first to
     # inside another), one overlapping a range partially, one single address
     i, j = 0, rng.randrange(1, len(spans))
