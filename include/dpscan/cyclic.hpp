@@ -49,6 +49,7 @@ class Montgomery {
     return u >= p_ ? u - p_ : u;
   }
   uint64_t to_montgomery(uint64_t a) const;
+  uint64_t neg_inv() const { return neg_inv_; }
 
  private:
   uint64_t p_;
@@ -72,10 +73,11 @@ class CyclicWalk {
 
   // Next target index, or false once the subshard is done.
   //
-  // Four consecutive elements x, xg, xg^2, xg^3 are kept and each is multiplied by g^4 when
-  // all four are used: the same sequence as one element times g per step, but as four
-  // independent multiplication chains, which the CPU overlaps (a single chain is bound by
-  // the latency of three dependent multiplies per element).
+  // kLanes consecutive elements x, xg, ..., xg^(kLanes-1) are kept and each is multiplied by
+  // g^kLanes when all have been handed out: the same sequence as one element times g per
+  // step, but as independent multiplication chains, which the CPU overlaps (one chain is
+  // bound by the latency of three dependent multiplies per element). Where the CPU has
+  // AVX-512 IFMA the lanes are stepped eight at a time in vector registers (cyclic_ifma.cpp).
   bool next(uint64_t& index) {
     while (remaining_ != 0) {
       if (lane_ == kLanes) advance_lanes();
@@ -88,25 +90,59 @@ class CyclicWalk {
     }
     return false;
   }
+
+  // The next target indices into out[0..n): the same sequence as n calls of next(). Returns
+  // how many were written, fewer than n only when the subshard is done. Elements above the
+  // space are dropped without a branch (out[k] is written, k not advanced).
+  unsigned next_batch(uint64_t* out, unsigned n) {
+    unsigned k = 0;
+    while (k < n && remaining_ != 0) {
+      if (lane_ == kLanes) advance_lanes();
+      uint64_t take = kLanes - lane_;
+      if (take > n - k) take = n - k;
+      if (take > remaining_) take = remaining_;
+      const uint64_t last = n_;
+      for (const uint64_t* e = lanes_ + lane_; e != lanes_ + lane_ + take; ++e) {
+        out[k] = *e - 1;
+        k += *e <= last ? 1 : 0;
+      }
+      lane_ += static_cast<unsigned>(take);
+      remaining_ -= take;
+    }
+    return k;
+  }
+
   // Exponent steps taken so far (the checkpoint position), and skipping ahead to one.
   uint64_t position() const { return length_ - remaining_; }
   void seek(uint64_t position);
   uint64_t length() const { return length_; }
 
+  static constexpr unsigned kLanes = 32;
+  // Whether advance_lanes() uses AVX-512 IFMA (set from the CPU; tests turn it off to compare).
+  bool vector_lanes() const { return ifma_; }
+  void set_vector_lanes(bool on);
+
  private:
-  static constexpr unsigned kLanes = 4;
   void advance_lanes() {
-    for (unsigned i = 0; i < kLanes; ++i) lanes_[i] = mont_.mul(lanes_[i], g4_mont_);
+    if (ifma_) {
+      advance_lanes_ifma();
+    } else {
+      for (unsigned i = 0; i < kLanes; ++i) lanes_[i] = mont_.mul(lanes_[i], gl_mont_);
+    }
     lane_ = 0;
   }
-  void set_lanes(uint64_t x);  // lanes = x, xg, xg^2, xg^3
+  void advance_lanes_ifma();
+  void set_lanes(uint64_t x);  // lanes = x, xg, ..., xg^(kLanes-1)
 
+  alignas(64) uint64_t lanes_[kLanes];
   Montgomery mont_;
-  uint64_t g4_mont_;  // g^4 in Montgomery form
+  uint64_t gl_mont_;    // g^kLanes in Montgomery form (R = 2^64)
+  uint64_t gl_mont52_;  // g^kLanes * 2^52 mod p (the IFMA code's Montgomery form, R = 2^52)
+  uint64_t neg_inv52_;  // -p^-1 mod 2^52
   uint64_t generator_;
-  uint64_t first_;  // element at exponent begin
-  uint64_t lanes_[kLanes];
+  uint64_t first_;     // element at exponent begin
   unsigned lane_ = 0;  // next lane to hand out
+  bool ifma_ = false;
   uint64_t n_;
   uint64_t length_;
   uint64_t remaining_;

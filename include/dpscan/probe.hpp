@@ -38,6 +38,10 @@ class ProbeTemplate {
   explicit ProbeTemplate(const ProbeConfig& config);
 
   size_t size() const { return len_; }
+  // Sums over the constant bytes (variable fields zero): the IPv4 header, and the TCP
+  // segment with its pseudo header (addresses zero). patch() adds the variable fields.
+  uint32_t ip_sum() const { return ip_sum_; }
+  uint32_t tcp_sum() const { return tcp_sum_; }
   const uint8_t* bytes() const { return bytes_.data(); }
 
   // Copies the whole template (for buffers that do not already hold it).

@@ -16,29 +16,46 @@ namespace dpscan {
 
 constexpr unsigned kMaxProbeBatch = 64;
 
+// Whether this CPU runs patch_probes_aes_avx512 (AVX-512 F/BW/DQ and VAES); checked once.
+bool cpu_has_avx512_probes();
+inline bool avx512_probes() {
+  static const bool has = cpu_has_avx512_probes();
+  return has;
+}
+
+// Cookies (AES PRF) and patches for probes i < n: the same bytes as the scalar loop in
+// build_probe_batch, sixteen probes at a time (src/probe/probe_avx512.cpp). src, dst and
+// dport are read up to n rounded up to 16 (the extra lanes are computed and not stored), and
+// each frame is written over its first 64 bytes (the template's bytes beyond the probe).
+void patch_probes_aes_avx512(const ProbeTemplate& tmpl, const CookieParams& cookie,
+                             const uint32_t* src, const uint32_t* dst, const uint16_t* dport,
+                             uint8_t* const* frames, unsigned n);
+
 // Writes up to n (<= kMaxProbeBatch) probes into frames[0..n), which already hold the
-// template. Returns how many were built: fewer than n only when the walk is exhausted.
-// positions, when given, receives the walk position after each probe (to give some back).
+// template and have room for 64 bytes. Returns how many were built: fewer than n only when
+// the walk is exhausted. vector: use the AVX-512 path for AES cookies where the CPU has it.
 inline unsigned build_probe_batch(CyclicWalk& walk, const ScanOrder& order,
                                   const ProbeTemplate& tmpl, const CookieParams& cookie,
                                   const SourceAddresses& sources, uint8_t* const* frames,
-                                  unsigned n, uint64_t* positions = nullptr) {
-  // Zero-initialised so the compiler can see every element the AES call reads is written
-  // (it cannot see that only the first k are read); 640 bytes per burst, not per probe.
-  uint32_t dst[kMaxProbeBatch] = {};
-  uint16_t dport[kMaxProbeBatch] = {};
-  uint32_t src[kMaxProbeBatch] = {};
-  Cookie cookies[kMaxProbeBatch];
-  unsigned k = 0;
-  uint64_t index;
-  while (k < n && walk.next(index)) {
-    const Target t = order.target(index);
-    dst[k] = t.ip;
-    dport[k] = t.port;
-    if (positions) positions[k] = walk.position();
-    ++k;
+                                  unsigned n, bool vector = true) {
+  uint64_t index[kMaxProbeBatch];
+  const unsigned k = walk.next_batch(index, n);
+  // Zero-initialised: the vector path reads whole groups of sixteen, and the compiler can
+  // then see every element the AES calls read is written. 640 bytes per burst.
+  alignas(64) uint32_t dst[kMaxProbeBatch] = {};
+  alignas(64) uint16_t dport[kMaxProbeBatch] = {};
+  alignas(64) uint32_t src[kMaxProbeBatch] = {};
+  for (unsigned i = 0; i < k; ++i) {
+    const Target t = order.target(index[i]);
+    dst[i] = t.ip;
+    dport[i] = t.port;
   }
   for (unsigned i = 0; i < k; ++i) src[i] = sources.pick(dst[i], dport[i]);
+  if (cookie.algo == CookieAlgo::kAes && vector && avx512_probes()) {
+    patch_probes_aes_avx512(tmpl, cookie, src, dst, dport, frames, k);
+    return k;
+  }
+  Cookie cookies[kMaxProbeBatch];
   if (cookie.algo == CookieAlgo::kAes) {
     uint64_t h[kMaxProbeBatch];
     cookie_hash_aes_batch(cookie.aes, src, dst, dport, h, k);

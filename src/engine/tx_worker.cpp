@@ -99,14 +99,14 @@ int tx_main(void* arg) {
     const uint64_t position_before = w.walk->position();
     uint8_t* frames[kBurst];
     for (unsigned i = 0; i < n; ++i) frames[i] = rte_pktmbuf_mtod(pkts[i], uint8_t*);
-    uint64_t after[kBurst];
-    unsigned built =
-        build_probe_batch(*w.walk, *w.order, tmpl, w.cookie, *w.sources, frames, n, after);
+    unsigned built = build_probe_batch(*w.walk, *w.order, tmpl, w.cookie, *w.sources, frames, n);
     bool exhausted = built < n;
     if (const uint64_t granted = w.budget->take(built); granted < built) {
-      // --max-targets is spent: give back the probes built beyond it (the walk steps back, so
-      // a resume or another run would continue exactly there).
-      w.walk->seek(granted ? after[granted - 1] : position_before);
+      // --max-targets is spent: give back the probes built beyond it (the walk steps back and
+      // replays the granted ones, so a resume or another run would continue exactly there).
+      w.walk->seek(position_before);
+      uint64_t replay[kBurst];
+      w.walk->next_batch(replay, static_cast<unsigned>(granted));
       built = static_cast<unsigned>(granted);
       exhausted = true;
     }

@@ -64,12 +64,16 @@ CyclicGroup make_group(uint64_t n, uint64_t seed) {
 
 CyclicWalk::CyclicWalk(const CyclicGroup& group, uint64_t n, uint64_t begin, uint64_t end)
     : mont_(group.prime),
-      g4_mont_(mont_.to_montgomery(powmod(group.generator, kLanes, group.prime))),
+      gl_mont_(mont_.to_montgomery(powmod(group.generator, kLanes, group.prime))),
+      gl_mont52_(mulmod(powmod(group.generator, kLanes, group.prime),
+                        (uint64_t{1} << 52) % group.prime, group.prime)),
+      neg_inv52_(mont_.neg_inv() & ((uint64_t{1} << 52) - 1)),
       generator_(group.generator),
       first_(mulmod(group.start, powmod(group.generator, begin, group.prime), group.prime)),
       n_(n),
       length_(end - begin),
       remaining_(end - begin) {
+  set_vector_lanes(true);
   set_lanes(first_);
 }
 

@@ -165,3 +165,60 @@ TEST_CASE("same seed, same order; other seed, other order") {
   CHECK(order(5) == order(5));
   CHECK(order(5) != order(6));
 }
+
+// The walk against its definition, element i = start * g^i mod p (plain mulmod), for every
+// tabled prime up to 2^48 + 21, with the AVX-512 IFMA lane step (where the CPU has it) and
+// the scalar Montgomery step: the order must not depend on the CPU.
+TEST_CASE("the walk is start * g^i mod p, with vector and scalar lanes") {
+  for (const auto& tp : prime_table()) {
+    CAPTURE(tp.p);
+    const uint64_t n = tp.p - 1;  // every element is a target: the raw sequence
+    const CyclicGroup g = make_group(n, tp.p ^ 0x5eed);
+    for (bool vector : {true, false}) {
+      CAPTURE(vector);
+      for (uint64_t begin : {uint64_t{0}, n / 3, n > 5000 ? n - 5000 : uint64_t{0}}) {
+        CyclicWalk w(g, n, begin, n);
+        w.set_vector_lanes(vector);
+        uint64_t e = mulmod(g.start, powmod(g.generator, begin, g.prime), g.prime);
+        uint64_t idx;
+        for (int i = 0; i < 3000 && w.next(idx); ++i) {
+          REQUIRE(idx == e - 1);
+          e = mulmod(e, g.generator, g.prime);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("next_batch yields exactly the sequence of next(), in any batch size") {
+  std::mt19937_64 rng(99);
+  for (uint64_t n :
+       {uint64_t{1}, uint64_t{70}, uint64_t{1000}, uint64_t{65000}, uint64_t{262144}}) {
+    const CyclicGroup g = make_group(n, n + 1);
+    const auto r = subshard_range(g, 1, 3);  // a middle subshard: ends inside the group
+    CyclicWalk ref(g, n, r.begin, r.end);
+    std::vector<uint64_t> want;
+    uint64_t idx;
+    while (ref.next(idx)) want.push_back(idx);
+    for (bool vector : {true, false}) {
+      for (unsigned size : {1u, 3u, 32u, 33u, 64u, 0u}) {
+        CAPTURE(n);
+        CAPTURE(vector);
+        CAPTURE(size);
+        CyclicWalk w(g, n, r.begin, r.end);
+        w.set_vector_lanes(vector);
+        std::vector<uint64_t> got;
+        uint64_t out[64];
+        for (;;) {
+          const unsigned ask = size ? size : static_cast<unsigned>(1 + rng() % 64);
+          const unsigned k = w.next_batch(out, ask);
+          got.insert(got.end(), out, out + k);
+          if (k < ask) break;
+          if (got.size() % 7 == 0 && w.next(idx)) got.push_back(idx);  // mixed with next()
+        }
+        CHECK(got == want);
+        CHECK(w.position() == w.length());
+      }
+    }
+  }
+}
