@@ -8,10 +8,11 @@
 # and the microbenchmarks of tests/perf (walk, probe construction, answer validation).
 # Ends with one line:
 #   tx_mpps=<b> testpmd_mpps=<a> ratio=<b/a> rx_mpps=<c> rx_lost=<n>
-# Usage: scripts/bench.sh [SECONDS per run, default 5]
+# Usage: scripts/bench.sh [SECONDS per run, default 5] [ROUNDS of (a) and (b), default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
+rounds=${2:-3}
 [[ $EUID -eq 0 ]] || { echo "bench: needs root (network namespace, DPDK)" >&2; exit 1; }
 command -v dpdk-testpmd >/dev/null || scripts/install-deps.sh
 scripts/build.sh build >/dev/null
@@ -26,25 +27,37 @@ field() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]
 
 echo "bench: machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs; DPDK $(pkg-config --modversion libdpdk)"
 
-# (a) testpmd txonly, main lcore on CPU 0, the forwarding lcore on CPU 1.
-run timeout -s INT "$((secs + 4))" dpdk-testpmd -l 0,1 --no-huge --no-pci --no-shconf -m 1024 \
-  --file-prefix "tpm-$$" --vdev net_null0,no-rx=1 -- --forward-mode=txonly --nb-cores=1 --txq=1 --rxq=1 \
-  --total-num-mbufs=16384 --stats-period 1 >"$work/testpmd.log" 2>&1 || true
-testpmd_mpps=$(/usr/bin/python3 - "$work/testpmd.log" <<'PY'
+# (a) and (b) alternate for ROUNDS rounds (default 3) and the medians are compared: this VM's
+# speed drifts by tens of percent over a minute, and alternating exposes both programs to it.
+testpmd_once() {  # (a) testpmd txonly, main lcore on CPU 0, the forwarding lcore on CPU 1.
+  run timeout -s INT "$((secs + 4))" dpdk-testpmd -l 0,1 --no-huge --no-pci --no-shconf -m 1024 \
+    --file-prefix "tpm-$$" --vdev net_null0,no-rx=1 -- --forward-mode=txonly --nb-cores=1 --txq=1 --rxq=1 \
+    --total-num-mbufs=16384 --stats-period 1 >"$work/testpmd.log" 2>&1 || true
+  /usr/bin/python3 - "$work/testpmd.log" <<'PY'
 import re, sys
 v = [int(x) for x in re.findall(r"Tx-pps:\s+(\d+)", open(sys.argv[1]).read())]
 v = v[1:-1] if len(v) > 3 else v     # drop the ramp-up and the interrupted last second
 print(f"{sum(v) / len(v) / 1e6:.2f}" if v else "0")
 PY
-)
-echo "bench: (a) testpmd txonly on net_null, 1 forwarding core: $testpmd_mpps Mpps"
-
-# (b) dpscan TX on net_null: TX lcore on CPU 1 (as testpmd's forwarding core), main and RX on CPU 0.
-run build/src/dpscan -q --no-default-blocklist 198.18.0.0/15 -p 1-2000 --device net_null0,no-rx=1 \
-  --source-ip 198.19.255.2 --gateway-mac 02:00:00:00:00:01 --rate 0 --max-runtime "$secs" --cooldown 0 \
-  --eal-args "--lcores=0@0,1@1,2@0" -o /dev/null --summary "$work/tx.json"
-tx_mpps=$(/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"{s['send_rate_pps']/1e6:.2f}\")" "$work/tx.json")
-echo "bench: (b) dpscan on net_null, 1 TX lcore, --rate 0: $tx_mpps Mpps ($(field "$work/tx.json" sent) probes, $(field "$work/tx.json" cookie) cookie)"
+}
+dpscan_tx_once() {  # (b) TX lcore on CPU 1 (as testpmd's forwarding core), main and RX on CPU 0.
+  run build/src/dpscan -q --no-default-blocklist 198.18.0.0/15 -p 1-10000 --device net_null0,no-rx=1 \
+    --source-ip 198.19.255.2 --gateway-mac 02:00:00:00:00:01 --rate 0 --max-runtime "$secs" --cooldown 0 \
+    --eal-args "--lcores=0@0,1@1,2@0" -o /dev/null --summary "$work/tx.json"
+  /usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"{s['send_rate_pps']/1e6:.2f}\")" "$work/tx.json"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+tp=() tx=()
+for ((r = 1; r <= rounds; r++)); do
+  tp+=("$(testpmd_once)")
+  tx+=("$(dpscan_tx_once)")
+  echo "bench: round $r: (a) testpmd txonly on net_null, 1 forwarding core: ${tp[-1]} Mpps;" \
+    "(b) dpscan on net_null, 1 TX lcore, --rate 0: ${tx[-1]} Mpps ($(field "$work/tx.json" sent) probes," \
+    "$(field "$work/tx.json" cookie) cookie); ratio $(/usr/bin/python3 -c "import sys; a,b=map(float,sys.argv[1:]); print(f'{b/a:.3f}' if a else 0)" "${tp[-1]}" "${tx[-1]}")"
+done
+testpmd_mpps=$(median "${tp[@]}")
+tx_mpps=$(median "${tx[@]}")
+echo "bench: medians over $rounds rounds: testpmd $testpmd_mpps Mpps, dpscan $tx_mpps Mpps"
 
 # (c) dpscan against the in-process responder (TX, RX and responder lcores share 2 CPUs).
 run build/src/dpscan -q --no-default-blocklist 198.18.0.0/15 -p 1-2000 --bench-responder --source-ip 198.19.255.2 \

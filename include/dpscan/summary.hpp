@@ -26,7 +26,10 @@ struct RunSummary {
   uint64_t sent = 0;
   uint64_t tx_retries = 0;
   uint64_t tx_alloc_waits = 0;  // bursts that waited for buffers the device had not freed yet
-  uint64_t control_sent = 0;    // ARP replies and RSTs sent
+  // Times the pacing fell behind by over 100 ms (CPU taken away, a slow device) and forgave
+  // the rest of the lag instead of catching it all up (catch-up runs at most at 2x the rate).
+  uint64_t tx_pacing_stalls = 0;
+  uint64_t control_sent = 0;  // ARP replies and RSTs sent
   double send_duration_s = 0;
 
   uint64_t received = 0;

@@ -70,7 +70,7 @@ class Ring {
 struct Totals {
   uint64_t sent = 0, retries = 0, received = 0, duplicates = 0, drops = 0, result_ring_full = 0,
            control_ring_full = 0, arp_replies = 0, rst_sent = 0, vlan_tagged = 0, ip_options = 0,
-           alloc_waits = 0, control_sent = 0;
+           alloc_waits = 0, control_sent = 0, pacing_stalls = 0;
   std::array<uint64_t, kStatusCount> by_status{};
   std::array<uint64_t, kDropCount> drop{};
 };
@@ -81,6 +81,7 @@ Totals totals(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx) {
     t.sent += s.sent.get();
     t.retries += s.retries.get();
     t.alloc_waits += s.alloc_failed.get();
+    t.pacing_stalls += s.pacing_stalls.get();
     t.control_sent += s.control_sent.get();
   }
   for (const auto& s : rx) {
@@ -263,6 +264,8 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
     TelemetryFields f{{"sent", t.sent},
                       {"probes", order.probes()},
                       {"tx_retries", t.retries},
+                      {"tx_alloc_waits", t.alloc_waits},
+                      {"tx_pacing_stalls", t.pacing_stalls},
                       {"received", t.received},
                       {"open", t.by_status[0]},
                       {"closed", t.by_status[1]},
@@ -374,6 +377,7 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
   sum.sent = t.sent;
   sum.tx_retries = t.retries;
   sum.tx_alloc_waits = t.alloc_waits;
+  sum.tx_pacing_stalls = t.pacing_stalls;
   sum.control_sent = t.control_sent;
   uint64_t t0 = ~uint64_t{0}, t1 = 0;
   for (const auto& s : tx_stats) {

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -30,6 +32,8 @@ unsigned send_all(uint16_t port, uint16_t queue, rte_mbuf** pkts, unsigned n, Co
 namespace {
 
 constexpr unsigned kBurst = 32;
+constexpr double kMaxLagSeconds = 0.1;   // pacing: lag caught up at most (then forgiven)
+constexpr double kTokenSeconds = 50e-6;  // pacing: the catch-up bucket's depth, at 2x the rate
 
 void drain_control(TxWorker& w) {
   if (!w.control_ring) return;
@@ -49,7 +53,12 @@ int tx_main(void* arg) {
   rte_mbuf* pkts[kBurst];
   const ProbeTemplate& tmpl = *w.tmpl;
   const double probes_per_tick = w.rate_pps / static_cast<double>(rte_get_tsc_hz());
+  const auto max_lag = std::max<uint64_t>(1, static_cast<uint64_t>(w.rate_pps * kMaxLagSeconds));
+  double forgiven = 0;  // probes of lag not caught up (see the pacing below)
+  const double token_cap = std::max(1.0, 2 * w.rate_pps * kTokenSeconds);
+  double tokens = token_cap;
   const uint64_t start = rte_rdtsc();
+  uint64_t token_tsc = start;
   st.start_tsc.store(start, std::memory_order_relaxed);
   uint64_t sent = 0;  // this run, for pacing
   uint64_t total = w.sent_before;
@@ -78,16 +87,31 @@ int tx_main(void* arg) {
       continue;
     }
     // Pacing on the TSC: how many probes are due by now, checked once per burst. At low
-    // rates this releases one probe at a time, so there are no bursts above the rate.
+    // rates this releases one probe at a time, so there are no bursts above the rate. After
+    // a stall (the CPU taken away, a slow device call) the lag is caught up at no more than
+    // twice the rate (a token bucket filled at 2x the rate, holding at least one probe), so
+    // the rate over a second stays exact without a burst; a lag beyond kMaxLagSeconds is
+    // forgiven instead and counted (tx_pacing_stalls).
     unsigned n = kBurst;
     if (probes_per_tick > 0) {
-      const auto due =
-          static_cast<uint64_t>(static_cast<double>(rte_rdtsc() - start) * probes_per_tick);
-      if (due <= sent) {
+      const uint64_t now = rte_rdtsc();
+      tokens =
+          std::min(token_cap, tokens + static_cast<double>(now - token_tsc) * 2 * probes_per_tick);
+      token_tsc = now;
+      uint64_t due =
+          static_cast<uint64_t>(static_cast<double>(now - start) * probes_per_tick - forgiven);
+      if (due > sent && due - sent > max_lag) {
+        st.pacing_stalls.add();
+        forgiven += static_cast<double>(due - sent - max_lag);
+        due = sent + max_lag;
+      }
+      const auto allowed = static_cast<uint64_t>(tokens);
+      if (due <= sent || allowed == 0) {
         rte_pause();
         continue;
       }
-      if (due - sent < n) n = static_cast<unsigned>(due - sent);
+      n = static_cast<unsigned>(std::min<uint64_t>({n, due - sent, allowed}));
+      tokens -= n;
     }
     // Raw get: these mbufs are already complete probes but for the patched fields (see
     // fill_template in device.cpp), so rte_pktmbuf_alloc_bulk's reset would only cost time.

@@ -76,8 +76,9 @@ std::string summary_json(const RunSummary& s) {
                  s.ports, s.probes);
   fmt::format_to(out, "  \"rate_asked_pps\": {},\n", s.rate_asked);
   fmt::format_to(out, "  \"sent\": {},\n  \"tx_retries\": {},\n", s.sent, s.tx_retries);
-  fmt::format_to(out, "  \"tx_alloc_waits\": {},\n  \"control_sent\": {},\n", s.tx_alloc_waits,
-                 s.control_sent);
+  fmt::format_to(out, "  \"tx_alloc_waits\": {},\n  \"tx_pacing_stalls\": {},\n", s.tx_alloc_waits,
+                 s.tx_pacing_stalls);
+  fmt::format_to(out, "  \"control_sent\": {},\n", s.control_sent);
   fmt::format_to(out, "  \"send_duration_s\": {:.6f},\n  \"send_rate_pps\": {:.1f},\n",
                  s.send_duration_s, s.send_rate());
   fmt::format_to(out, "  \"received\": {},\n", s.received);
