@@ -38,6 +38,8 @@ struct ScanPlan {
   uint32_t retries = 0;  // extra probes per target
   uint32_t tx_lcores = 1;
   uint32_t rx_lcores = 1;
+  std::vector<unsigned> tx_cpus;  // --tx-cpus/--rx-cpus: the CPU of each lcore (empty: spread)
+  std::vector<unsigned> rx_cpus;
   std::optional<uint64_t> max_targets;  // cap on targets this process probes
   std::optional<double> max_targets_percent;
   double max_runtime_s = 0;  // 0: no limit

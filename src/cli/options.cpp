@@ -1,6 +1,7 @@
 // Command line -> ScanPlan. Boost.Program_options does the syntax; everything semantic
 // (addresses, ports, contradictions) is checked here so that a bad flag is one clear line
 // and exit code 2, before any device is touched.
+#include <sched.h>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -74,6 +76,35 @@ std::vector<std::string> split_args(const std::string& s) {
   return out;
 }
 
+// "2,3" or "4-7" or "2,4-5": CPU numbers for --tx-cpus/--rx-cpus, in the order given.
+std::vector<unsigned> parse_cpu_list(const std::string& text, const char* option) {
+  std::vector<unsigned> cpus;
+  auto bad = [&](const std::string& why) {
+    return UsageError(fmt::format("--{}: '{}' {}", option, text, why));
+  };
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    unsigned a = 0, b = 0;
+    char tail;
+    const int n = std::sscanf(item.c_str(), "%u-%u%c", &a, &b, &tail);
+    if (n == 1) b = a;
+    if (item.empty() || (n != 1 && n != 2) || item.find_first_not_of("0123456789-") != item.npos ||
+        a > b || b >= CPU_SETSIZE)
+      throw bad(
+          fmt::format("is not a list of CPU numbers like 2,3 or 4-7 (each below {})", CPU_SETSIZE));
+    for (unsigned c = a; c <= b; ++c) {
+      if (std::find(cpus.begin(), cpus.end(), c) != cpus.end())
+        throw bad(fmt::format("names CPU {} twice", c));
+      cpus.push_back(c);
+    }
+    if (cpus.size() > 64) throw bad("names more than 64 CPUs");
+    at = comma + 1;
+  }
+  return cpus;
+}
+
 double seconds_or_throw(double v, const char* option) {
   if (!std::isfinite(v) || v < 0)
     throw UsageError(fmt::format("--{} must be 0 or more seconds", option));
@@ -123,7 +154,7 @@ struct CliVars {
   std::vector<std::string> targets, targets_files, excludes, exclude_files, output_specs;
   std::string ports, output, output_format, output_fields, status_format, report, gateway_ip,
       gateway_mac, source_ip, eal_args, probe_options, source_port, shard, max_targets, seed,
-      cookie, bandwidth, config;
+      cookie, bandwidth, config, tx_cpus, rx_cpus;
   unsigned ttl = 64;
   unsigned window = 65535;
 };
@@ -158,6 +189,8 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
       ("bandwidth", po::value(&v.bandwidth), "send rate in bits per second on the wire instead of --rate, e.g. 10G, 500M (frame + FCS + preamble + gap)")
       ("tx-lcores", po::value(&plan.tx_lcores)->default_value(1), "TX lcores, each with its own queue and part of the scan")
       ("rx-lcores", po::value(&plan.rx_lcores)->default_value(1), "RX lcores (queues spread by RSS where the device has it)")
+      ("tx-cpus", po::value(&v.tx_cpus), "pin the TX lcores to these CPUs, one each, e.g. 2,3 or 2-5 (sets --tx-lcores)")
+      ("rx-cpus", po::value(&v.rx_cpus), "pin the RX lcores to these CPUs, one each (sets --rx-lcores)")
       ("device", po::value(&plan.device), "DPDK device: a PCI address (0000:01:00.0) or a virtual device string (net_af_packet0,iface=veth0)")
       ("eal-args", po::value(&v.eal_args), "further DPDK EAL options, e.g. \"--lcores 0@0,1@1,2@1\"")
       ("source-ip", po::value(&v.source_ip), "source address(es) of the probes: an address, a list or a range (required unless --dry-run)")
@@ -211,7 +244,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   auto& [targets, targets_files, excludes, exclude_files, output_specs, ports, output,
          output_format, output_fields, status_format, report, gateway_ip, gateway_mac, source_ip,
          eal_args, probe_options, source_port, shard, max_targets, seed, cookie, bandwidth, config,
-         ttl, window] = cli;
+         tx_cpus, rx_cpus, ttl, window] = cli;
   (void)config;
   po::variables_map vm;
   try {
@@ -280,6 +313,18 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
     }
     plan.shard_index = i - 1;
     plan.shard_count = n;
+  }
+  for (auto [text, cpus, count, name] :
+       {std::tuple{&tx_cpus, &plan.tx_cpus, &plan.tx_lcores, "tx"},
+        std::tuple{&rx_cpus, &plan.rx_cpus, &plan.rx_lcores, "rx"}}) {
+    if (text->empty() && !vm.count(fmt::format("{}-cpus", name))) continue;
+    const std::string option = fmt::format("{}-cpus", name);
+    *cpus = parse_cpu_list(*text, option.c_str());
+    if (!vm[fmt::format("{}-lcores", name)].defaulted() && *count != cpus->size()) {
+      throw UsageError(fmt::format("--{}-lcores {} and --{} with {} CPUs disagree; give one", name,
+                                   *count, option, cpus->size()));
+    }
+    *count = static_cast<uint32_t>(cpus->size());
   }
   if (plan.tx_lcores == 0 || plan.tx_lcores > 64) throw UsageError("--tx-lcores must be 1 to 64");
   if (plan.rx_lcores == 0 || plan.rx_lcores > 64) throw UsageError("--rx-lcores must be 1 to 64");

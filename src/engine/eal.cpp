@@ -110,13 +110,31 @@ std::string vdev_with_queues(const ScanPlan& plan) {
 std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<unsigned>& cpus) {
   const auto& user = plan.eal_args;
   std::vector<std::string> args{"dpscan"};
+  const bool pinned = !plan.tx_cpus.empty() || !plan.rx_cpus.empty();
+  if (pinned && user_gave(user, {"-l", "--lcores", "-c"}))
+    throw UsageError(
+        "--tx-cpus/--rx-cpus and -l/--lcores/-c in --eal-args both place the lcores; "
+        "give one of them");
+  for (const auto* list : {&plan.tx_cpus, &plan.rx_cpus}) {
+    for (unsigned c : *list) {
+      if (std::find(cpus.begin(), cpus.end(), c) == cpus.end())
+        throw UsageError(fmt::format("--{}-cpus: CPU {} is not one this process may run on ({})",
+                                     list == &plan.tx_cpus ? "tx" : "rx", c, fmt::join(cpus, ",")));
+    }
+  }
   if (!user_gave(user, {"-l", "--lcores", "-c"})) {
     // Main lcore, then the TX lcores, then the RX lcores, round-robin over the CPUs we may
-    // use. With two CPUs and one TX lcore, TX gets a CPU to itself: on a veth the kernel
-    // does the target's work inside our transmit call.
+    // use, unless --tx-cpus/--rx-cpus name them. With two CPUs and one TX lcore, TX gets a
+    // CPU to itself: on a veth the kernel does the target's work inside our transmit call.
     std::string map = fmt::format("--lcores=0@{}", cpus[0]);
     const unsigned workers = plan.tx_lcores + plan.rx_lcores + (plan.bench_responder ? 1 : 0);
-    for (unsigned i = 1; i <= workers; ++i) map += fmt::format(",{}@{}", i, cpus[i % cpus.size()]);
+    for (unsigned i = 1; i <= workers; ++i) {
+      unsigned cpu = cpus[i % cpus.size()];
+      if (i <= plan.tx_lcores && !plan.tx_cpus.empty()) cpu = plan.tx_cpus[i - 1];
+      const unsigned r = i - 1 - plan.tx_lcores;  // RX lcore index, when i names one
+      if (i > plan.tx_lcores && r < plan.rx_lcores && !plan.rx_cpus.empty()) cpu = plan.rx_cpus[r];
+      map += fmt::format(",{}@{}", i, cpu);
+    }
     args.push_back(map);
   }
   if (!user_gave(user, {"--file-prefix"}))

@@ -28,6 +28,7 @@ CASES=(
     exclude_file_missing exclude_bad all_excluded all_blocklisted
     bad_output_format bad_report
     device_no_iface device_no_driver gateway_silent
+    cpus_syntax cpus_disagree cpus_not_allowed
 )
 
 if [[ ${1:-all} == --list ]]; then
@@ -141,6 +142,13 @@ case $CASE in
     all_blocklisted) ARGS=(--dry-run "$T" "${P[@]}"); KEY='blocklist' ;;
     bad_output_format) ARGS=("${DRY[@]}" "$T" "${P[@]}" --output-format pdf); KEY='pdf' ;;
     bad_report) ARGS=("${DRY[@]}" "$T" "${P[@]}" --report open,bogus); KEY='bogus' ;;
+    cpus_syntax) ARGS=("${DRY[@]}" "$T" "${P[@]}" --tx-cpus 3-1); KEY='tx-cpus.*3-1' ;;
+    cpus_disagree) ARGS=("${DRY[@]}" "$T" "${P[@]}" --rx-lcores 2 --rx-cpus 1); KEY='rx-lcores.*rx-cpus' ;;
+    cpus_not_allowed)
+        make_netns
+        PREFIX=(ip netns exec "$NS")
+        ARGS=("${DEV_BASE[@]}" --device net_null0,no-rx=1 --gateway-mac 02:00:00:00:00:01 --tx-cpus 1000)
+        KEY='CPU 1000' ;;
     device_no_iface)
         make_netns
         PREFIX=(ip netns exec "$NS")
