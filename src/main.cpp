@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
     return run(argc, argv);
   } catch (const dpscan::UsageError& e) {
     dpscan::log::error("{}", e.what());
-    fmt::print(stderr, "Try 'dpscan --help' for more information.\n");
+    std::fputs("Try 'dpscan --help' for more information.\n", stderr);
     return 2;
   } catch (const dpscan::RuntimeError& e) {
     dpscan::log::error("{}", e.what());

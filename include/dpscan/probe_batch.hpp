@@ -15,6 +15,7 @@
 namespace dpscan {
 
 constexpr unsigned kMaxProbeBatch = 64;
+static_assert(kMaxProbeBatch % 16 == 0, "the vector path reads whole groups of sixteen");
 
 // Whether this CPU runs patch_probes_aes_avx512 (AVX-512 F/BW/DQ and VAES); checked once.
 bool cpu_has_avx512_probes();
@@ -26,7 +27,7 @@ inline bool avx512_probes() {
 // Cookies (AES PRF) and patches for probes i < n: the same bytes as the scalar loop in
 // build_probe_batch, sixteen probes at a time (src/probe/probe_avx512.cpp). src, dst and
 // dport are read up to n rounded up to 16 (the extra lanes are computed and not stored), and
-// each frame is written over its first 64 bytes (the template's bytes beyond the probe).
+// each frame is written over its first 64 bytes (zeros beyond a shorter probe).
 void patch_probes_aes_avx512(const ProbeTemplate& tmpl, const CookieParams& cookie,
                              const uint32_t* src, const uint32_t* dst, const uint16_t* dport,
                              uint8_t* const* frames, unsigned n);

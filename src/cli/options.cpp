@@ -78,29 +78,40 @@ std::vector<std::string> split_args(const std::string& s) {
 
 // "2,3" or "4-7" or "2,4-5": CPU numbers for --tx-cpus/--rx-cpus, in the order given.
 std::vector<unsigned> parse_cpu_list(const std::string& text, const char* option) {
-  std::vector<unsigned> cpus;
   auto bad = [&](const std::string& why) {
     return UsageError(fmt::format("--{}: '{}' {}", option, text, why));
   };
+  const auto syntax = [&] {
+    return bad(
+        fmt::format("is not a list of CPU numbers like 2,3 or 4-7 (each below {})", CPU_SETSIZE));
+  };
+  // A CPU number: 1 to 4 digits, below CPU_SETSIZE; advances `at`.
+  auto number = [&](size_t& at) {
+    size_t end = at;
+    while (end < text.size() && end - at < 5 && std::isdigit(static_cast<unsigned char>(text[end])))
+      ++end;
+    if (end == at || end - at > 4) throw syntax();
+    const auto v = static_cast<unsigned>(std::stoul(text.substr(at, end - at)));
+    if (v >= CPU_SETSIZE) throw syntax();
+    at = end;
+    return v;
+  };
+  std::vector<unsigned> cpus;
   size_t at = 0;
-  while (at <= text.size()) {
-    const size_t comma = std::min(text.find(',', at), text.size());
-    const std::string item = text.substr(at, comma - at);
-    unsigned a = 0, b = 0;
-    char tail;
-    const int n = std::sscanf(item.c_str(), "%u-%u%c", &a, &b, &tail);
-    if (n == 1) b = a;
-    if (item.empty() || (n != 1 && n != 2) || item.find_first_not_of("0123456789-") != item.npos ||
-        a > b || b >= CPU_SETSIZE)
-      throw bad(
-          fmt::format("is not a list of CPU numbers like 2,3 or 4-7 (each below {})", CPU_SETSIZE));
+  for (;;) {
+    const unsigned a = number(at);
+    unsigned b = a;
+    if (at < text.size() && text[at] == '-') b = number(++at);
+    if (a > b) throw syntax();
     for (unsigned c = a; c <= b; ++c) {
       if (std::find(cpus.begin(), cpus.end(), c) != cpus.end())
         throw bad(fmt::format("names CPU {} twice", c));
       cpus.push_back(c);
+      if (cpus.size() > 64) throw bad("names more than 64 CPUs");
     }
-    if (cpus.size() > 64) throw bad("names more than 64 CPUs");
-    at = comma + 1;
+    if (at == text.size()) break;
+    if (text[at] != ',') throw syntax();
+    ++at;
   }
   return cpus;
 }

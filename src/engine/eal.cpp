@@ -122,6 +122,12 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
                                      list == &plan.tx_cpus ? "tx" : "rx", c, fmt::join(cpus, ",")));
     }
   }
+  for (unsigned c : plan.tx_cpus) {
+    if (std::find(plan.rx_cpus.begin(), plan.rx_cpus.end(), c) != plan.rx_cpus.end())
+      log::info(
+          "CPU {} runs a TX and an RX lcore (--tx-cpus, --rx-cpus): both poll, so they share it",
+          c);
+  }
   if (!user_gave(user, {"-l", "--lcores", "-c"})) {
     // Main lcore, then the TX lcores, then the RX lcores, round-robin over the CPUs we may
     // use, unless --tx-cpus/--rx-cpus name them. With two CPUs and one TX lcore, TX gets a

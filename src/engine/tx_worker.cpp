@@ -60,6 +60,7 @@ int tx_main(void* arg) {
   double forgiven = 0;  // probes of lag not caught up (see the pacing below)
   const double token_cap = std::max(1.0, 2 * w.rate_pps * kTokenSeconds);
   double tokens = token_cap;
+  bool lagging = false;  // the lag is over kMaxLagSeconds (counted once per episode)
   const uint64_t start = rte_rdtsc();
   uint64_t token_tsc = start;
   st.start_tsc.store(start, std::memory_order_relaxed);
@@ -103,18 +104,19 @@ int tx_main(void* arg) {
       token_tsc = now;
       uint64_t due =
           static_cast<uint64_t>(static_cast<double>(now - start) * probes_per_tick - forgiven);
-      if (due > sent && due - sent > max_lag) {
-        st.pacing_stalls.add();
+      const bool behind = due > sent && due - sent > max_lag;
+      if (behind) {
+        if (!lagging) st.pacing_stalls.add();  // once per episode, not per burst
         forgiven += static_cast<double>(due - sent - max_lag);
         due = sent + max_lag;
       }
+      lagging = behind;
       const auto allowed = static_cast<uint64_t>(tokens);
       if (due <= sent || allowed == 0) {
         rte_pause();
         continue;
       }
       n = static_cast<unsigned>(std::min<uint64_t>({n, due - sent, allowed}));
-      tokens -= n;
     }
     // Raw get: these mbufs are already complete probes but for the patched fields (see
     // fill_template in device.cpp), so rte_pktmbuf_alloc_bulk's reset would only cost time.
@@ -123,6 +125,7 @@ int tx_main(void* arg) {
       wait_a_little(*w.control);
       continue;
     }
+    if (probes_per_tick > 0) tokens -= n;
     const uint64_t position_before = w.walk->position();
     uint8_t* frames[kBurst];
     for (unsigned i = 0; i < n; ++i) frames[i] = rte_pktmbuf_mtod(pkts[i], uint8_t*);

@@ -49,7 +49,7 @@ struct alignas(64) TxStats {
   Counter retries;  // tx_burst calls that took fewer packets than offered
   Counter control_sent;
   Counter alloc_failed;
-  Counter pacing_stalls;  // pacing fell behind by over 100 ms and forgave the rest
+  Counter pacing_stalls;  // times pacing fell behind by over 100 ms (forgiving the rest)
   std::atomic<uint64_t> start_tsc{0};
   std::atomic<uint64_t> end_tsc{0};
   std::atomic<bool> done{false};  // no more probes will be sent

@@ -72,3 +72,29 @@ TEST_CASE("usage errors") {
   CHECK(error_of({"1.2.3.4", "-p", "80", "--dry-run", "--targets-file", "/nonexistent"})
             .find("/nonexistent") != std::string::npos);
 }
+
+TEST_CASE("--tx-cpus/--rx-cpus: CPU lists set the lcore counts; malformed lists are refused") {
+  auto cpus = [](const char* tx, const char* rx) {
+    return parse({"--dry-run", "--no-default-blocklist", "198.18.0.0/30", "-p", "80", "--tx-cpus",
+                  tx, "--rx-cpus", rx});
+  };
+  const auto p = cpus("3,1,4-6", "0");
+  REQUIRE(p);
+  CHECK(p->tx_cpus == std::vector<unsigned>{3, 1, 4, 5, 6});
+  CHECK(p->tx_lcores == 5);
+  CHECK(p->rx_cpus == std::vector<unsigned>{0});
+  CHECK(p->rx_lcores == 1);
+  CHECK(cpus("0-63", "1023")->tx_lcores == 64);
+  for (const char* bad : {"", "3-", "-3", "3-,", "1,,2", ",1", "1,", " 1", "1 ", "x", "3-1", "1024",
+                          "4294967299", "4294967296-4294967297", "00001", "0-64", "2,2", "1-3,2"}) {
+    CAPTURE(bad);
+    CHECK(error_of({"--dry-run", "--no-default-blocklist", "198.18.0.0/30", "-p", "80", "--tx-cpus",
+                    bad})
+              .find("--tx-cpus") != std::string::npos);
+  }
+  CHECK(error_of({"--dry-run", "--no-default-blocklist", "198.18.0.0/30", "-p", "80", "--tx-lcores",
+                  "2", "--tx-cpus", "1"})
+            .find("disagree") != std::string::npos);
+  CHECK(parse({"--dry-run", "--no-default-blocklist", "198.18.0.0/30", "-p", "80", "--tx-lcores",
+               "2", "--tx-cpus", "0,1"}));
+}
