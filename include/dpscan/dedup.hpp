@@ -29,6 +29,13 @@ class Dedup {
     std::atomic_ref<uint64_t> slot(window_[mix(key) & window_mask_]);
     return slot.exchange(key, std::memory_order_relaxed) != key;
   }
+  // Starts loading the word first(index) will change (for writing).
+  void prefetch(uint64_t index) const {
+    if (bits_)
+      __builtin_prefetch(&bits_[index >> 6], 1, 3);
+    else
+      __builtin_prefetch(&window_[mix(index + 1) & window_mask_], 1, 3);
+  }
   std::string_view mode() const { return bits_ ? "exact" : "window"; }
   uint64_t memory() const { return words_ * 8; }
 

@@ -28,7 +28,21 @@ class CsvWriter final : public LineWriter {
       : LineWriter(out),
         ctx_(ctx),
         dry_run_(dry_run),
-        fields_(ctx.csv_fields.empty() ? kDefaultCsvFields : ctx.csv_fields) {}
+        fields_(ctx.csv_fields.empty() ? kDefaultCsvFields : ctx.csv_fields),
+        scan_quoted_(csv_quote(ctx.scan_name)) {
+    // Field names resolved once, not compared per result.
+    for (const std::string& f : fields_) {
+      columns_.push_back(f == "ip"          ? Column::kIp
+                         : f == "port"      ? Column::kPort
+                         : f == "status"    ? Column::kStatus
+                         : f == "ttl"       ? Column::kTtl
+                         : f == "window"    ? Column::kWindow
+                         : f == "timestamp" ? Column::kTimestamp
+                         : f == "scan"      ? Column::kScan
+                         : f == "reason"    ? Column::kReason
+                                            : Column::kUnknown);
+    }
+  }
   void begin() override {
     if (dry_run_) {
       line("ip,port");
@@ -44,25 +58,36 @@ class CsvWriter final : public LineWriter {
     buf_.clear();
     auto out = std::back_inserter(buf_);
     char t[16];
-    for (size_t i = 0; i < fields_.size(); ++i) {
+    for (size_t i = 0; i < columns_.size(); ++i) {
       if (i) buf_.push_back(',');
-      const std::string& f = fields_[i];
-      if (f == "ip")
-        fmt::format_to(out, "{}", ip(r.ip, t));
-      else if (f == "port")
-        fmt::format_to(out, "{}", r.port);
-      else if (f == "status")
-        fmt::format_to(out, "{}", status_name(r.status));
-      else if (f == "ttl")
-        fmt::format_to(out, "{}", r.ttl);
-      else if (f == "window")
-        fmt::format_to(out, "{}", r.window);
-      else if (f == "timestamp")
-        fmt::format_to(out, "{}", r.time_s);
-      else if (f == "scan")
-        fmt::format_to(out, "{}", csv_quote(ctx_.scan_name));
-      else if (f == "reason")
-        fmt::format_to(out, "{}", reason_name(r));
+      switch (columns_[i]) {
+        case Column::kIp:
+          fmt::format_to(out, "{}", ip(r.ip, t));
+          break;
+        case Column::kPort:
+          fmt::format_to(out, "{}", r.port);
+          break;
+        case Column::kStatus:
+          fmt::format_to(out, "{}", status_name(r.status));
+          break;
+        case Column::kTtl:
+          fmt::format_to(out, "{}", r.ttl);
+          break;
+        case Column::kWindow:
+          fmt::format_to(out, "{}", r.window);
+          break;
+        case Column::kTimestamp:
+          fmt::format_to(out, "{}", r.time_s);
+          break;
+        case Column::kScan:
+          buf_.append(scan_quoted_);
+          break;
+        case Column::kReason:
+          fmt::format_to(out, "{}", reason_name(r));
+          break;
+        case Column::kUnknown:
+          break;
+      }
     }
     buf_.push_back('\n');
     out_.write(buf_.data(), buf_.size());
@@ -80,9 +105,22 @@ class CsvWriter final : public LineWriter {
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
   }
+  enum class Column : uint8_t {
+    kIp,
+    kPort,
+    kStatus,
+    kTtl,
+    kWindow,
+    kTimestamp,
+    kScan,
+    kReason,
+    kUnknown
+  };
   const WriterContext& ctx_;
   bool dry_run_;
   std::vector<std::string> fields_;
+  std::string scan_quoted_;
+  std::vector<Column> columns_;
 };
 
 class NdjsonWriter final : public LineWriter {
