@@ -56,34 +56,33 @@ class CsvWriter final : public LineWriter {
   }
   void result(const Result& r) override {
     buf_.clear();
-    auto out = std::back_inserter(buf_);
     char t[16];
     for (size_t i = 0; i < columns_.size(); ++i) {
       if (i) buf_.push_back(',');
       switch (columns_[i]) {
         case Column::kIp:
-          fmt::format_to(out, "{}", ip(r.ip, t));
+          put(ip(r.ip, t));
           break;
         case Column::kPort:
-          fmt::format_to(out, "{}", r.port);
+          put_uint(r.port);
           break;
         case Column::kStatus:
-          fmt::format_to(out, "{}", status_name(r.status));
+          put(status_name(r.status));
           break;
         case Column::kTtl:
-          fmt::format_to(out, "{}", r.ttl);
+          put_uint(r.ttl);
           break;
         case Column::kWindow:
-          fmt::format_to(out, "{}", r.window);
+          put_uint(r.window);
           break;
         case Column::kTimestamp:
-          fmt::format_to(out, "{}", r.time_s);
+          put_uint(r.time_s);
           break;
         case Column::kScan:
-          buf_.append(scan_quoted_);
+          put(scan_quoted_);
           break;
         case Column::kReason:
-          fmt::format_to(out, "{}", reason_name(r));
+          put(reason_name(r));
           break;
         case Column::kUnknown:
           break;
@@ -104,6 +103,12 @@ class CsvWriter final : public LineWriter {
     std::string q = "\"";
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
+  }
+  // Appends without fmt's format-string machinery: the main lcore writes a line per result.
+  void put(std::string_view v) { buf_.append(v.data(), v.data() + v.size()); }
+  void put_uint(uint64_t v) {
+    const fmt::format_int digits(v);
+    buf_.append(digits.data(), digits.data() + digits.size());
   }
   enum class Column : uint8_t {
     kIp,
