@@ -66,7 +66,10 @@ read -r rx_mpps rx_lost < <(/usr/bin/python3 -c "
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(f\"{s['open'] / s['send_duration_s'] / 1e6:.2f} {s['sent'] - s['open']}\")" "$work/rx.json")
-echo "bench: (c) dpscan --bench-responder: $(field "$work/rx.json" sent) probes, $(field "$work/rx.json" open) validated open results, $rx_mpps M results/s, lost $rx_lost, dropped $(field "$work/rx.json" dropped_total)"
+echo "bench: (c) dpscan --bench-responder: $(field "$work/rx.json" sent) probes, $(field "$work/rx.json" open) validated open results, $rx_mpps M results/s, lost $rx_lost, dropped $(field "$work/rx.json" dropped_total)$(/usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))['dropped']
+print(''.join(f' {k}={v}' for k, v in d.items() if v))" "$work/rx.json")"
 
 for b in walk_bench probe_bench classify_bench; do echo "bench: $(BENCH_CPU=1 build/tests/$b 2>&1)"; done
 
