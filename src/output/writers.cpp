@@ -26,7 +26,6 @@ class CsvWriter final : public LineWriter {
  public:
   CsvWriter(OutputFile& out, const WriterContext& ctx, bool dry_run)
       : LineWriter(out),
-        ctx_(ctx),
         dry_run_(dry_run),
         fields_(ctx.csv_fields.empty() ? kDefaultCsvFields : ctx.csv_fields),
         scan_quoted_(csv_quote(ctx.scan_name)) {
@@ -121,7 +120,6 @@ class CsvWriter final : public LineWriter {
     kReason,
     kUnknown
   };
-  const WriterContext& ctx_;
   bool dry_run_;
   std::vector<std::string> fields_;
   std::string scan_quoted_;
