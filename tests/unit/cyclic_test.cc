@@ -179,6 +179,7 @@ TEST_CASE("the walk is start * g^i mod p, with vector and scalar lanes") {
       for (uint64_t begin : {uint64_t{0}, n / 3, n > 5000 ? n - 5000 : uint64_t{0}}) {
         CyclicWalk w(g, n, begin, n);
         w.set_vector_lanes(vector);
+        if (vector && !w.vector_lanes()) MESSAGE("no AVX-512 IFMA here: the scalar step twice");
         uint64_t e = mulmod(g.start, powmod(g.generator, begin, g.prime), g.prime);
         uint64_t idx;
         for (int i = 0; i < 3000 && w.next(idx); ++i) {
