@@ -136,9 +136,11 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
     const unsigned workers = plan.tx_lcores + plan.rx_lcores + (plan.bench_responder ? 1 : 0);
     for (unsigned i = 1; i <= workers; ++i) {
       unsigned cpu = cpus[i % cpus.size()];
-      if (i <= plan.tx_lcores && !plan.tx_cpus.empty()) cpu = plan.tx_cpus[i - 1];
-      const unsigned r = i - 1 - plan.tx_lcores;  // RX lcore index, when i names one
-      if (i > plan.tx_lcores && r < plan.rx_lcores && !plan.rx_cpus.empty()) cpu = plan.rx_cpus[r];
+      if (i <= plan.tx_lcores) {  // TX lcore i - 1
+        if (!plan.tx_cpus.empty()) cpu = plan.tx_cpus[i - 1];
+      } else if (i <= plan.tx_lcores + plan.rx_lcores) {  // RX lcore i - 1 - tx_lcores
+        if (!plan.rx_cpus.empty()) cpu = plan.rx_cpus[i - 1 - plan.tx_lcores];
+      }
       map += fmt::format(",{}@{}", i, cpu);
     }
     args.push_back(map);

@@ -1,11 +1,10 @@
-#include <algorithm>
-
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include "dpscan/pacer.hpp"
 #include "dpscan/probe_batch.hpp"
 #include "workers.hpp"
 
@@ -35,8 +34,6 @@ namespace {
 // path, 64 sent 3-5% more per second than 32, and 128 no more than 64.
 constexpr unsigned kBurst = 64;
 static_assert(kBurst <= kMaxProbeBatch);
-constexpr double kMaxLagSeconds = 0.1;   // pacing: lag caught up at most (then forgiven)
-constexpr double kTokenSeconds = 50e-6;  // pacing: the catch-up bucket's depth, at 2x the rate
 
 void drain_control(TxWorker& w) {
   if (!w.control_ring) return;
@@ -55,14 +52,8 @@ int tx_main(void* arg) {
   TxStats& st = *w.stats;
   rte_mbuf* pkts[kBurst];
   const ProbeTemplate& tmpl = *w.tmpl;
-  const double probes_per_tick = w.rate_pps / static_cast<double>(rte_get_tsc_hz());
-  const auto max_lag = std::max<uint64_t>(1, static_cast<uint64_t>(w.rate_pps * kMaxLagSeconds));
-  double forgiven = 0;  // probes of lag not caught up (see the pacing below)
-  const double token_cap = std::max(1.0, 2 * w.rate_pps * kTokenSeconds);
-  double tokens = token_cap;
-  bool lagging = false;  // the lag is over kMaxLagSeconds (counted once per episode)
   const uint64_t start = rte_rdtsc();
-  uint64_t token_tsc = start;
+  Pacer pacer(w.rate_pps, rte_get_tsc_hz(), start);
   st.start_tsc.store(start, std::memory_order_relaxed);
   uint64_t sent = 0;  // this run, for pacing
   uint64_t total = w.sent_before;
@@ -90,33 +81,13 @@ int tx_main(void* arg) {
       finish_sending();
       continue;
     }
-    // Pacing on the TSC: how many probes are due by now, checked once per burst. At low
-    // rates this releases one probe at a time, so there are no bursts above the rate. After
-    // a stall (the CPU taken away, a slow device call) the lag is caught up at no more than
-    // twice the rate (a token bucket filled at 2x the rate, holding at least one probe), so
-    // the rate over a second stays exact without a burst; a lag beyond kMaxLagSeconds is
-    // forgiven instead and counted (tx_pacing_stalls).
-    unsigned n = kBurst;
-    if (probes_per_tick > 0) {
-      const uint64_t now = rte_rdtsc();
-      tokens =
-          std::min(token_cap, tokens + static_cast<double>(now - token_tsc) * 2 * probes_per_tick);
-      token_tsc = now;
-      uint64_t due =
-          static_cast<uint64_t>(static_cast<double>(now - start) * probes_per_tick - forgiven);
-      const bool behind = due > sent && due - sent > max_lag;
-      if (behind) {
-        if (!lagging) st.pacing_stalls.add();  // once per episode, not per burst
-        forgiven += static_cast<double>(due - sent - max_lag);
-        due = sent + max_lag;
-      }
-      lagging = behind;
-      const auto allowed = static_cast<uint64_t>(tokens);
-      if (due <= sent || allowed == 0) {
-        rte_pause();
-        continue;
-      }
-      n = static_cast<unsigned>(std::min<uint64_t>({n, due - sent, allowed}));
+    // Pacing (pacer.hpp): how many probes may leave now; at low rates one at a time.
+    bool stall = false;
+    const unsigned n = pacer.paced() ? pacer.allowed(rte_rdtsc(), sent, kBurst, stall) : kBurst;
+    if (stall) st.pacing_stalls.add();
+    if (n == 0) {
+      rte_pause();
+      continue;
     }
     // Raw get: these mbufs are already complete probes but for the patched fields (see
     // fill_template in device.cpp), so rte_pktmbuf_alloc_bulk's reset would only cost time.
@@ -125,7 +96,7 @@ int tx_main(void* arg) {
       wait_a_little(*w.control);
       continue;
     }
-    if (probes_per_tick > 0) tokens -= n;
+    pacer.spent(n);
     const uint64_t position_before = w.walk->position();
     uint8_t* frames[kBurst];
     for (unsigned i = 0; i < n; ++i) frames[i] = rte_pktmbuf_mtod(pkts[i], uint8_t*);

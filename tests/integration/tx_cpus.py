@@ -8,10 +8,9 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DPSCAN = os.environ.get("DPSCAN", os.path.join(HERE, "../../build/src/dpscan"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from campaign_common import DPSCAN, Netns, Skip, main  # noqa: E402  (namespace, exit codes)
 
 
 def lcore_cpus(pid):
@@ -28,28 +27,22 @@ def lcore_cpus(pid):
     return out
 
 
-def main():
-    if os.geteuid() != 0:
-        print("tx_cpus: needs root")
-        return 77
+def body():
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
-        print("tx_cpus: needs two CPUs")
-        return 77
+        raise Skip("needs two CPUs")
     a, b = cpus[0], cpus[1]
     cases = [
         (["--tx-cpus", str(a), "--rx-cpus", str(b)], {1: str(a), 2: str(b)}),
         (["--tx-cpus", f"{b},{a}", "--rx-cpus", str(b)], {1: str(b), 2: str(a), 3: str(b)}),
         (["--rx-cpus", f"{a},{b}"], {2: str(a), 3: str(b)}),  # TX spread as usual, RX pinned
     ]
-    ns = f"dpscpu-{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
     failures = []
-    try:
+    with Netns("dpscpu") as ns:
         for args, want in cases:
             p = subprocess.Popen(
-                ["ip", "netns", "exec", ns, DPSCAN, "-q", "--no-default-blocklist", "198.18.0.0/16", "-p", "80",
-                 "--device", "net_null0,no-rx=1", "--source-ip", "198.19.255.2", "--gateway-mac",
+                ["ip", "netns", "exec", ns.name, DPSCAN, "-q", "--no-default-blocklist", "198.18.0.0/16",
+                 "-p", "80", "--device", "net_null0,no-rx=1", "--source-ip", "198.19.255.2", "--gateway-mac",
                  "02:00:00:00:00:01", "--rate", "1000", "--max-runtime", "3", "--cooldown", "0", "-o", os.devnull,
                  *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             got = {}
@@ -66,12 +59,8 @@ def main():
             for lcore, cpu in want.items():
                 if got.get(lcore) != cpu:
                     failures.append(f"{args}: lcore {lcore} allowed on {got.get(lcore)}, want {cpu}")
-    finally:
-        subprocess.run(["ip", "netns", "del", ns])
-    for f in failures:
-        print("FAIL", f)
-    return 1 if failures else 0
+    return failures
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main("tx_cpus", body)

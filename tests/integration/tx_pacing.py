@@ -14,13 +14,12 @@ Runs in a network namespace of its own (net_null and net_pcap send nothing anywh
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
-import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DPSCAN = os.environ.get("DPSCAN", os.path.join(HERE, "../../build/src/dpscan"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from campaign_common import DPSCAN, Netns, main  # noqa: E402  (throwaway namespace, exit codes)
+
 SECONDS = float(os.environ.get("PACING_SECONDS", "5"))
 RATES = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 COMMON = ["-q", "--no-default-blocklist", "0.0.0.0/0", "-p", "80", "--source-ip", "198.19.255.2",
@@ -44,10 +43,9 @@ def pcap_times(path):
 def check_rates(ns, work, failures):
     for rate in RATES:
         summary = os.path.join(work, f"{rate}.json")
-        r = subprocess.run(
-            ["ip", "netns", "exec", ns, DPSCAN, *COMMON, "--device", "net_null0,no-rx=1", "--rate", str(rate),
-             "--max-runtime", str(SECONDS), "--status-format", "ndjson", "--summary", summary],
-            capture_output=True, text=True, timeout=60)
+        r = ns.exec([DPSCAN, *COMMON, "--device", "net_null0,no-rx=1", "--rate", str(rate),
+                     "--max-runtime", str(SECONDS), "--status-format", "ndjson", "--summary", summary],
+                    timeout=60)
         if r.returncode != 0:
             failures.append(f"rate {rate}: exit {r.returncode}: {r.stderr.strip()}")
             continue
@@ -85,9 +83,8 @@ def check_no_bursts(ns, work, failures):
     empty, out = os.path.join(work, "empty.pcap"), os.path.join(work, "slow.pcap")
     with open(empty, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    r = subprocess.run(
-        ["ip", "netns", "exec", ns, DPSCAN, *COMMON, "--device", f"net_pcap0,rx_pcap={empty},tx_pcap={out}",
-         "--rate", str(rate), "--max-runtime", str(secs)], capture_output=True, text=True, timeout=60)
+    r = ns.exec([DPSCAN, *COMMON, "--device", f"net_pcap0,rx_pcap={empty},tx_pcap={out}",
+                 "--rate", str(rate), "--max-runtime", str(secs)], timeout=60)
     if r.returncode != 0:
         failures.append(f"pcap at {rate} pps: exit {r.returncode}: {r.stderr.strip()}")
         return
@@ -109,23 +106,13 @@ def check_no_bursts(ns, work, failures):
         failures.append(f"pcap at {rate} pps: {most} probes within 10 ms")
 
 
-def main():
-    if os.geteuid() != 0:
-        print("tx_pacing: needs root")
-        return 77
-    ns = f"dpspace-{uuid.uuid4().hex[:6]}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
+def body():
     failures = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="dpscan-pacing.") as work:
-            check_rates(ns, work, failures)
-            check_no_bursts(ns, work, failures)
-    finally:
-        subprocess.run(["ip", "netns", "del", ns])
-    for f in failures:
-        print("FAIL", f)
-    return 1 if failures else 0
+    with Netns("dpspace") as ns, tempfile.TemporaryDirectory(prefix="dpscan-pacing.") as work:
+        check_rates(ns, work, failures)
+        check_no_bursts(ns, work, failures)
+    return failures
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main("tx_pacing", body)
