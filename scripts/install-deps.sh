@@ -31,5 +31,6 @@ if [[ $EUID -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt-get update -q || { echo "install-deps: 'apt-get update' failed (see above): is a Debian mirror reachable?" >&2; exit 1; }
+apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+  { echo "install-deps: 'apt-get install' failed (see above) for: ${missing[*]}" >&2; exit 1; }

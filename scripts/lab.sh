@@ -2,16 +2,24 @@
 # lab.sh - network-namespace lab for dpscan (DPDK TCP SYN scanner).
 #
 # Two namespaces joined by one veth pair:
-#   ${P}-scan : ${P}s, up, no IP, IPv6 off, offloads off. dpscan attaches here
+#   ${P}-scan : ${P}s, up, no IP, IPv6 off. dpscan attaches here
 #               with net_af_packet (src 198.19.255.2, gw 198.19.255.1, it
 #               answers ARP itself).
 #   ${P}-tgt  : ${P}t 198.19.255.1/24; the kernel owns all of 198.18.0.0/16
 #               (AnyIP local route on lo); listeners on 22/80/443; iptables
 #               rules give each (address, port) a known status (see `truth`).
+# Both veth ends keep Linux's default offloads (checksum offload on: the
+# target's SYN-ACKs cross the veth with partial TCP checksums, as they do on a
+# user's machine); --offloads off (or $LAB_OFFLOADS=off) turns tx, rx, tso,
+# gso and gro off on both ends, the variant.
+# --tap adds a persistent multi-queue tap ${P}d in the scanner namespace for
+# DPDK's net_tap (net_tap0,iface=${P}d), joined to the veth end by tc mirred
+# redirects both ways (a bridge would drop dpscan's frames: net_tap gives the
+# kernel tap the DPDK port's own MAC, which a bridge takes as its own address).
 # Nothing is ever created in the root namespace; all addresses are in
 # 198.18.0.0/15 (RFC 2544 benchmarking range).
 #
-# Usage: scripts/lab.sh [--prefix P] up|down|truth|env ...
+# Usage: scripts/lab.sh [--prefix P] [--offloads on|off] [--tap] up|down|truth|env ...
 #   up                         build the lab (fails if it already exists)
 #   down                       remove the lab (idempotent)
 #   truth TARGETS PORTS [ST]   expected "IP PORT" (or "IP PORT STATUS" when
@@ -41,10 +49,15 @@ usage() {
 }
 
 PREFIX=${LAB_PREFIX:-dpl}
+OFFLOADS=${LAB_OFFLOADS:-on}
+TAP=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --prefix) [[ $# -ge 2 ]] || usage; PREFIX=$2; shift 2 ;;
         --prefix=*) PREFIX=${1#--prefix=}; shift ;;
+        --offloads) [[ $# -ge 2 ]] || usage; OFFLOADS=$2; shift 2 ;;
+        --offloads=*) OFFLOADS=${1#--offloads=}; shift ;;
+        --tap) TAP=1; shift ;;
         -h|--help) usage ;;
         --) shift; break ;;
         -*) echo "$PROG: unknown option $1" >&2; usage ;;
@@ -53,6 +66,10 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $# -ge 1 ]] || usage
 CMD=$1; shift
+if [[ $OFFLOADS != on && $OFFLOADS != off ]]; then
+    echo "$PROG: --offloads must be on or off, not '$OFFLOADS'" >&2
+    exit 2
+fi
 if [[ ! $PREFIX =~ ^[a-z0-9]{1,8}$ ]]; then
     echo "$PROG: invalid prefix '$PREFIX' (1-8 chars of [a-z0-9])" >&2
     exit 2
@@ -60,7 +77,7 @@ fi
 
 readonly P=$PREFIX
 readonly NS_SCAN="${P}-scan" NS_TGT="${P}-tgt"
-readonly IF_SCAN="${P}s" IF_TGT="${P}t"
+readonly IF_SCAN="${P}s" IF_TGT="${P}t" IF_TAP="${P}d"
 readonly RUNDIR="/tmp/${P}-lab"
 
 need_root() { [[ $EUID -eq 0 ]] || die "'$CMD' needs root"; }
@@ -170,6 +187,24 @@ setup_iptables() {
     # any other port: no rule, no listener -> the kernel answers RST.
 }
 
+# The tap for net_tap, and everything that crosses it moved to/from the veth end
+# by tc (u32 match-all + mirred; no bridge, no IP in the scanner namespace).
+setup_tap() {
+    local from to
+    ip -n "$NS_SCAN" tuntap add dev "$IF_TAP" mode tap multi_queue
+    if in_ns "$NS_SCAN" test -d /proc/sys/net/ipv6; then
+        nsysctl "$NS_SCAN" "net.ipv6.conf.$IF_TAP.disable_ipv6" 1
+    fi
+    ip -n "$NS_SCAN" link set "$IF_TAP" up
+    for from in "$IF_TAP" "$IF_SCAN"; do
+        to=$IF_SCAN
+        [[ $from == "$IF_SCAN" ]] && to=$IF_TAP
+        tc -n "$NS_SCAN" qdisc add dev "$from" ingress
+        tc -n "$NS_SCAN" filter add dev "$from" ingress protocol all u32 match u32 0 0 \
+            action mirred egress redirect dev "$to"
+    done
+}
+
 write_listener() {
     cat >"$RUNDIR/listener.py" <<'EOF'
 # Accept-and-close listener for the dpscan lab (runs in the target netns).
@@ -227,7 +262,7 @@ up_cleanup() {
 do_up() {
     local ns c mac_s mac_t
     need_root
-    for c in ip ethtool iptables ss sysctl setsid "$PY"; do
+    for c in ip ethtool iptables ss sysctl setsid tc "$PY"; do
         command -v "$c" >/dev/null || die "missing command: $c"
     done
     if ns_exists "$NS_SCAN" || ns_exists "$NS_TGT" || [[ -e $RUNDIR ]]; then
@@ -258,18 +293,19 @@ do_up() {
     # veth pair created directly inside the namespaces: never in the root ns.
     ip -n "$NS_SCAN" link add "$IF_SCAN" type veth peer name "$IF_TGT" netns "$NS_TGT"
 
-    # scanner side: no IP, IPv6 off, offloads off
+    # scanner side: no IP, IPv6 off
     if in_ns "$NS_SCAN" test -d /proc/sys/net/ipv6; then
         nsysctl "$NS_SCAN" "net.ipv6.conf.$IF_SCAN.disable_ipv6" 1
     fi
-    offloads_off "$NS_SCAN" "$IF_SCAN"
+    [[ $OFFLOADS == on ]] || offloads_off "$NS_SCAN" "$IF_SCAN"
     ip -n "$NS_SCAN" link set "$IF_SCAN" up
+    if ((TAP)); then setup_tap; fi
 
     # target side
     if in_ns "$NS_TGT" test -d /proc/sys/net/ipv6; then
         nsysctl "$NS_TGT" "net.ipv6.conf.$IF_TGT.disable_ipv6" 1
     fi
-    offloads_off "$NS_TGT" "$IF_TGT"
+    [[ $OFFLOADS == on ]] || offloads_off "$NS_TGT" "$IF_TGT"
     ip -n "$NS_TGT" addr add "$GW_CIDR" dev "$IF_TGT"
     ip -n "$NS_TGT" link set "$IF_TGT" up
     ip -n "$NS_TGT" route add local "$TGT_NET" dev lo
@@ -298,7 +334,7 @@ do_up() {
 
     cat <<EOF
 lab '$P' is up
-  scanner netns : $NS_SCAN   iface $IF_SCAN  mac $mac_s  (no IP; IPv6 off)
+  scanner netns : $NS_SCAN   iface $IF_SCAN  mac $mac_s  (no IP; IPv6 off; offloads $OFFLOADS)$( ((TAP)) && echo "; tap $IF_TAP (net_tap0,iface=$IF_TAP) redirected to/from $IF_SCAN")
                   dpscan: ip netns exec $NS_SCAN ... --vdev=net_af_packet0,iface=$IF_SCAN
                   source IP $SRC_IP, gateway $GW_IP (dpscan answers ARP itself)
   target netns  : $NS_TGT    iface $IF_TGT  mac $mac_t  $GW_CIDR
@@ -439,6 +475,7 @@ LAB_IFACE=$IF_SCAN
 LAB_SRC_IP=$SRC_IP
 LAB_GW_IP=$GW_IP
 LAB_TGT_IFACE=$IF_TGT
+LAB_TAP=$IF_TAP
 EOF
 }
 

@@ -7,6 +7,11 @@
 //   RST,     dport == cookie source port, ack == cookie + 1 or == cookie -> closed
 //   ICMP destination unreachable, codes 0 1 2 3 9 10 13 (as nmap counts them), whose
 //   embedded IPv4 + TCP header is our probe (source port and sequence match) -> unreachable
+//
+// Checksums (DESIGN.md, decision 11): what the device says it checked is used (CsumHints,
+// from the mbuf's offload flags); what it did not check is verified here, and a TCP checksum
+// that is exactly the partial one a local stack leaves for offload is accepted (see
+// tcp_checksum_ok below). The cookie stays the authority on what is an answer.
 #pragma once
 
 #include <cstddef>
@@ -45,9 +50,25 @@ enum class Drop : uint8_t {
 constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
 std::string_view drop_name(Drop d);
 
+// --rx-checksum: auto uses the device's checksum flags and accepts partial TCP checksums;
+// verify checks every checksum in software and accepts only complete, correct ones; trust
+// checks none (the cookie alone decides).
+enum class RxChecksum : uint8_t { kAuto, kVerify, kTrust };
+
+// What the receiving device reports for one frame, per DPDK's RTE_MBUF_F_RX_*_CKSUM_* flags:
+// kGood (checked, correct: not recomputed), kBad (checked, wrong: dropped), kNone (the data
+// is intact but the checksum field was never filled in, e.g. virtio's NEEDS_CSUM: accepted),
+// kUnknown (not checked: verified in software).
+enum class CsumFlag : uint8_t { kUnknown, kGood, kBad, kNone };
+struct CsumHints {
+  CsumFlag ip = CsumFlag::kUnknown;
+  CsumFlag l4 = CsumFlag::kUnknown;
+};
+
 struct RxContext {
   SourceAddresses sources;  // our addresses
   CookieParams cookie;
+  RxChecksum checksum = RxChecksum::kAuto;
 };
 
 struct Verdict {
@@ -59,8 +80,12 @@ struct Verdict {
   uint8_t icmp_code = 0;
   uint8_t vlan_tags = 0;    // 802.1Q/802.1ad tags skipped
   bool ip_options = false;  // the IPv4 header had options (skipped by its length)
-  uint16_t port = 0;        // target port
-  uint32_t ip = 0;          // target address
+  // How the TCP checksum of a result was accepted, for the counters: the device checked it,
+  // or it was a partial (offload) checksum, or one the device flagged as never filled in.
+  bool csum_device = false;
+  bool csum_partial = false;
+  uint16_t port = 0;  // target port
+  uint32_t ip = 0;    // target address
   uint16_t window = 0;
   uint16_t our_port = 0;  // for the RST after a SYN-ACK
   uint32_t our_ip = 0;
@@ -80,9 +105,50 @@ inline bool counted_unreachable_code(uint8_t code) {
   return code <= 3 || code == 9 || code == 10 || code == 13;
 }
 
+// The IPv4 header checksum: the device's word where it checked, else ours.
+inline bool ip_checksum_ok(const uint8_t* ip, size_t ihl, RxChecksum mode, CsumFlag hw) {
+  if (mode == RxChecksum::kTrust) return true;
+  if (mode == RxChecksum::kAuto) {
+    if (hw == CsumFlag::kGood || hw == CsumFlag::kNone) return true;
+    if (hw == CsumFlag::kBad) return false;
+  }
+  return checksum_fold(checksum_add(0, ip, ihl)) == 0;
+}
+
+enum class TcpCsum : uint8_t { kBad, kVerified, kDevice, kPartial };
+
+// The TCP checksum of a segment from `them` to `us`.
+//
+// A stack that offloads its TCP checksum (CHECKSUM_PARTIAL in Linux) writes only the
+// pseudo-header sum into the field, folded and not complemented (Linux:
+// __tcp_v4_send_check), and leaves the rest to the NIC. When the segment never reaches a
+// NIC - a veth, a tap, virtio between a guest and its host - it arrives that way, and
+// af_packet, af_xdp and net_tap on 22.11 cannot tell us (their ol_flags say nothing). Such a
+// field proves nothing about the payload, but those paths are memory copies inside one host,
+// with no wire to corrupt the bytes; on a real wire the NIC always completes the checksum.
+// So, in auto mode, a checksum that fails is accepted when it is exactly the partial value
+// for this segment's own addresses and length: a corrupted complete checksum matches it by
+// chance with probability 2^-16, and the answer must still carry the cookie (32-bit sequence
+// and the source port) to count. Anything else that fails is dropped as tcp_checksum.
+inline TcpCsum tcp_checksum(const uint8_t* l4, size_t l4_len, uint32_t them, uint32_t us,
+                            RxChecksum mode, CsumFlag hw) {
+  if (mode == RxChecksum::kTrust) return TcpCsum::kVerified;
+  if (mode == RxChecksum::kAuto) {
+    if (hw == CsumFlag::kGood) return TcpCsum::kDevice;
+    if (hw == CsumFlag::kBad) return TcpCsum::kBad;
+    if (hw == CsumFlag::kNone) return TcpCsum::kPartial;
+  }
+  const uint32_t pseudo =
+      pseudo_header_sum(them, us, ip4::kProtoTcp, static_cast<uint16_t>(l4_len));
+  if (checksum_fold(checksum_add(pseudo, l4, l4_len)) == 0) return TcpCsum::kVerified;
+  if (mode == RxChecksum::kAuto && load_be16(l4 + tcp::kChecksum) == fold16(pseudo))
+    return TcpCsum::kPartial;
+  return TcpCsum::kBad;
+}
+
 }  // namespace classify_detail
 
-inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
+inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx, CsumHints hints = {}) {
   using classify_detail::drop;
   if (len < eth::kLen) return drop(Drop::kTruncated);
   size_t off = eth::kType;
@@ -110,7 +176,8 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
     return drop(Drop::kBadIpHeader);
   }
   if (len < off + total) return drop(Drop::kTruncated);  // Ethernet padding may follow
-  if (checksum_fold(checksum_add(0, ip, ihl)) != 0) return drop(Drop::kIpChecksum);
+  if (!classify_detail::ip_checksum_ok(ip, ihl, ctx.checksum, hints.ip))
+    return drop(Drop::kIpChecksum);
   if ((load_be16(ip + ip4::kFrag) & 0x3fff) != 0) return drop(Drop::kFragment);  // MF or offset
   const uint32_t us = load_be32(ip + ip4::kDst);
   if (!ctx.sources.contains(us)) return drop(Drop::kNotForUs);
@@ -126,9 +193,12 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
 
   if (ip[ip4::kProto] == ip4::kProtoTcp) {
     if (l4_len < tcp::kLen) return drop(Drop::kTruncated);
-    const uint32_t sum = checksum_add(
-        pseudo_header_sum(them, us, ip4::kProtoTcp, static_cast<uint16_t>(l4_len)), l4, l4_len);
-    if (checksum_fold(sum) != 0) return drop(Drop::kTcpChecksum);
+    using classify_detail::TcpCsum;
+    const TcpCsum csum =
+        classify_detail::tcp_checksum(l4, l4_len, them, us, ctx.checksum, hints.l4);
+    if (csum == TcpCsum::kBad) return drop(Drop::kTcpChecksum);
+    v.csum_device = csum == TcpCsum::kDevice;
+    v.csum_partial = csum == TcpCsum::kPartial;
     const uint8_t flags = l4[tcp::kFlags];
     const bool synack = (flags & (tcp::kSyn | tcp::kAck_ | tcp::kRst)) == (tcp::kSyn | tcp::kAck_);
     const bool rst = (flags & tcp::kRst) != 0;
@@ -157,7 +227,10 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx) {
     if (l4[0] != 3 || !classify_detail::counted_unreachable_code(l4[1])) {
       return drop(Drop::kIcmpOther);
     }
-    if (checksum_fold(checksum_add(0, l4, l4_len)) != 0) return drop(Drop::kIcmpChecksum);
+    // ICMP errors are checksummed in full by every stack (Linux: icmp_push_reply), and
+    // devices report nothing for ICMP: verified here unless --rx-checksum trust.
+    if (ctx.checksum != RxChecksum::kTrust && checksum_fold(checksum_add(0, l4, l4_len)) != 0)
+      return drop(Drop::kIcmpChecksum);
     const uint8_t* inner = l4 + 8;
     const size_t inner_len = l4_len - 8;
     if (inner_len < ip4::kLen) return drop(Drop::kTruncated);

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "dpscan/text.hpp"
+
 namespace dpscan::log {
 
 inline int& level() {
@@ -17,23 +19,23 @@ inline int& level() {
 // Writes with fputs, which reports a failed write by its return value: a closed or full
 // standard error must not throw out of a log line (fmt::print would, and an error message
 // written while handling that exception would end the program with an abort).
-inline void write_line(const std::string& line) {
-  std::fputs(line.c_str(), stderr);
+// Messages may quote the user's input (a line of a file): control bytes and invalid UTF-8
+// are escaped (text.hpp) so that nothing reaches the terminal raw.
+inline void write_line(const char* prefix, const std::string& message) {
+  std::fputs(fmt::format("{}{}\n", prefix, printable(message)).c_str(), stderr);
 }
 
 template <typename... Args>
 void info(fmt::format_string<Args...> f, Args&&... args) {
-  if (level() >= 0)
-    write_line(fmt::format("dpscan: {}\n", fmt::format(f, std::forward<Args>(args)...)));
+  if (level() >= 0) write_line("dpscan: ", fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void verbose(fmt::format_string<Args...> f, Args&&... args) {
-  if (level() >= 1)
-    write_line(fmt::format("dpscan: {}\n", fmt::format(f, std::forward<Args>(args)...)));
+  if (level() >= 1) write_line("dpscan: ", fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void error(fmt::format_string<Args...> f, Args&&... args) {
-  write_line(fmt::format("dpscan: error: {}\n", fmt::format(f, std::forward<Args>(args)...)));
+  write_line("dpscan: error: ", fmt::format(f, std::forward<Args>(args)...));
 }
 
 }  // namespace dpscan::log

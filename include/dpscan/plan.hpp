@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dpscan/classify.hpp"
 #include "dpscan/ip_set.hpp"
 #include "dpscan/probe.hpp"
 #include "dpscan/sources.hpp"
@@ -18,6 +19,8 @@ namespace dpscan {
 enum class OutputFormat : uint8_t { kCsv, kNdjson, kList, kXml };
 OutputFormat parse_output_format(const std::string& name);  // throws UsageError
 std::string_view to_string(OutputFormat f);
+RxChecksum parse_rx_checksum(const std::string& name);  // throws UsageError
+std::string_view to_string(RxChecksum m);
 
 struct OutputSpec {
   OutputFormat format = OutputFormat::kCsv;
@@ -61,6 +64,7 @@ struct ScanPlan {
   uint32_t sport_count = 32768;
   bool send_rst = true;
   CookieAlgo cookie_algo = CookieAlgo::kSipHash;  // set from --cookie (default auto)
+  RxChecksum rx_checksum = RxChecksum::kAuto;
 
   // What to keep and where.
   std::string name = "scan";            // campaign scan name ("scan" on the command line)

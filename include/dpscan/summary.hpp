@@ -4,10 +4,21 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dpscan/classify.hpp"
 
 namespace dpscan {
+
+// What the port runs with, for the start-up log and the summary.
+struct DeviceInfo {
+  std::string name;  // the DPDK port name (net_af_packet0, 0000:01:00.0)
+  std::string driver;
+  uint16_t rx_queues = 0;
+  uint16_t tx_queues = 0;
+  std::vector<std::string> rx_offloads;  // DPDK's names, e.g. IPV4_CKSUM
+  std::vector<std::string> tx_offloads;  // on the probe queues
+};
 
 struct RunSummary {
   uint64_t seed = 0;
@@ -46,7 +57,11 @@ struct RunSummary {
   uint64_t rst_sent = 0;
   uint64_t rx_vlan_tagged = 0;
   uint64_t rx_ip_options = 0;
-  uint64_t bench_answered = 0;  // --bench-responder: SYN-ACKs the responder sent
+  uint64_t rx_csum_partial = 0;  // answers accepted with a partial / unfilled TCP checksum
+  uint64_t rx_csum_device = 0;   // answers whose TCP checksum the device checked
+  std::string rx_checksum;       // --rx-checksum
+  DeviceInfo device;             // scans only (driver empty for a dry run)
+  uint64_t bench_answered = 0;   // --bench-responder: SYN-ACKs the responder sent
 
   double send_rate() const {
     return send_duration_s > 0 ? static_cast<double>(sent) / send_duration_s : 0;

@@ -165,7 +165,7 @@ struct CliVars {
   std::vector<std::string> targets, targets_files, excludes, exclude_files, output_specs;
   std::string ports, output, output_format, output_fields, status_format, report, gateway_ip,
       gateway_mac, source_ip, eal_args, probe_options, source_port, shard, max_targets, seed,
-      cookie, bandwidth, config, tx_cpus, rx_cpus;
+      cookie, bandwidth, config, tx_cpus, rx_cpus, rx_checksum;
   unsigned ttl = 64;
   unsigned window = 65535;
 };
@@ -212,7 +212,8 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
       ("ttl", po::value(&v.ttl)->default_value(64), "IPv4 time to live of the probes")
       ("window", po::value(&v.window)->default_value(65535), "TCP window of the probes")
       ("no-rst", po::bool_switch(), "do not answer SYN-ACKs with an RST")
-      ("cookie", po::value(&v.cookie)->default_value("auto"), "probe cookie PRF: auto (aes where the CPU has AES-NI), aes, siphash");
+      ("cookie", po::value(&v.cookie)->default_value("auto"), "probe cookie PRF: auto (aes where the CPU has AES-NI), aes, siphash")
+      ("rx-checksum", po::value(&v.rx_checksum)->default_value("auto"), "answers' checksums: auto (use what the device checked, verify the rest, accept the partial TCP checksums of veth/tap/virtio paths), verify (all in software, complete ones only), trust (none; the cookie decides)");
 
   po::options_description out("Results");
   out.add_options()
@@ -255,7 +256,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   auto& [targets, targets_files, excludes, exclude_files, output_specs, ports, output,
          output_format, output_fields, status_format, report, gateway_ip, gateway_mac, source_ip,
          eal_args, probe_options, source_port, shard, max_targets, seed, cookie, bandwidth, config,
-         tx_cpus, rx_cpus, ttl, window] = cli;
+         tx_cpus, rx_cpus, rx_checksum, ttl, window] = cli;
   (void)config;
   po::variables_map vm;
   try {
@@ -382,6 +383,7 @@ std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv) {
   parse_source_ports(source_port, plan);
   plan.send_rst = !vm["no-rst"].as<bool>();
   plan.cookie_algo = parse_cookie_algo(cookie);
+  plan.rx_checksum = parse_rx_checksum(rx_checksum);
   plan.eal_args = split_args(eal_args);
   plan.cooldown_s = seconds_or_throw(plan.cooldown_s, "cooldown");
   if (plan.bench_responder) {
@@ -457,6 +459,25 @@ OutputFormat parse_output_format(const std::string& name) {
   if (name == "list") return OutputFormat::kList;
   if (name == "xml") return OutputFormat::kXml;
   throw UsageError(fmt::format("output format '{}' is not one of csv, ndjson, list, xml", name));
+}
+
+RxChecksum parse_rx_checksum(const std::string& name) {
+  if (name == "auto") return RxChecksum::kAuto;
+  if (name == "verify") return RxChecksum::kVerify;
+  if (name == "trust") return RxChecksum::kTrust;
+  throw UsageError(fmt::format("--rx-checksum: '{}' is not one of auto, verify, trust", name));
+}
+
+std::string_view to_string(RxChecksum m) {
+  switch (m) {
+    case RxChecksum::kAuto:
+      return "auto";
+    case RxChecksum::kVerify:
+      return "verify";
+    case RxChecksum::kTrust:
+      return "trust";
+  }
+  return "?";
 }
 
 std::string_view to_string(OutputFormat f) {

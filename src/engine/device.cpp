@@ -1,6 +1,8 @@
 #include "device.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <rte_errno.h>
@@ -67,8 +69,20 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   tx_queues_ = probe_queues_;
   control_queue_ = 0;
   if (info.max_tx_queues > probe_queues_) control_queue_ = tx_queues_++;
+  // net_tap refuses unequal queue counts (each queue is one file descriptor of a
+  // multi-queue tap, used both ways): give it as many RX queues as TX queues. The kernel
+  // spreads frames over them, and the RX lcores poll every one.
+  if (std::string_view(info.driver_name ? info.driver_name : "") == "net_tap" &&
+      rx_queues_ < tx_queues_) {
+    if (tx_queues_ > info.max_rx_queues) control_queue_ = 0, tx_queues_ = probe_queues_;
+    rx_queues_ = std::max(rx_queues_, tx_queues_);
+  }
   const bool fast_free = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0;
   rte_eth_conf conf{};
+  // RX checksum offloads where the device has them (DESIGN.md, decision 11): the RX lcores
+  // then skip what the device checked and drop what it found bad.
+  conf.rxmode.offloads =
+      info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
   if (rx_queues_ > 1) {
     // Spread answers over the RX queues by their IPv4/TCP header, where the device can.
     const uint64_t want = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP;
@@ -83,7 +97,9 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   check(rte_eth_dev_adjust_nb_rx_tx_desc(port_, &rxd, &txd),
         fmt::format("device {}: descriptor counts", name_));
   for (uint16_t q = 0; q < rx_queues_; ++q) {
-    check(rte_eth_rx_queue_setup(port_, q, rxd, static_cast<unsigned>(socket_), nullptr, rx_pool_),
+    rte_eth_rxconf rxconf = info.default_rxconf;
+    rxconf.offloads = conf.rxmode.offloads;
+    check(rte_eth_rx_queue_setup(port_, q, rxd, static_cast<unsigned>(socket_), &rxconf, rx_pool_),
           fmt::format("device {}: RX queue {} set-up", name_, q));
   }
   for (uint16_t q = 0; q < tx_queues_; ++q) {
@@ -97,6 +113,18 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
           fmt::format("device {}: TX queue {} set-up", name_, q));
   }
   check(rte_eth_dev_start(port_), fmt::format("device {}: start", name_));
+  info_.driver = info.driver_name ? info.driver_name : "?";
+  info_.rx_queues = rx_queues_;
+  info_.tx_queues = tx_queues_;
+  // rte_eth_dev_configure refuses offloads the device does not have, so these are in force.
+  const uint64_t rx_offloads = conf.rxmode.offloads;
+  for (uint64_t bit = 1; bit; bit <<= 1) {
+    if (rx_offloads & bit) info_.rx_offloads.emplace_back(rte_eth_dev_rx_offload_name(bit));
+  }
+  if (fast_free_queues_)
+    info_.tx_offloads.emplace_back(rte_eth_dev_tx_offload_name(RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE));
+  rx_csum_offload_ =
+      (rx_offloads & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM)) != 0;
   started_ = true;
   // Answers are addressed to our MAC, but some virtual devices filter nothing anyway; the
   // classifier checks the IP destination, so promiscuous mode costs nothing in correctness.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dpscan/probe.hpp"
+#include "dpscan/summary.hpp"
 
 struct rte_mempool;
 
@@ -42,6 +43,8 @@ class Device {
   // Rewrites the template into every mbuf of the TX pools (between scans: none is in use).
   void refill_tx_pools(const ProbeTemplate& tmpl);
   DeviceStats stats() const;
+  const DeviceInfo& info() const { return info_; }
+  bool rx_checksum_offload() const { return rx_csum_offload_; }
   void stop();
 
  private:
@@ -58,6 +61,8 @@ class Device {
   uint16_t tx_queues_ = 1;
   uint16_t control_queue_ = 0;
   unsigned fast_free_queues_ = 0;
+  DeviceInfo info_;
+  bool rx_csum_offload_ = false;
 };
 
 }  // namespace dpscan

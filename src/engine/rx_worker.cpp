@@ -58,6 +58,24 @@ void send_rst(RxWorker& w, const uint8_t* frame, const Verdict& v) {
   queue_control(w, m);
 }
 
+// The device's verdict on a frame's checksums (RTE_MBUF_F_RX_{IP,L4}_CKSUM_*), where the
+// port has the RX checksum offloads enabled; otherwise nothing is known.
+CsumHints checksum_hints(const rte_mbuf* m, bool offloaded) {
+  CsumHints h;
+  if (!offloaded) return h;
+  auto flag = [](uint64_t bits, uint64_t good, uint64_t bad, uint64_t none) {
+    return bits == none   ? CsumFlag::kNone
+           : bits == good ? CsumFlag::kGood
+           : bits == bad  ? CsumFlag::kBad
+                          : CsumFlag::kUnknown;
+  };
+  h.ip = flag(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+              RTE_MBUF_F_RX_IP_CKSUM_BAD, RTE_MBUF_F_RX_IP_CKSUM_NONE);
+  h.l4 = flag(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+              RTE_MBUF_F_RX_L4_CKSUM_BAD, RTE_MBUF_F_RX_L4_CKSUM_NONE);
+  return h;
+}
+
 }  // namespace
 
 int rx_main(void* arg) {
@@ -93,7 +111,7 @@ int rx_main(void* arg) {
       if (i + 2 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void*));
       const uint8_t* frame = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
       const size_t len = rte_pktmbuf_data_len(pkts[i]);
-      const Verdict v = classify(frame, len, w.ctx);
+      const Verdict v = classify(frame, len, w.ctx, checksum_hints(pkts[i], w.csum_offload));
       switch (v.kind) {
         case Verdict::Kind::kDrop:
           st.drops[static_cast<size_t>(v.drop)].add();
@@ -104,6 +122,8 @@ int rx_main(void* arg) {
         case Verdict::Kind::kResult: {
           if (v.vlan_tags) st.vlan_tagged.add();
           if (v.ip_options) st.ip_options.add();
+          if (v.csum_partial) st.csum_partial.add();
+          if (v.csum_device) st.csum_device.add();
           if (v.status == Status::kOpen && w.send_rst) send_rst(w, frame, v);
           const auto index = w.space->index_of(v.ip, v.port);
           if (!index) {

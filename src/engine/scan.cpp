@@ -70,7 +70,7 @@ class Ring {
 struct Totals {
   uint64_t sent = 0, retries = 0, received = 0, duplicates = 0, drops = 0, result_ring_full = 0,
            control_ring_full = 0, arp_replies = 0, rst_sent = 0, vlan_tagged = 0, ip_options = 0,
-           alloc_waits = 0, control_sent = 0, pacing_stalls = 0;
+           alloc_waits = 0, control_sent = 0, pacing_stalls = 0, csum_partial = 0, csum_device = 0;
   std::array<uint64_t, kStatusCount> by_status{};
   std::array<uint64_t, kDropCount> drop{};
 };
@@ -93,6 +93,8 @@ Totals totals(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx) {
     t.rst_sent += s.rst_sent.get();
     t.vlan_tagged += s.vlan_tagged.get();
     t.ip_options += s.ip_options.get();
+    t.csum_partial += s.csum_partial.get();
+    t.csum_device += s.csum_device.get();
     for (size_t i = 0; i < kStatusCount; ++i) t.by_status[i] += s.by_status[i].get();
     for (size_t i = 0; i < kDropCount; ++i) t.drop[i] += s.drops[i].get();
   }
@@ -192,7 +194,8 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
     w.first_queue = static_cast<uint16_t>(m);
     w.queue_stride = static_cast<uint16_t>(plan.rx_lcores);
     w.queues = dev.rx_queues();
-    w.ctx = {plan.sources, cookie};
+    w.ctx = {plan.sources, cookie, plan.rx_checksum};
+    w.csum_offload = dev.rx_checksum_offload();
     w.space = &space;
     w.dedup = &dedup;
     w.results = result_rings.back()->get();
@@ -209,10 +212,20 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
     w.control = &ctl;
   }
 
+  const DeviceInfo& di = dev.info();
+  log::info(
+      "device {}: driver {}, {} RX queue(s), {} TX queue(s), RX offloads: {}, TX offloads: {}",
+      layout.port_name, di.driver, di.rx_queues, di.tx_queues,
+      di.rx_offloads.empty() ? "none" : fmt::format("{}", fmt::join(di.rx_offloads, ",")),
+      di.tx_offloads.empty() ? "none" : fmt::format("{}", fmt::join(di.tx_offloads, ",")));
   log::verbose(
-      "{} RX queue(s), {} probe TX queue(s), control frames on {} queue {}, MBUF_FAST_FREE on {}",
-      dev.rx_queues(), plan.tx_lcores, dev.control_queue_shared() ? "shared" : "its own",
-      dev.control_queue(), dev.fast_free_queues());
+      "{} probe TX queue(s), control frames on {} queue {}, MBUF_FAST_FREE on {}, "
+      "RX checksums: {}",
+      plan.tx_lcores, dev.control_queue_shared() ? "shared" : "its own", dev.control_queue(),
+      dev.fast_free_queues(), to_string(plan.rx_checksum));
+  sum.device = di;
+  sum.device.name = layout.port_name;
+  sum.rx_checksum = std::string(to_string(plan.rx_checksum));
   log::info("scanning {} addresses x {} ports = {} targets, {} probes{} at {}, seed {}{}",
             space.addresses(), space.ports().size(), space.size(), order.probes(),
             plan.shard_count > 1
@@ -399,6 +412,8 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
   sum.rst_sent = t.rst_sent;
   sum.rx_vlan_tagged = t.vlan_tagged;
   sum.rx_ip_options = t.ip_options;
+  sum.rx_csum_partial = t.csum_partial;
+  sum.rx_csum_device = t.csum_device;
   if (bench) sum.bench_answered = bench->stats().answered.get();
   sum.end_time = unix_now();
   return sum;

@@ -66,8 +66,10 @@ struct alignas(64) RxStats {
   Counter control_ring_full;
   Counter arp_replies;
   Counter rst_sent;
-  Counter vlan_tagged;  // answers that carried VLAN tags (classified after skipping them)
-  Counter ip_options;   // answers whose IPv4 header had options
+  Counter vlan_tagged;   // answers that carried VLAN tags (classified after skipping them)
+  Counter ip_options;    // answers whose IPv4 header had options
+  Counter csum_partial;  // answers whose TCP checksum was partial (offload) or never filled in
+  Counter csum_device;   // answers whose TCP checksum the device checked
   std::array<Counter, kStatusCount> by_status;
   std::array<Counter, kDropCount> drops;
 };
@@ -96,6 +98,7 @@ struct RxWorker {
   uint16_t queue_stride = 1;
   uint16_t queues = 1;  // total RX queues of the port
   RxContext ctx{};
+  bool csum_offload = false;  // the port checks RX checksums: read the mbufs' flags
   const TargetSpace* space = nullptr;
   Dedup* dedup = nullptr;
   rte_ring* results = nullptr;       // Result elements to the main lcore

@@ -88,6 +88,21 @@ std::string summary_json(const RunSummary& s) {
   fmt::format_to(out, "  \"arp_replies\": {},\n  \"rst_sent\": {},\n", s.arp_replies, s.rst_sent);
   fmt::format_to(out, "  \"rx_vlan_tagged\": {},\n  \"rx_ip_options\": {},\n", s.rx_vlan_tagged,
                  s.rx_ip_options);
+  if (!s.device.driver.empty()) {
+    auto names = [](const std::vector<std::string>& v) {
+      std::string r;
+      for (const auto& n : v) r += fmt::format("{}\"{}\"", r.empty() ? "" : ", ", json_escape(n));
+      return r;
+    };
+    fmt::format_to(out, "  \"rx_checksum\": \"{}\",\n", s.rx_checksum);
+    fmt::format_to(out, "  \"rx_csum_partial\": {},\n  \"rx_csum_device\": {},\n",
+                   s.rx_csum_partial, s.rx_csum_device);
+    fmt::format_to(out,
+                   "  \"device\": {{\"name\": \"{}\", \"driver\": \"{}\", \"rx_queues\": {}, "
+                   "\"tx_queues\": {}, \"rx_offloads\": [{}], \"tx_offloads\": [{}]}},\n",
+                   json_escape(s.device.name), json_escape(s.device.driver), s.device.rx_queues,
+                   s.device.tx_queues, names(s.device.rx_offloads), names(s.device.tx_offloads));
+  }
   if (s.bench_answered) fmt::format_to(out, "  \"bench_answered\": {},\n", s.bench_answered);
   fmt::format_to(out, "  \"dropped_total\": {},\n", s.dropped_total());
   fmt::format_to(out, "  \"dropped\": {{");

@@ -9,6 +9,7 @@
 
 #include "dpscan/error.hpp"
 #include "dpscan/ipv4.hpp"
+#include "dpscan/text.hpp"
 
 namespace dpscan {
 namespace {
@@ -22,7 +23,8 @@ std::string_view trim(std::string_view s) {
 
 uint32_t address_or_throw(std::string_view text, std::string_view spec) {
   if (auto ip = parse_ipv4(trim(text))) return *ip;
-  throw UsageError(fmt::format("invalid target '{}': '{}' is not an IPv4 address", spec, text));
+  throw UsageError(fmt::format("invalid target '{}': '{}' is not an IPv4 address",
+                               printable(spec, 64), printable(text, 64)));
 }
 
 }  // namespace
@@ -38,7 +40,8 @@ Interval parse_interval(std::string_view spec) {
         std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
     if (ec != std::errc{} || end != bits_text.data() + bits_text.size() || bits > 32 ||
         bits_text.empty()) {
-      throw UsageError(fmt::format("invalid target '{}': prefix length must be 0 to 32", spec));
+      throw UsageError(
+          fmt::format("invalid target '{}': prefix length must be 0 to 32", printable(spec, 64)));
     }
     const uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
     return {base & mask, (base & mask) | ~mask};
@@ -47,7 +50,8 @@ Interval parse_interval(std::string_view spec) {
     const uint32_t first = address_or_throw(spec.substr(0, dash), spec);
     const uint32_t last = address_or_throw(spec.substr(dash + 1), spec);
     if (first > last) {
-      throw UsageError(fmt::format("invalid target '{}': range start is above its end", spec));
+      throw UsageError(
+          fmt::format("invalid target '{}': range start is above its end", printable(spec, 64)));
     }
     return {first, last};
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "dpscan/error.hpp"
+#include "dpscan/text.hpp"
 
 namespace dpscan {
 namespace {
@@ -14,7 +15,7 @@ uint16_t port_or_throw(std::string_view text, std::string_view item) {
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
-    throw UsageError(fmt::format("invalid port '{}': not a number", item));
+    throw UsageError(fmt::format("invalid port '{}': not a number", printable(item, 64)));
   }
   if (value == 0 || value > 65535) {
     throw UsageError(fmt::format("invalid port '{}': ports are 1 to 65535", item));
@@ -38,7 +39,8 @@ std::vector<uint16_t> parse_ports(std::string_view list) {
     const size_t comma = list.find(',', pos);
     const std::string_view item = trim(
         list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
-    if (item.empty()) throw UsageError(fmt::format("invalid port list '{}': empty item", list));
+    if (item.empty())
+      throw UsageError(fmt::format("invalid port list '{}': empty item", printable(list, 64)));
     if (const size_t dash = item.find('-'); dash != std::string_view::npos) {
       const uint16_t lo = port_or_throw(trim(item.substr(0, dash)), item);
       const uint16_t hi = port_or_throw(trim(item.substr(dash + 1)), item);

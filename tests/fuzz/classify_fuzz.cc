@@ -28,5 +28,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (v.kind == dpscan::Verdict::Kind::kArp && v.l3 <= size) {
     (void)dpscan::parse_arp(data + v.l3, size - v.l3);
   }
+  // The other checksum modes and device flags take other paths past the checksums.
+  dpscan::RxContext other = ctx;
+  for (auto mode : {dpscan::RxChecksum::kVerify, dpscan::RxChecksum::kTrust}) {
+    other.checksum = mode;
+    (void)dpscan::classify(data, size, other);
+  }
+  (void)dpscan::classify(data, size, ctx, {dpscan::CsumFlag::kGood, dpscan::CsumFlag::kNone});
   return 0;
 }

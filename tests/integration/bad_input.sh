@@ -7,7 +7,8 @@
 #   - stderr has exactly one line "dpscan: error: ..." and it names the
 #     problem (a key word, case-insensitive regex); usage errors add the line
 #     "Try 'dpscan --help' for more information." and write nothing on stdout;
-#   - no "Segmentation", "Aborted", "PANIC", "Backtrace" in the output.
+#   - no "Segmentation", "Aborted", "PANIC", "Backtrace" in the output;
+#   - no control byte (but newline) in stderr: quoted input is escaped.
 # Non-device cases use --dry-run (nothing can be sent). Device cases run
 # inside a throwaway network namespace with a veth pair (both ends in it) and
 # need root (else exit 77); the netns is removed on exit.
@@ -24,9 +25,9 @@ CASES=(
     unknown_flag target_octet target_prefix target_range
     port_zero port_reversed port_text port_too_big
     no_targets no_ports
-    targets_file_missing targets_file_unreadable targets_file_directory
+    targets_file_missing targets_file_unreadable targets_file_directory targets_file_binary
     exclude_file_missing exclude_bad all_excluded all_blocklisted
-    bad_output_format bad_report
+    bad_output_format bad_report rx_checksum
     device_no_iface device_no_driver gateway_silent
     cpus_syntax cpus_disagree cpus_not_allowed
 )
@@ -135,6 +136,11 @@ case $CASE in
     targets_file_directory)
         mkdir "$WORK/targets-dir"
         ARGS=("${DRY[@]}" --targets-file "$WORK/targets-dir" "${P[@]}"); KEY='targets-dir' ;;
+    targets_file_binary)
+        # a binary file: the error quotes its first "line", escaped (\x7fELF...)
+        cp /bin/ls "$WORK/ls.bin"
+        ARGS=("${DRY[@]}" --targets-file "$WORK/ls.bin" "${P[@]}"); KEY='ls\.bin:1: .*\\x7fELF' ;;
+    rx_checksum) ARGS=("${DRY[@]}" "$T" "${P[@]}" --rx-checksum sometimes); KEY='rx-checksum.*sometimes' ;;
     exclude_file_missing)
         ARGS=("${DRY[@]}" "$T" --exclude-file "$WORK/no-such-excludes.txt" "${P[@]}"); KEY='no-such-excludes\.txt' ;;
     exclude_bad) ARGS=("${DRY[@]}" "$T" --exclude 198.18.0.0/40 "${P[@]}"); KEY='198\.18\.0\.0/40' ;;
@@ -189,6 +195,9 @@ problems=()
 [[ $rc -eq $RC ]] || problems+=("exit code $rc, expected $RC")
 if grep -qE 'Segmentation|Aborted|PANIC|Backtrace' "$WORK/stdout" "$WORK/stderr"; then
     problems+=("crash message in the output")
+fi
+if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$WORK/stderr" || [[ $(tr -d '\000' <"$WORK/stderr" | wc -c) -ne $(wc -c <"$WORK/stderr") ]]; then
+    problems+=("control bytes on stderr (quoted input not escaped)")
 fi
 nerr=$(grep -c '^dpscan: error: ' "$WORK/stderr" || true)
 if [[ $nerr -eq 0 ]]; then

@@ -162,7 +162,7 @@ class Netns:
 class Lab:
     """scripts/lab.sh with a unique prefix; `down` on exit (also on failure)."""
 
-    def __init__(self, stem):
+    def __init__(self, stem, offloads="on", tap=False):
         for _ in range(8):
             self.prefix = unique(stem)
             if not ({self.prefix + "-scan", self.prefix + "-tgt"} & netns_list()) and \
@@ -170,10 +170,11 @@ class Lab:
                 break
         self.started = False
         self.env = {}
+        self.options = ["--offloads", offloads] + (["--tap"] if tap else [])
 
     def __enter__(self):
         self.started = True
-        p = run([LAB, "--prefix", self.prefix, "up"], timeout=120)
+        p = run([LAB, "--prefix", self.prefix] + self.options + ["up"], timeout=120)
         if p.returncode != 0:
             raise Failure(f"lab.sh up failed ({p.returncode}): {p.stderr.strip()[-1500:]}")
         out = run([LAB, "--prefix", self.prefix, "env"], check_rc=0).stdout

@@ -4,7 +4,14 @@ injects hand-made frames (scapy) addressed to the scanner, built with the scan's
 key (read from the checkpoint dpscan writes when sending ends) so that each is wrong in
 exactly one way. dpscan must reject and count each under the right reason, and accept the
 one correct forgery as a control. The Linux kernel's own SYN-ACKs, RSTs and ICMP port and
-host unreachables must be classified exactly as the lab's truth says."""
+host unreachables must be classified exactly as the lab's truth says.
+
+TCP checksums: a forged SYN-ACK whose checksum field holds the partial (pseudo-header) sum
+a stack leaves for offload is accepted when its cookie is right (and counted in
+rx_csum_partial), dropped as bad_cookie when it is not; one whose checksum is neither
+correct nor that partial value is dropped as tcp_checksum.
+
+Usage: forged_answers.py [--offloads on|off]   (the lab's veth offloads; default on)"""
 import csv
 import json
 import os
@@ -32,6 +39,16 @@ def synack(src, dst, sport, dport, ack, chksum=None):
     t = TCP(sport=sport, dport=dport, flags="SA", seq=12345, ack=ack & 0xffffffff, window=29200)
     if chksum is not None: t.chksum = chksum
     return Ether(dst=dst_mac) / IP(src=src, dst=dst, ttl=61) / t
+def partial(src, dst, tcp_len):
+    # the folded, uncomplemented pseudo-header sum (Linux: __tcp_v4_send_check)
+    words = [int(x) for x in src.split(".")] + [int(x) for x in dst.split(".")]
+    s = (words[0] << 8 | words[1]) + (words[2] << 8 | words[3]) + (words[4] << 8 | words[5]) \
+        + (words[6] << 8 | words[7]) + 6 + tcp_len
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return s
+for f in k["partial_good"]: frames.append(synack(f[0], f[1], f[2], f[3], f[4] + 1, chksum=partial(f[0], f[1], 20)))
+for f in k["partial_bad_ack"]: frames.append(synack(f[0], f[1], f[2], f[3], f[4] + 2, chksum=partial(f[0], f[1], 20)))
+for f in k["partial_off"]: frames.append(synack(f[0], f[1], f[2], f[3], f[4] + 1, chksum=partial(f[0], f[1], 20) ^ 1))
 for f in k["bad_ack"]: frames.append(synack(f[0], f[1], f[2], f[3], f[4] + 2))
 for f in k["bad_port"]: frames.append(synack(f[0], f[1], f[2], f[3] ^ 1, f[4] + 1))
 for f in k["bad_rst"]:
@@ -56,10 +73,11 @@ def main():
         print("forged_answers: needs root")
         return 77
     prefix = "fa" + "%06x" % random.randrange(1 << 24)
+    offloads = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--offloads" else "on"
     failures = []
     work = tempfile.mkdtemp(prefix="dpscan-forged.")
     try:
-        sh(LAB, "--prefix", prefix, "up")
+        sh(LAB, "--prefix", prefix, "--offloads", offloads, "up")
         env = dict(l.split("=", 1) for l in sh(LAB, "--prefix", prefix, "env").split())
         scan_ns, tgt_ns, iface = env["LAB_SCAN_NS"], env["LAB_TGT_NS"], env["LAB_IFACE"]
         mac = sh("ip", "netns", "exec", scan_ns, "cat", f"/sys/class/net/{iface}/address").strip()
@@ -89,7 +107,8 @@ def main():
         n = 8
         kinds = {"bad_ack": pool[0:n], "bad_port": pool[n:2 * n], "bad_rst": pool[2 * n:3 * n],
                  "not_us": pool[3 * n:4 * n], "bad_csum": pool[4 * n:5 * n], "bad_icmp": pool[5 * n:6 * n],
-                 "good": pool[6 * n:6 * n + 3]}
+                 "partial_bad_ack": pool[6 * n:7 * n], "partial_off": pool[7 * n:8 * n],
+                 "good": pool[8 * n:8 * n + 3], "partial_good": pool[8 * n + 3:8 * n + 6]}
         sent = sh("ip", "netns", "exec", tgt_ns, "/usr/bin/python3", "-c", INJECT, env["LAB_TGT_IFACE"], mac,
                   repr(kinds)).strip()
         stdout, stderr = scan.communicate(timeout=60)
@@ -98,7 +117,7 @@ def main():
             raise SystemExit
         s = json.load(open(summary))
         d = s["dropped"]
-        want = {"bad_cookie": 4 * n, "not_for_us": n, "tcp_checksum": n}
+        want = {"bad_cookie": 5 * n, "not_for_us": n, "tcp_checksum": 2 * n}
         for reason, count in want.items():
             if d[reason] != count:
                 failures.append(f"dropped.{reason} = {d[reason]}, want {count} (injected {sent} frames)")
@@ -106,14 +125,19 @@ def main():
         got = {(r["ip"], r["port"], r["status"]) for r in rows}
         truth = {tuple(l.split()) for l in
                  sh(LAB, "--prefix", prefix, "truth", TARGETS, PORTS, "open,closed,unreachable").splitlines()}
-        forged_good = {(f[0], str(f[2]), "open") for f in kinds["good"]}
+        forged_good = {(f[0], str(f[2]), "open") for f in kinds["good"] + kinds["partial_good"]}
+        # The kernel's own SYN-ACKs are partial too when the lab's offloads are on.
+        if s["rx_csum_partial"] < 3 or (offloads == "off" and s["rx_csum_partial"] != 3):
+            failures.append(f"rx_csum_partial = {s['rx_csum_partial']} (3 forged partial SYN-ACKs, "
+                            f"offloads {offloads})")
         if got != truth | forged_good:
-            failures.append(f"results differ from truth + the 3 valid forgeries: missing {sorted(truth - got)[:5]}, "
+            failures.append(f"results differ from truth + the 6 valid forgeries: missing {sorted(truth - got)[:5]}, "
                             f"extra {sorted(got - truth - forged_good)[:5]}, forgeries found {len(got & forged_good)}")
         kinds_found = {st for _, _, st in got}
         if kinds_found != {"open", "closed", "unreachable"}:
             failures.append(f"statuses seen {kinds_found}")
-        print(f"forged_answers: injected {sent} frames; dropped {json.dumps({k: d[k] for k in want})}; "
+        print(f"forged_answers (offloads {offloads}): injected {sent} frames; dropped "
+              f"{json.dumps({k: d[k] for k in want})}; rx_csum_partial {s['rx_csum_partial']}; "
               f"{len(rows)} results ({len(truth)} true + {len(forged_good)} valid forgeries)")
     except SystemExit:
         pass

@@ -134,3 +134,87 @@ TEST_CASE("every prefix of a valid answer is handled without reading past it") {
     if (len < 54) CHECK(v.kind == Verdict::Kind::kDrop);
   }
 }
+
+namespace {
+
+// The partial checksum a Linux stack leaves for offload, computed here word by word from the
+// RFC 793 pseudo-header (not with the library's checksum helpers): source, destination,
+// protocol 6, TCP length, summed with end-around carry, not complemented.
+uint16_t linux_partial(uint32_t src, uint32_t dst, uint16_t tcp_len) {
+  uint32_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + tcp_len;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(s);
+}
+
+std::vector<uint8_t> with_tcp_checksum(std::vector<uint8_t> f, uint16_t v) {
+  f[50] = static_cast<uint8_t>(v >> 8);
+  f[51] = static_cast<uint8_t>(v);
+  return f;
+}
+
+RxContext ctx_mode(RxChecksum m) {
+  RxContext c = ctx();
+  c.checksum = m;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("partial (offload) TCP checksums: accepted in auto mode only, cookie still decides") {
+  const uint16_t partial = linux_partial(kThem, kUs, 20);
+  auto f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), partial);
+  Verdict v = classify(f.data(), f.size(), ctx());
+  REQUIRE(v.kind == Verdict::Kind::kResult);
+  CHECK(v.status == Status::kOpen);
+  CHECK(v.csum_partial);
+  CHECK_FALSE(v.csum_device);
+  // A complete, correct checksum is not counted as partial.
+  f = answer(tcp::kSyn | tcp::kAck_, 1);
+  CHECK_FALSE(classify(f.data(), f.size(), ctx()).csum_partial);
+  // Partial, but not our cookie: the cookie is the authority.
+  f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 2), partial);
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
+  // The partial value of another length or another address is neither correct nor partial.
+  for (uint16_t wrong : {linux_partial(kThem, kUs, 24), linux_partial(kThem + 1, kUs, 20),
+                         static_cast<uint16_t>(partial ^ 1), static_cast<uint16_t>(~partial)}) {
+    f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), wrong);
+    CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kTcpChecksum);
+  }
+  // verify: complete checksums only; trust: none checked.
+  f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), partial);
+  CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kVerify)).drop == Drop::kTcpChecksum);
+  f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), 0x1234);
+  CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kTrust)).kind == Verdict::Kind::kResult);
+  f[24] ^= 0x01;  // the IPv4 checksum too
+  CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kTrust)).kind == Verdict::Kind::kResult);
+}
+
+TEST_CASE("the device's checksum flags are used in auto mode and ignored in verify mode") {
+  auto bad = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), 0x1234);
+  auto good = answer(tcp::kSyn | tcp::kAck_, 1);
+  const CsumHints l4_good{CsumFlag::kUnknown, CsumFlag::kGood};
+  const CsumHints l4_bad{CsumFlag::kUnknown, CsumFlag::kBad};
+  const CsumHints l4_none{CsumFlag::kUnknown, CsumFlag::kNone};
+  // GOOD: not recomputed (a wrong field passes: the device checked the frame it received).
+  Verdict v = classify(bad.data(), bad.size(), ctx(), l4_good);
+  REQUIRE(v.kind == Verdict::Kind::kResult);
+  CHECK(v.csum_device);
+  // BAD: dropped, even if the bytes look right to us.
+  CHECK(classify(good.data(), good.size(), ctx(), l4_bad).drop == Drop::kTcpChecksum);
+  // NONE: intact data, field never filled in: accepted and counted as partial.
+  v = classify(bad.data(), bad.size(), ctx(), l4_none);
+  REQUIRE(v.kind == Verdict::Kind::kResult);
+  CHECK(v.csum_partial);
+  // verify ignores the device.
+  CHECK(classify(bad.data(), bad.size(), ctx_mode(RxChecksum::kVerify), l4_good).drop ==
+        Drop::kTcpChecksum);
+  CHECK(classify(good.data(), good.size(), ctx_mode(RxChecksum::kVerify), l4_bad).kind ==
+        Verdict::Kind::kResult);
+  // The IPv4 header: GOOD skips, BAD drops.
+  auto ipbad = answer(tcp::kSyn | tcp::kAck_, 1);
+  ipbad[24] ^= 0x01;
+  CHECK(classify(ipbad.data(), ipbad.size(), ctx(), {CsumFlag::kGood, CsumFlag::kUnknown}).kind ==
+        Verdict::Kind::kResult);
+  CHECK(classify(good.data(), good.size(), ctx(), {CsumFlag::kBad, CsumFlag::kUnknown}).drop ==
+        Drop::kIpChecksum);
+}

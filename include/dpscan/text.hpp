@@ -1,0 +1,16 @@
+// Text from the user's input, made safe to print: an error that quotes a line of a binary
+// file given as --targets-file must not write control bytes to the terminal.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace dpscan {
+
+// `s` with every control byte, DEL and byte that is not part of valid UTF-8 written as \xNN
+// (valid UTF-8 such as a file name in another script stays as it is). With `max`, text past
+// that many input bytes becomes "...".
+std::string printable(std::string_view s, size_t max = std::string_view::npos);
+
+}  // namespace dpscan
