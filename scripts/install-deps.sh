@@ -13,6 +13,8 @@ PACKAGES=(
   # the lab and the tests
   iproute2 iptables ethtool procps bsdextrautils python3 python3-scapy python3-cryptography python3-yaml tshark
   strace masscan ndiff
+  # the fresh-root check (scripts/fresh-root-check.sh)
+  debootstrap git
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,8 +20,41 @@
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
 
+#ifdef DPSCAN_HAVE_LIBXDP
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#endif
+
 namespace dpscan {
 namespace {
+
+#ifdef DPSCAN_HAVE_LIBXDP
+// net_af_xdp's libraries print to standard error on their own ("libxdp: No bpffs found",
+// "libbpf: elf: skipping unrecognized data section"), even with -q. Their lines go where
+// DPDK's own log goes: captured during start-up (shown with -v or to explain a failure),
+// and afterwards only with -v.
+bool g_xdp_log_verbose = false;
+
+int xdp_log(const char* format, va_list args) {
+  std::FILE* stream = rte_log_get_stream();
+  if (stream == stderr && !g_xdp_log_verbose) return 0;
+  return std::vfprintf(stream, format, args);
+}
+int libbpf_log(libbpf_print_level, const char* format, va_list args) {
+  return xdp_log(format, args);
+}
+int libxdp_log(libxdp_print_level, const char* format, va_list args) {
+  return xdp_log(format, args);
+}
+
+void route_xdp_logs(int verbosity) {
+  g_xdp_log_verbose = verbosity >= 1;
+  libbpf_set_print(libbpf_log);
+  libxdp_set_print(libxdp_log);
+}
+#else
+void route_xdp_logs(int) {}
+#endif
 
 bool is_pci_address(const std::string& dev) {
   static const std::regex pci(R"(^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7](,.*)?$)");
@@ -175,6 +209,7 @@ Eal::Eal(const ScanPlan& plan) {
   size_t log_len = 0;
   std::FILE* capture = plan.verbosity >= 1 ? nullptr : open_memstream(&log_buf, &log_len);
   if (capture) rte_openlog_stream(capture);
+  route_xdp_logs(plan.verbosity);
   const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
   const int err = rte_errno;
   std::string captured;

@@ -129,6 +129,8 @@ case $CASE in
             # root reads anything: drop to nobody for this run
             command -v setpriv >/dev/null || skip "needs setpriv to drop root"
             PREFIX=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+            # a copy nobody can run, wherever the build is (/root/... is not readable)
+            cp "$DPSCAN" "$WORK/dpscan" && chmod 755 "$WORK/dpscan" && DPSCAN=$WORK/dpscan
             setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -x "$DPSCAN" ||
                 skip "user nobody cannot execute $DPSCAN"
         fi

@@ -201,7 +201,11 @@ def body():
     errors = []
     work = tempfile.mkdtemp(prefix="dpscan-formats-lab.")
     try:
-        with Lab("fl") as lab:
+        # masscan needs the lab's offloads off: with the scanner's veth end at Linux's
+        # defaults, masscan 1.3.2 reported 95-177 of the 200 open ports in 8 runs here while
+        # tshark on that veth saw all 200 SYN-ACKs arrive (with them off: 200 of 200, 4 runs).
+        # dpscan is exact either way (scan_lab, scan_drivers, forged_answers).
+        with Lab("fl", offloads="off") as lab:
             truth_a = lab.truth(TARGETS, "80,443", "open")
             truth_b = lab.truth(TARGETS, "22,80,443", "open,closed,unreachable")
             check(len(truth_a) > 50 and {st for st in truth_b.values()} ==
