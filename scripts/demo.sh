@@ -63,6 +63,10 @@ print(f"  answers       {s['received']} received: open {s['open']}, closed {s['c
       f"unreachable {s['unreachable']}, duplicates {s['duplicates']}")
 drops = {k: v for k, v in s["dropped"].items() if v}
 print(f"  dropped       {s['dropped_total']} {drops if drops else ''}")
+d = s["device"]
+print(f"  device        {d['name']} (driver {d['driver']}), RX offloads: "
+      f"{', '.join(d['rx_offloads']) or 'none'}; partial TCP checksums accepted "
+      f"(the lab's veth keeps Linux's checksum offload): {s['rx_csum_partial']}")
 PY
 
 scripts/lab.sh --prefix "$prefix" truth "$targets" "$ports" open,closed,unreachable | sort >"$work/truth.txt"
