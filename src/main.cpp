@@ -37,19 +37,23 @@ void install_signal_handlers() {
 void print_closing(const dpscan::RunSummary& s) {
   using dpscan::log::info;
   if (s.dry_run) {
-    info("dry run: {} probes written{}", s.sent, s.interrupted ? " (interrupted)" : "");
+    info("dry run: {} probes written{}", s.sent(), s.interrupted ? " (interrupted)" : "");
     return;
   }
-  info(
-      "done: sent {} in {:.2f} s ({:.0f} pps), received {}, open {}, closed {}, unreachable {}, "
-      "duplicates {}, dropped {}{}",
-      s.sent, s.send_duration_s, s.send_rate(), s.received, s.by_status[0], s.by_status[1],
-      s.by_status[2], s.duplicates, s.dropped_total(), s.interrupted ? " (interrupted)" : "");
+  std::string results;
+  for (size_t i = 0; i < dpscan::kStatusCount; ++i) {
+    const auto st = static_cast<dpscan::Status>(i);
+    results += fmt::format(", {} {}", dpscan::status_name(st), s.counters.get(st));
+  }
+  info("done: sent {} in {:.2f} s ({:.0f} pps), received {}{}, duplicates {}, dropped {}{}",
+       s.sent(), s.send_duration_s, s.send_rate(), s.counters.get(dpscan::RxCounter::kReceived),
+       results, s.counters.get(dpscan::RxCounter::kDuplicates), s.dropped_total(),
+       s.interrupted ? " (interrupted)" : "");
 }
 
 // One scan: its outputs, the engine, the summary. Returns true when it was interrupted.
 bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane) {
-  dpscan::WriterContext ctx;
+  dpscan::OutputContext ctx;
   ctx.scan_name = plan.name;
   ctx.csv_fields = plan.csv_fields;
   ctx.command_line = plan.command_line;

@@ -22,33 +22,9 @@
 #include "dpscan/checksum.hpp"
 #include "dpscan/cookie.hpp"
 #include "dpscan/sources.hpp"
+#include "dpscan/status.hpp"
 
 namespace dpscan {
-
-enum class Status : uint8_t { kOpen, kClosed, kUnreachable };
-constexpr size_t kStatusCount = 3;
-std::string_view status_name(Status s);
-
-enum class Drop : uint8_t {
-  kTruncated,    // shorter than its headers say
-  kNotIp,        // another EtherType (IPv6, LLDP, ...)
-  kBadIpHeader,  // IP version, header length or total length impossible
-  kIpChecksum,
-  kFragment,  // a fragment is never a whole answer to a SYN
-  kNotForUs,  // destination address is not ours
-  kProtocol,  // neither TCP nor ICMP
-  kTcpChecksum,
-  kTcpFlags,   // TCP, but neither SYN-ACK nor RST
-  kBadCookie,  // destination port or acknowledgement does not match the cookie
-  kIcmpOther,  // ICMP but not a counted destination-unreachable
-  kIcmpChecksum,
-  kArpOther,    // ARP that is not a request for our address
-  kOutOfScope,  // cookie matches but the (address, port) was not in the scan
-  kDuplicate,   // already reported (counted separately in summaries as duplicates)
-  kCount
-};
-constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
-std::string_view drop_name(Drop d);
 
 // --rx-checksum: auto uses the device's checksum flags and accepts partial TCP checksums;
 // verify checks every checksum in software and accepts only complete, correct ones; trust

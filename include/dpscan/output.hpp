@@ -1,37 +1,78 @@
-// Result writers. One per output; the main lcore calls them (never the per-packet path).
-// Write errors (disk full, closed pipe) throw RuntimeError naming the file.
+// Results out of a scan as an encoder plus a sink (docs/design.md, decision 13). An encoder
+// turns results into the bytes of one format and never does I/O; a sink takes those bytes in
+// batches and puts them somewhere (a file, standard output, memory, later a stream), flushes,
+// and reports its errors. Outputs pairs them, one pair per output of the scan. Only the main
+// lcore uses them, never the per-packet path.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dpscan/plan.hpp"
 #include "dpscan/result.hpp"
+#include "dpscan/target_space.hpp"
 
 namespace dpscan {
 
-// An output file, or standard output for "-", with a large buffer and checked writes.
-class OutputFile {
- public:
-  explicit OutputFile(const std::string& path);
-  ~OutputFile();
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
+// What encoders need to know about the scan besides its results.
+struct OutputContext {
+  std::string scan_name;                // ndjson/csv "scan" field, xml
+  std::vector<std::string> csv_fields;  // empty: the default columns
+  std::string command_line;             // xml nmaprun args
+  std::vector<uint16_t> ports;          // xml scaninfo
+  double start_time = 0;                // Unix seconds
+};
 
-  std::FILE* get() const { return f_; }
-  const std::string& name() const { return name_; }
-  void write(const char* data, size_t len);
-  void flush();  // throws RuntimeError on failure
-  void close();  // flush, and close unless it is standard output
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  // Each appends the bytes it produces to `out`.
+  virtual void begin(std::string& out) = 0;
+  virtual void result(const Result& r, std::string& out) = 0;
+  virtual void probe(const Target& t, std::string& out) = 0;  // --dry-run records
+  virtual void end(std::string& out) = 0;
+};
+
+// csv, ndjson, list (masscan -oL), xml (nmap -oX); see src/output/encoders.cpp.
+std::unique_ptr<Encoder> make_encoder(OutputFormat format, const OutputContext& ctx, bool dry_run);
+
+// The csv columns a user may choose (--output-fields); throws UsageError for others.
+std::vector<std::string> parse_output_fields(const std::string& list);
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void write(std::string_view batch) = 0;
+  // Returns once everything written so far is where this sink keeps it (a checkpoint claims
+  // those results are safe).
+  virtual void flush() = 0;
+  virtual void close() = 0;  // flush and end
+  virtual const std::string& name() const = 0;
+};
+
+// A file, or standard output for "-", with a large buffer and checked writes. The file is
+// created at once (an unwritable path fails before anything is sent), but an existing file
+// is truncated only when the run writes to it or closes it. Errors throw RuntimeError.
+class FileSink final : public Sink {
+ public:
+  explicit FileSink(const std::string& path);
+  ~FileSink() override;
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+  void write(std::string_view batch) override;
+  void flush() override;
+  void close() override;
+  const std::string& name() const override { return name_; }
 
  private:
   void start();  // truncates an existing file, once, before the first byte
 
   static constexpr size_t kBufferSize = 1 << 20;
-  std::unique_ptr<char[]> buffer_;  // declared before f_: fclose() in ~OutputFile runs first
+  std::unique_ptr<char[]> buffer_;  // declared before f_: fclose() in ~FileSink runs first
   std::FILE* f_ = nullptr;
   std::string name_;
   std::string path_;
@@ -40,44 +81,66 @@ class OutputFile {
   bool started_ = false;
 };
 
-// What writers need to know about the scan besides its results.
-struct WriterContext {
-  std::string scan_name;                // ndjson/csv "scan" field, xml
-  std::vector<std::string> csv_fields;  // empty: the default columns
-  std::string command_line;             // xml nmaprun args
-  std::vector<uint16_t> ports;          // xml scaninfo
-  double start_time = 0;                // Unix seconds
-};
-
-class ResultWriter {
+// Keeps everything in memory: for tests and for callers that embed dpscan.
+class MemorySink final : public Sink {
  public:
-  virtual ~ResultWriter() = default;
-  virtual void begin() = 0;
-  virtual void result(const Result& r) = 0;
-  virtual void probe(uint32_t ip, uint16_t port) = 0;  // --dry-run records
-  virtual void end() = 0;
+  explicit MemorySink(std::string name = "memory") : name_(std::move(name)) {}
+  void write(std::string_view batch) override { data_.append(batch); }
+  void flush() override { ++flushes_; }
+  void close() override { closed_ = true; }
+  const std::string& name() const override { return name_; }
+  const std::string& data() const { return data_; }
+  unsigned flushes() const { return flushes_; }
+  bool closed() const { return closed_; }
+
+ private:
+  std::string name_;
+  std::string data_;
+  unsigned flushes_ = 0;
+  bool closed_ = false;
 };
 
-std::unique_ptr<ResultWriter> make_writer(OutputFormat format, OutputFile& out,
-                                          const WriterContext& ctx, bool dry_run);
+// The sink an output spec names (a path, or "-").
+std::unique_ptr<Sink> make_sink(const OutputSpec& spec);
 
-// The csv columns a user may choose (--output-fields); throws UsageError for others.
-std::vector<std::string> parse_output_fields(const std::string& list);
-
-// All outputs of one scan: each a format and a file, written together. Files are opened
-// (and checked) at construction; end() finishes every format and closes the files.
+// Every output of one scan. Encoded bytes collect in a buffer per output and go to its sink
+// in batches of about kBatch bytes, and whenever flush() or end() is called.
 class Outputs {
  public:
-  Outputs(const std::vector<OutputSpec>& specs, const WriterContext& ctx, bool dry_run);
+  struct Output {
+    std::unique_ptr<Encoder> encoder;
+    std::unique_ptr<Sink> sink;
+  };
+  static constexpr size_t kBatch = 64 * 1024;
+
+  // Opens every sink of the specs (errors before anything is sent).
+  Outputs(const std::vector<OutputSpec>& specs, const OutputContext& ctx, bool dry_run);
+  explicit Outputs(std::vector<Output> outputs);
+
   void begin();
-  void result(const Result& r);
-  void probe(uint32_t ip, uint16_t port);
-  void flush();  // before a checkpoint: what it claims is on disk (or in the pipe)
+  void result(const Result& r) {
+    for (auto& o : outputs_) {
+      o.encoder->result(r, o.buffer);
+      if (o.buffer.size() >= kBatch) hand_over(o);
+    }
+  }
+  void probe(const Target& t) {
+    for (auto& o : outputs_) {
+      o.encoder->probe(t, o.buffer);
+      if (o.buffer.size() >= kBatch) hand_over(o);
+    }
+  }
+  void flush();  // before a checkpoint: what it claims is in every sink
   void end();
 
  private:
-  std::vector<std::unique_ptr<OutputFile>> files_;
-  std::vector<std::unique_ptr<ResultWriter>> writers_;
+  struct Slot {
+    std::unique_ptr<Encoder> encoder;
+    std::unique_ptr<Sink> sink;
+    std::string buffer;
+  };
+  static void hand_over(Slot& o);
+  std::vector<Slot> outputs_;
 };
 
 }  // namespace dpscan

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dpscan/classify.hpp"
+#include "dpscan/status.hpp"
 
 namespace dpscan {
 

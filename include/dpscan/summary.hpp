@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "dpscan/classify.hpp"
+#include "dpscan/counters.hpp"
 
 namespace dpscan {
 
@@ -33,40 +33,18 @@ struct RunSummary {
   double end_time = 0;
   bool interrupted = false;
   bool dry_run = false;
-
-  uint64_t sent = 0;
-  uint64_t tx_retries = 0;
-  uint64_t tx_alloc_waits = 0;  // bursts that waited for buffers the device had not freed yet
-  // Times the pacing fell behind by over 100 ms (CPU taken away, a slow device) and forgave
-  // the rest of the lag instead of catching it all up (catch-up runs at most at 2x the rate).
-  uint64_t tx_pacing_stalls = 0;
-  uint64_t control_sent = 0;  // ARP replies and RSTs sent
   double send_duration_s = 0;
-
-  uint64_t received = 0;
-  std::array<uint64_t, kStatusCount> by_status{};
-  uint64_t duplicates = 0;
   std::string dedup_mode;
-  std::array<uint64_t, kDropCount> dropped{};  // by classification reason
-  uint64_t result_ring_full = 0;
-  uint64_t control_ring_full = 0;
-  uint64_t rx_missed = 0;  // device imissed
-  uint64_t rx_errors = 0;  // device ierrors
-  uint64_t rx_nombuf = 0;
-  uint64_t arp_replies = 0;
-  uint64_t rst_sent = 0;
-  uint64_t rx_vlan_tagged = 0;
-  uint64_t rx_ip_options = 0;
-  uint64_t rx_csum_partial = 0;  // answers accepted with a partial / unfilled TCP checksum
-  uint64_t rx_csum_device = 0;   // answers whose TCP checksum the device checked
-  std::string rx_checksum;       // --rx-checksum
-  DeviceInfo device;             // scans only (driver empty for a dry run)
-  uint64_t bench_answered = 0;   // --bench-responder: SYN-ACKs the responder sent
+  std::string rx_checksum;      // --rx-checksum (scans only)
+  DeviceInfo device;            // scans only (driver empty for a dry run)
+  CounterValues counters;       // every counter of counter_table(), at the end of the run
+  uint64_t bench_answered = 0;  // --bench-responder: SYN-ACKs the responder sent
 
+  uint64_t sent() const { return counters.get(TxCounter::kSent); }
   double send_rate() const {
-    return send_duration_s > 0 ? static_cast<double>(sent) / send_duration_s : 0;
+    return send_duration_s > 0 ? static_cast<double>(sent()) / send_duration_s : 0;
   }
-  uint64_t dropped_total() const;
+  uint64_t dropped_total() const { return counters.dropped_total(); }
 };
 
 std::string summary_json(const RunSummary& s);

@@ -1,86 +1,97 @@
-// --dry-run: the same plan, order, limits and checkpoints as a scan, but each probe becomes an
-// output record instead of a packet.
-#include <chrono>
-
+// --dry-run: the same set-up, order, limits, checkpoints and main loop as a scan, with a
+// sender that writes each probe as an output record instead of a packet.
 #include "dpscan/log.hpp"
-#include "dpscan/scan_order.hpp"
-#include "dpscan/target_space.hpp"
 #include "engine.hpp"
-#include "run_state.hpp"
+#include "main_loop.hpp"
+#include "run_setup.hpp"
 
 namespace dpscan {
+namespace {
+
+class DryRunSender final : public Sender {
+ public:
+  // Probes written per poll: the main loop checks interrupts, --max-runtime and the
+  // checkpoint time between polls.
+  static constexpr unsigned kChunk = 4096;
+
+  DryRunSender(const RunSetup& run, const ScanPlan& plan)
+      : run_(run),
+        position_(run.state.start_position),
+        sent_(run.state.start_sent),
+        budget_(run.state.budget),
+        lcores_(plan.tx_lcores) {}
+
+  void launch() override {
+    if (lcore_ < lcores_) walk_.emplace(run_.order.walk(lcore_)), walk_->seek(position_[lcore_]);
+  }
+  bool poll(Outputs& out) override {
+    for (unsigned n = 0; n < kChunk && !done_;) {
+      uint64_t index;
+      if (budget_ != 0 && walk_->next(index)) {
+        if (budget_ != TargetBudget::kUnlimited) --budget_;
+        out.probe(run_.order.target(index));
+        ++sent_[lcore_];
+        ++written_;
+        ++n;
+        continue;
+      }
+      // This lcore's part is done (or the budget spent): the next one's.
+      position_[lcore_] = walk_->position();
+      walk_.reset();
+      if (budget_ == 0 || ++lcore_ == lcores_) {
+        done_ = true;
+        break;
+      }
+      launch();
+    }
+    if (walk_) position_[lcore_] = walk_->position();
+    return !done_;
+  }
+  bool sending_done() const override { return done_; }
+  void stop_sending() override {
+    if (walk_) position_[lcore_] = walk_->position();
+    walk_.reset();
+    done_ = true;
+  }
+  void stop(Outputs&) override { stop_sending(); }
+  SendProgress progress() const override { return {position_, sent_}; }
+  CounterValues counters() const override {
+    CounterValues c;
+    c.add(CounterHome::kTx, static_cast<size_t>(TxCounter::kSent), written_);
+    return c;
+  }
+  uint64_t planned() const override { return run_.order.probes(); }
+
+ private:
+  const RunSetup& run_;
+  std::vector<uint64_t> position_;
+  std::vector<uint64_t> sent_;
+  uint64_t budget_;
+  uint32_t lcores_;
+  uint32_t lcore_ = 0;
+  std::optional<CyclicWalk> walk_;
+  uint64_t written_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
 
 RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts) {
-  using Clock = std::chrono::steady_clock;
-  const auto unix_now = [] {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  RunSummary sum;
-  sum.dry_run = true;
-  sum.start_time = unix_now();
-  const TargetSpace space(plan.addresses, plan.ports);
-  const RunState st = prepare_run(plan, space);
-  const ScanOrder order(space, plan.retries, st.seed, {plan.shard_index, plan.shard_count},
-                        plan.tx_lcores);
-  sum.seed = st.seed;
-  sum.addresses = space.addresses();
-  sum.ports = space.ports().size();
-  sum.probes = order.probes();
-  sum.rate_asked = plan.rate_pps;
+  const RunSetup run(plan);
+  RunSummary sum = run.summary_start(plan);
   out.begin();
-  log::info("dry run: {} addresses x {} ports = {} targets, {} probes{}{}", space.addresses(),
-            space.ports().size(), space.size(), order.probes(), st.resumed ? " (resumed)" : "",
+  log::info("dry run: {} addresses x {} ports = {} targets, {} probes{}{}", run.space.addresses(),
+            run.space.ports().size(), run.space.size(), run.order.probes(),
+            run.state.resumed ? " (resumed)" : "",
             plan.shard_count > 1
                 ? fmt::format(", shard {}/{}", plan.shard_index + 1, plan.shard_count)
                 : "");
-
-  std::vector<uint64_t> position = st.start_position;
-  std::vector<uint64_t> sent = st.start_sent;
-  const auto t0 = Clock::now();
-  auto next_checkpoint = t0 + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(plan.checkpoint_interval_s));
-  auto checkpoint = [&] {
-    if (plan.checkpoint_path.empty()) return;
-    out.flush();
-    write_checkpoint(plan.checkpoint_path, st.checkpoint(position, sent));
-  };
-  uint64_t budget = st.budget;
-  bool stop = false;
-  for (uint32_t t = 0; t < plan.tx_lcores && !stop; ++t) {
-    CyclicWalk walk = order.walk(t);
-    walk.seek(position[t]);
-    uint64_t index;
-    while (budget != 0 && walk.next(index)) {
-      if (budget != TargetBudget::kUnlimited) --budget;
-      const Target target = order.target(index);
-      out.probe(target.ip, target.port);
-      ++sent[t];
-      if ((sent[t] & 0xfff) == 0) {
-        position[t] = walk.position();
-        if (interrupts.load(std::memory_order_relaxed)) {
-          sum.interrupted = true;
-          stop = true;
-          break;
-        }
-        const auto now = Clock::now();
-        if (plan.max_runtime_s > 0 &&
-            now - t0 >= std::chrono::duration<double>(plan.max_runtime_s)) {
-          stop = true;
-          break;
-        }
-        if (now >= next_checkpoint) {
-          checkpoint();
-          next_checkpoint = now + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(plan.checkpoint_interval_s));
-        }
-      }
-    }
-    position[t] = walk.position();
-  }
-  checkpoint();
-  for (uint32_t t = 0; t < plan.tx_lcores; ++t) sum.sent += sent[t] - st.start_sent[t];
-  sum.send_duration_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  DryRunSender sender(run, plan);
+  const double t0 = unix_now();
+  MainLoop loop(plan, run.state, sender, out, interrupts, LoopConfig{});
+  sum.interrupted = loop.run();
+  sum.counters = sender.counters();
+  sum.send_duration_s = unix_now() - t0;
   sum.end_time = unix_now();
   return sum;
 }

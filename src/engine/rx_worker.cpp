@@ -18,26 +18,26 @@ constexpr unsigned kBurst = 32;
 void queue_control(RxWorker& w, rte_mbuf* m) {
   if (rte_ring_mp_enqueue(w.control_ring, m) != 0) {
     rte_pktmbuf_free(m);
-    w.stats->control_ring_full.add();
+    w.stats->add(RxCounter::kControlRingFull);
   }
 }
 
 void answer_arp(RxWorker& w, const uint8_t* frame, size_t l3, size_t len) {
   const auto arp = parse_arp(frame + l3, len - l3);
   if (!arp || arp->op != kArpRequest || !w.ctx.sources.contains(arp->target_ip)) {
-    w.stats->drops[static_cast<size_t>(Drop::kArpOther)].add();
+    w.stats->add(Drop::kArpOther);
     return;
   }
   rte_mbuf* m = rte_pktmbuf_alloc(w.control_pool);
   if (!m) {
-    w.stats->control_ring_full.add();
+    w.stats->add(RxCounter::kControlRingFull);
     return;
   }
   const size_t n = build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), kArpReply, arp->sender_mac, w.mac,
                                    arp->target_ip, arp->sender_mac, arp->sender_ip);
   m->data_len = static_cast<uint16_t>(n);
   m->pkt_len = static_cast<uint32_t>(n);
-  w.stats->arp_replies.add();
+  w.stats->add(RxCounter::kArpReplies);
   queue_control(w, m);
 }
 
@@ -46,7 +46,7 @@ void answer_arp(RxWorker& w, const uint8_t* frame, size_t l3, size_t len) {
 void send_rst(RxWorker& w, const uint8_t* frame, const Verdict& v) {
   rte_mbuf* m = rte_pktmbuf_alloc(w.control_pool);
   if (!m) {
-    w.stats->control_ring_full.add();
+    w.stats->add(RxCounter::kControlRingFull);
     return;
   }
   const size_t n = build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), w.mac, frame + eth::kSrc,
@@ -54,7 +54,7 @@ void send_rst(RxWorker& w, const uint8_t* frame, const Verdict& v) {
                                    static_cast<uint16_t>(v.ack >> 16), w.ttl);
   m->data_len = static_cast<uint16_t>(n);
   m->pkt_len = static_cast<uint32_t>(n);
-  w.stats->rst_sent.add();
+  w.stats->add(RxCounter::kRstSent);
   queue_control(w, m);
 }
 
@@ -94,7 +94,7 @@ int rx_main(void* arg) {
       wait_a_little(*w.control);
       continue;
     }
-    st.received.add(n);
+    st.add(RxCounter::kReceived, n);
     // Whole seconds only: (ticks * 1e9) would overflow 64 bits after ~8 s at 2.3 GHz.
     const auto now_s = static_cast<uint32_t>(
         w.unix_base_s + (w.unix_base_frac_ticks + rte_rdtsc() - w.tsc_base) / hz);
@@ -114,20 +114,20 @@ int rx_main(void* arg) {
       const Verdict v = classify(frame, len, w.ctx, checksum_hints(pkts[i], w.csum_offload));
       switch (v.kind) {
         case Verdict::Kind::kDrop:
-          st.drops[static_cast<size_t>(v.drop)].add();
+          st.add(v.drop);
           break;
         case Verdict::Kind::kArp:
           answer_arp(w, frame, v.l3, len);
           break;
         case Verdict::Kind::kResult: {
-          if (v.vlan_tags) st.vlan_tagged.add();
-          if (v.ip_options) st.ip_options.add();
-          if (v.csum_partial) st.csum_partial.add();
-          if (v.csum_device) st.csum_device.add();
+          if (v.vlan_tags) st.add(RxCounter::kVlanTagged);
+          if (v.ip_options) st.add(RxCounter::kIpOptions);
+          if (v.csum_partial) st.add(RxCounter::kCsumPartial);
+          if (v.csum_device) st.add(RxCounter::kCsumDevice);
           if (v.status == Status::kOpen && w.send_rst) send_rst(w, frame, v);
           const auto index = w.space->index_of(v.ip, v.port);
           if (!index) {
-            st.drops[static_cast<size_t>(Drop::kOutOfScope)].add();
+            st.add(Drop::kOutOfScope);
           } else {
             w.dedup->prefetch(*index);
             pending[np] = *index;
@@ -141,7 +141,7 @@ int rx_main(void* arg) {
     unsigned nr = 0;
     for (unsigned i = 0; i < np; ++i) {
       if (!w.dedup->first(pending[i])) {
-        st.duplicates.add();
+        st.add(RxCounter::kDuplicates);
         continue;
       }
       results[nr++] = results[i];
@@ -159,8 +159,8 @@ int rx_main(void* arg) {
         k +=
             rte_ring_sp_enqueue_burst_elem(w.results, results + k, sizeof(Result), nr - k, nullptr);
       }
-      for (unsigned i = 0; i < k; ++i) st.by_status[static_cast<size_t>(results[i].status)].add();
-      if (k < nr) st.result_ring_full.add(nr - k);
+      for (unsigned i = 0; i < k; ++i) st.add(results[i].status);
+      if (k < nr) st.add(RxCounter::kResultRingFull, nr - k);
     }
   }
   return 0;

@@ -41,8 +41,9 @@ void drain_control(TxWorker& w) {
   const unsigned n =
       rte_ring_sc_dequeue_burst(w.control_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
   if (n)
-    w.stats->control_sent.add(
-        send_all(w.port, w.control_queue, pkts, n, w.stats->retries, *w.control));
+    w.stats->add(TxCounter::kControlSent,
+                 send_all(w.port, w.control_queue, pkts, n, w.stats->counter(TxCounter::kRetries),
+                          *w.control));
 }
 
 }  // namespace
@@ -84,7 +85,7 @@ int tx_main(void* arg) {
     // Pacing (pacer.hpp): how many probes may leave now; at low rates one at a time.
     bool stall = false;
     const unsigned n = pacer.paced() ? pacer.allowed(rte_rdtsc(), sent, kBurst, stall) : kBurst;
-    if (stall) st.pacing_stalls.add();
+    if (stall) st.add(TxCounter::kPacingStalls);
     if (n == 0) {
       rte_pause();
       continue;
@@ -92,7 +93,7 @@ int tx_main(void* arg) {
     // Raw get: these mbufs are already complete probes but for the patched fields (see
     // fill_template in device.cpp), so rte_pktmbuf_alloc_bulk's reset would only cost time.
     if (rte_mempool_get_bulk(w.pool, reinterpret_cast<void**>(pkts), n) != 0) {
-      st.alloc_failed.add();  // all buffers in flight; the device will free some
+      st.add(TxCounter::kAllocWaits);  // all buffers in flight; the device will free some
       wait_a_little(*w.control);
       continue;
     }
@@ -112,8 +113,9 @@ int tx_main(void* arg) {
       exhausted = true;
     }
     if (built < n) rte_pktmbuf_free_bulk(pkts + built, n - built);
-    const unsigned k = send_all(w.port, w.queue, pkts, built, st.retries, *w.control);
-    st.sent.add(k);
+    const unsigned k =
+        send_all(w.port, w.queue, pkts, built, st.counter(TxCounter::kRetries), *w.control);
+    st.add(TxCounter::kSent, k);
     sent += built;
     total += k;
     // Only probes the device took count as done; an abandoned burst is sent again on resume.

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 
 #include <rte_pause.h>
 #include <sched.h>
@@ -14,6 +15,7 @@
 #include "dpscan/classify.hpp"
 #include "dpscan/cookie.hpp"
 #include "dpscan/counter.hpp"
+#include "dpscan/counters.hpp"
 #include "dpscan/cyclic.hpp"
 #include "dpscan/dedup.hpp"
 #include "dpscan/probe.hpp"
@@ -44,12 +46,18 @@ inline void wait_a_little(const RunControl& c) {
     rte_pause();
 }
 
+// A lcore's counters: one slot per entry of its home in the counter table (counters.hpp).
+template <size_t N>
+struct CounterBlock {
+  std::array<Counter, N> slots;
+  void add(size_t slot, uint64_t n = 1) { slots[slot].add(n); }
+  uint64_t get(size_t slot) const { return slots[slot].get(); }
+};
+
 struct alignas(64) TxStats {
-  Counter sent;
-  Counter retries;  // tx_burst calls that took fewer packets than offered
-  Counter control_sent;
-  Counter alloc_failed;
-  Counter pacing_stalls;  // times pacing fell behind by over 100 ms (forgiving the rest)
+  CounterBlock<kTxSlots> counters;
+  void add(TxCounter c, uint64_t n = 1) { counters.add(static_cast<size_t>(c), n); }
+  Counter& counter(TxCounter c) { return counters.slots[static_cast<size_t>(c)]; }
   std::atomic<uint64_t> start_tsc{0};
   std::atomic<uint64_t> end_tsc{0};
   std::atomic<bool> done{false};  // no more probes will be sent
@@ -60,19 +68,16 @@ struct alignas(64) TxStats {
 };
 
 struct alignas(64) RxStats {
-  Counter received;
-  Counter duplicates;
-  Counter result_ring_full;
-  Counter control_ring_full;
-  Counter arp_replies;
-  Counter rst_sent;
-  Counter vlan_tagged;   // answers that carried VLAN tags (classified after skipping them)
-  Counter ip_options;    // answers whose IPv4 header had options
-  Counter csum_partial;  // answers whose TCP checksum was partial (offload) or never filled in
-  Counter csum_device;   // answers whose TCP checksum the device checked
-  std::array<Counter, kStatusCount> by_status;
-  std::array<Counter, kDropCount> drops;
+  CounterBlock<kRxSlots> counters;
+  template <typename Slot>  // RxCounter, Status or Drop
+  void add(Slot s, uint64_t n = 1) {
+    counters.add(rx_slot(s), n);
+  }
 };
+
+// The run's totals: every lcore's block summed, and the device's statistics.
+CounterValues collect_counters(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx,
+                               const std::array<uint64_t, kDeviceSlots>& device);
 
 struct TxWorker {
   uint16_t port = 0;

@@ -72,6 +72,20 @@ def status_ndjson(ns, work):
             errs.append(f"a text status line with --status-format ndjson: {line!r}")
         elif not line.startswith("dpscan: "):
             errs.append(f"stderr line that is neither JSON nor a dpscan message: {line!r}")
+    # The last record is the final one: the figures at the end of the run, every counter
+    # equal to the summary's (one counter table feeds both).
+    finals = [o for o in objs if o.get("final") is True]
+    if len(finals) != 1 or objs[-1] is not finals[0]:
+        errs.append(f"{len(finals)} final status records, expected exactly one, the last")
+    else:
+        fin = objs.pop()
+        diff = {k: (v, s.get(k, s["dropped"].get(k))) for k, v in fin["counters"].items()
+                if v != s.get(k, s["dropped"].get(k))}
+        if diff:
+            errs.append(f"final status record and summary disagree (status, summary): {diff}")
+        if fin["drops"] != s["dropped_total"] or sum(s["dropped"].values()) != s["dropped_total"]:
+            errs.append(f"drops: final status {fin['drops']}, summary dropped_total "
+                        f"{s['dropped_total']}, sum of dropped {sum(s['dropped'].values())}")
     duration = s["end_time"] - s["start_time"]
     print(f"  status ndjson: {len(objs)} objects in a run of {duration:.2f} s; first: "
           f"{json.dumps(objs[0]) if objs else '-'}")

@@ -55,6 +55,7 @@ def check_rates(ns, work, failures):
         expected_sent = rate * SECONDS
         sent_err = (s["sent"] - expected_sent) / expected_sent
         status = [json.loads(l) for l in r.stderr.splitlines() if l.startswith("{")]
+        status = [st for st in status if not st["final"]]  # the end-of-run record
         windows, prev = [], {"elapsed": 0.0, "sent": 0}
         for st in status:
             dt = st["elapsed"] - prev["elapsed"]

@@ -3,8 +3,10 @@
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "dpscan/counters.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/summary.hpp"
@@ -13,44 +15,38 @@ using namespace dpscan;
 
 namespace {
 
-std::string temp_path() {
-  char tmpl[] = "/tmp/dpscan-out-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  close(fd);
-  return tmpl;
-}
+// One output: an encoder into a sink kept in memory (no files).
+struct InMemory {
+  MemorySink* sink = nullptr;
+  Outputs outputs;
+};
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+InMemory in_memory(OutputFormat fmt, bool dry) {
+  OutputContext ctx;
+  ctx.scan_name = "lab";
+  ctx.ports = {80};
+  auto sink = std::make_unique<MemorySink>();
+  MemorySink* raw = sink.get();
+  std::vector<Outputs::Output> v;
+  v.push_back({make_encoder(fmt, ctx, dry), std::move(sink)});
+  return {raw, Outputs(std::move(v))};
 }
 
 std::string render(OutputFormat fmt, bool dry) {
-  const std::string path = temp_path();
-  {
-    OutputFile f(path);
-    WriterContext ctx;
-    ctx.scan_name = "lab";
-    ctx.ports = {80};
-    auto w = make_writer(fmt, f, ctx, dry);
-    w->begin();
-    if (dry)
-      w->probe(0xc6120001u, 80);
-    else
-      w->result(Result{0xc6120001u, 80, Status::kOpen, 64, 65535, 0, 0, 1700000000});
-    w->end();
-    f.close();
-  }
-  std::string s = slurp(path);
-  std::remove(path.c_str());
-  return s;
+  auto m = in_memory(fmt, dry);
+  m.outputs.begin();
+  if (dry)
+    m.outputs.probe(Target{0xc6120001u, 80});
+  else
+    m.outputs.result(Result{0xc6120001u, 80, Status::kOpen, 64, 65535, 0, 0, 1700000000});
+  m.outputs.end();
+  CHECK(m.sink->closed());
+  return m.sink->data();
 }
 
 }  // namespace
 
-TEST_CASE("result formats") {
+TEST_CASE("result formats, encoded into memory") {
   CHECK(render(OutputFormat::kCsv, false) ==
         "ip,port,status,ttl,window,timestamp\n198.18.0.1,80,open,64,65535,1700000000\n");
   CHECK(render(OutputFormat::kNdjson, false) ==
@@ -59,27 +55,88 @@ TEST_CASE("result formats") {
   CHECK(render(OutputFormat::kList, false) ==
         "#masscan\nopen tcp 80 198.18.0.1 1700000000\n# end\n");
   CHECK(render(OutputFormat::kCsv, true) == "ip,port\n198.18.0.1,80\n");
+  CHECK(render(OutputFormat::kNdjson, true) == "{\"ip\":\"198.18.0.1\",\"port\":80}\n");
+  const std::string xml = render(OutputFormat::kXml, false);
+  CHECK(xml.find(R"(<address addr="198.18.0.1" addrtype="ipv4"/>)") != std::string::npos);
+  CHECK(xml.find(R"(<port protocol="tcp" portid="80"><state state="open" reason="syn-ack")") !=
+        std::string::npos);
 }
 
-TEST_CASE("write failures are reported") {
-  CHECK_THROWS_AS(OutputFile("/nonexistent-dir/x.csv"), RuntimeError);
-  OutputFile full("/dev/full");
+TEST_CASE("sinks get batches, and everything on flush") {
+  auto m = in_memory(OutputFormat::kList, false);
+  m.outputs.begin();
+  CHECK(m.sink->data().empty());  // still in the batch
+  const Result r{0xc6120001u, 80, Status::kOpen, 64, 65535, 0, 0, 1700000000};
+  const size_t line = std::string("open tcp 80 198.18.0.1 1700000000\n").size();
+  size_t n = 0;
+  while (m.sink->data().empty()) {
+    m.outputs.result(r);
+    ++n;
+  }
+  CHECK(n * line + 9 >= Outputs::kBatch);  // handed over once about a batch had collected
+  CHECK(n * line + 9 < Outputs::kBatch + 2 * line);
+  m.outputs.result(r);
+  m.outputs.flush();
+  CHECK(m.sink->flushes() == 1);
+  CHECK(m.sink->data().size() == 9 + (n + 1) * line);  // "#masscan\n" + every line
+  m.outputs.end();
+  CHECK(m.sink->data().size() == 9 + (n + 1) * line + 6);
+}
+
+TEST_CASE("file sinks report write failures") {
+  CHECK_THROWS_AS(FileSink("/nonexistent-dir/x.csv"), RuntimeError);
+  FileSink full("/dev/full");
   const std::string big(1 << 21, 'x');
-  CHECK_THROWS_AS((full.write(big.data(), big.size()), full.close()), RuntimeError);
+  CHECK_THROWS_AS((full.write(big), full.close()), RuntimeError);
 }
 
-TEST_CASE("summary JSON has the documented keys") {
+TEST_CASE("summary JSON: every counter of the table once, drops summed into dropped_total") {
   RunSummary s;
-  s.sent = 10;
   s.send_duration_s = 2;
-  s.by_status = {3, 4, 5};
-  s.dropped[static_cast<size_t>(Drop::kBadCookie)] = 2;
+  s.counters.add(CounterHome::kTx, static_cast<size_t>(TxCounter::kSent), 10);
+  s.counters.add(CounterHome::kRx, rx_slot(Status::kOpen), 3);
+  s.counters.add(CounterHome::kRx, rx_slot(Status::kClosed), 4);
+  s.counters.add(CounterHome::kRx, rx_slot(Status::kUnreachable), 5);
+  s.counters.add(CounterHome::kRx, rx_slot(Drop::kBadCookie), 2);
+  s.counters.add(CounterHome::kRx, rx_slot(RxCounter::kResultRingFull), 7);
+  s.counters.add(CounterHome::kDevice, static_cast<size_t>(DeviceCounter::kMissed), 1);
+  s.counters.add(CounterHome::kRx, rx_slot(RxCounter::kDuplicates), 9);
+  CHECK(s.dropped_total() == 10);  // duplicates are not drops
   const std::string j = summary_json(s);
-  for (const char* key :
-       {"\"sent\": 10", "\"send_duration_s\": 2.0", "\"send_rate_pps\": 5.0", "\"received\"",
-        "\"open\": 3", "\"closed\": 4", "\"unreachable\": 5", "\"duplicates\"", "\"seed\"",
-        "\"bad_cookie\": 2", "\"dropped_total\": 2"}) {
+  for (const char* key : {"\"sent\": 10", "\"send_duration_s\": 2.0", "\"send_rate_pps\": 5.0",
+                          "\"received\": 0", "\"open\": 3", "\"closed\": 4", "\"unreachable\": 5",
+                          "\"duplicates\": 9", "\"seed\"", "\"bad_cookie\": 2",
+                          "\"result_ring_full\": 7", "\"rx_missed\": 1", "\"dropped_total\": 10"}) {
     CAPTURE(key);
     CHECK(j.find(key) != std::string::npos);
   }
+  for (const auto& def : counter_table()) {
+    CAPTURE(def.name);
+    const std::string key = "\"" + def.name + "\": ";
+    const size_t at = j.find(key);
+    CHECK(at != std::string::npos);
+    CHECK(j.find(key, at + 1) == std::string::npos);
+  }
+  CHECK(j.find("\"duplicate\"") == std::string::npos);
+}
+
+TEST_CASE("the counter table: every slot of every home once, names unique") {
+  const auto& table = counter_table();
+  std::set<std::string> names;
+  size_t tx = 0, rx = 0, dev = 0;
+  for (const auto& d : table) {
+    CHECK(names.insert(d.name).second);
+    CHECK(!d.help.empty());
+    (d.home == CounterHome::kTx ? tx : d.home == CounterHome::kRx ? rx : dev)++;
+  }
+  CHECK(tx == kTxSlots);
+  CHECK(rx == kRxSlots);
+  CHECK(dev == kDeviceSlots);
+  CounterValues v;
+  for (size_t i = 0; i < table.size(); ++i) v[i] = i + 1;
+  CHECK(v.get(TxCounter::kSent) == v.get("sent"));
+  CHECK(v.get(Status::kUnreachable) == v.get("unreachable"));
+  CHECK(v.get(Drop::kArpOther) == v.get("arp_other"));
+  CHECK(v.get(DeviceCounter::kNoMbuf) == v.get("rx_nombuf"));
+  CHECK_THROWS(v.get("no_such_counter"));
 }

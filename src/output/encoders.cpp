@@ -1,18 +1,17 @@
-// The result formats. Each builds its line in a small buffer and hands it to OutputFile.
+// The result formats, as encoders (output.hpp): each appends the bytes of a result to a
+// buffer that Outputs hands to a sink.
 //   csv     header line, then rows; columns chosen with --output-fields
 //           (dry run: "ip,port")
 //   ndjson  one JSON object per result: ip, port, status, ttl, window, timestamp, scan, reason
 //   list    masscan's -oL byte for byte: "#masscan", "open tcp 80 1.2.3.4 1700000000", "# end"
-//   xml     nmap's XML (what nmap's own tools, ndiff among them, read); see xml_writer.cpp
+//   xml     nmap's XML (what nmap's own tools, ndiff among them, read); see xml_encoder.cpp
 #include <algorithm>
 #include <iterator>
 
 #include <fmt/format.h>
 
 #include "dpscan/error.hpp"
-#include "dpscan/ipv4.hpp"
-#include "dpscan/output.hpp"
-#include "writer_base.hpp"
+#include "encoder_base.hpp"
 
 namespace dpscan {
 namespace {
@@ -22,11 +21,10 @@ const std::vector<std::string> kCsvFields{"ip",     "port",      "status", "ttl"
 const std::vector<std::string> kDefaultCsvFields{"ip",  "port",   "status",
                                                  "ttl", "window", "timestamp"};
 
-class CsvWriter final : public LineWriter {
+class CsvEncoder final : public Encoder {
  public:
-  CsvWriter(OutputFile& out, const WriterContext& ctx, bool dry_run)
-      : LineWriter(out),
-        dry_run_(dry_run),
+  CsvEncoder(const OutputContext& ctx, bool dry_run)
+      : dry_run_(dry_run),
         fields_(ctx.csv_fields.empty() ? kDefaultCsvFields : ctx.csv_fields),
         scan_quoted_(csv_quote(ctx.scan_name)) {
     // Field names resolved once, not compared per result.
@@ -42,59 +40,58 @@ class CsvWriter final : public LineWriter {
                                             : Column::kUnknown);
     }
   }
-  void begin() override {
+  void begin(std::string& out) override {
     if (dry_run_) {
-      line("ip,port");
+      out += "ip,port\n";
       return;
     }
-    buf_.clear();
-    for (size_t i = 0; i < fields_.size(); ++i)
-      fmt::format_to(std::back_inserter(buf_), "{}{}", i ? "," : "", fields_[i]);
-    buf_.push_back('\n');
-    out_.write(buf_.data(), buf_.size());
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      if (i) out += ',';
+      out += fields_[i];
+    }
+    out += '\n';
   }
-  void result(const Result& r) override {
-    buf_.clear();
-    char t[16];
+  void result(const Result& r, std::string& out) override {
     for (size_t i = 0; i < columns_.size(); ++i) {
-      if (i) buf_.push_back(',');
+      if (i) out += ',';
       switch (columns_[i]) {
         case Column::kIp:
-          put(ip(r.ip, t));
+          put_ip(out, r.ip);
           break;
         case Column::kPort:
-          put_uint(r.port);
+          put_uint(out, r.port);
           break;
         case Column::kStatus:
-          put(status_name(r.status));
+          put(out, status_name(r.status));
           break;
         case Column::kTtl:
-          put_uint(r.ttl);
+          put_uint(out, r.ttl);
           break;
         case Column::kWindow:
-          put_uint(r.window);
+          put_uint(out, r.window);
           break;
         case Column::kTimestamp:
-          put_uint(r.time_s);
+          put_uint(out, r.time_s);
           break;
         case Column::kScan:
-          put(scan_quoted_);
+          put(out, scan_quoted_);
           break;
         case Column::kReason:
-          put(reason_name(r));
+          put(out, reason_name(r));
           break;
         case Column::kUnknown:
           break;
       }
     }
-    buf_.push_back('\n');
-    out_.write(buf_.data(), buf_.size());
+    out += '\n';
   }
-  void probe(uint32_t a, uint16_t port) override {
-    char t[16];
-    line("{},{}", ip(a, t), port);
+  void probe(const Target& t, std::string& out) override {
+    put_ip(out, t.ip);
+    out += ',';
+    put_uint(out, t.port);
+    out += '\n';
   }
-  void end() override {}
+  void end(std::string&) override {}
 
  private:
   static std::string csv_quote(const std::string& s) {
@@ -102,12 +99,6 @@ class CsvWriter final : public LineWriter {
     std::string q = "\"";
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
-  }
-  // Appends without fmt's format-string machinery: the main lcore writes a line per result.
-  void put(std::string_view v) { buf_.append(v.data(), v.data() + v.size()); }
-  void put_uint(uint64_t v) {
-    const fmt::format_int digits(v);
-    buf_.append(digits.data(), digits.data() + digits.size());
   }
   enum class Column : uint8_t {
     kIp,
@@ -126,23 +117,37 @@ class CsvWriter final : public LineWriter {
   std::vector<Column> columns_;
 };
 
-class NdjsonWriter final : public LineWriter {
+class NdjsonEncoder final : public Encoder {
  public:
-  NdjsonWriter(OutputFile& out, const WriterContext& ctx)
-      : LineWriter(out), scan_(json_escape(ctx.scan_name)) {}
-  void begin() override {}
-  void result(const Result& r) override {
-    char t[16];
-    line(
-        R"({{"ip":"{}","port":{},"status":"{}","ttl":{},"window":{},"timestamp":{},"scan":"{}","reason":"{}"}})",
-        ip(r.ip, t), r.port, status_name(r.status), r.ttl, r.window, r.time_s, scan_,
-        reason_name(r));
+  explicit NdjsonEncoder(const OutputContext& ctx) : scan_(json_escape(ctx.scan_name)) {}
+  void begin(std::string&) override {}
+  void result(const Result& r, std::string& out) override {
+    out += R"({"ip":")";
+    put_ip(out, r.ip);
+    out += R"(","port":)";
+    put_uint(out, r.port);
+    out += R"(,"status":")";
+    put(out, status_name(r.status));
+    out += R"(","ttl":)";
+    put_uint(out, r.ttl);
+    out += R"(,"window":)";
+    put_uint(out, r.window);
+    out += R"(,"timestamp":)";
+    put_uint(out, r.time_s);
+    out += R"(,"scan":")";
+    put(out, scan_);
+    out += R"(","reason":")";
+    put(out, reason_name(r));
+    out += "\"}\n";
   }
-  void probe(uint32_t a, uint16_t port) override {
-    char t[16];
-    line(R"({{"ip":"{}","port":{}}})", ip(a, t), port);
+  void probe(const Target& t, std::string& out) override {
+    out += R"({"ip":")";
+    put_ip(out, t.ip);
+    out += R"(","port":)";
+    put_uint(out, t.port);
+    out += "}\n";
   }
-  void end() override {}
+  void end(std::string&) override {}
 
  private:
   std::string scan_;
@@ -150,19 +155,27 @@ class NdjsonWriter final : public LineWriter {
 
 // masscan's -oL (output-list.c): "#masscan" first, then "<status> tcp <port> <ip> <unix time>",
 // then "# end". masscan reports only open and closed; dpscan writes unreachable the same way.
-class ListWriter final : public LineWriter {
+class ListEncoder final : public Encoder {
  public:
-  using LineWriter::LineWriter;
-  void begin() override { line("#masscan"); }
-  void result(const Result& r) override {
-    char t[16];
-    line("{} tcp {} {} {}", status_name(r.status), r.port, ip(r.ip, t), r.time_s);
+  void begin(std::string& out) override { out += "#masscan\n"; }
+  void result(const Result& r, std::string& out) override {
+    put(out, status_name(r.status));
+    out += " tcp ";
+    put_uint(out, r.port);
+    out += ' ';
+    put_ip(out, r.ip);
+    out += ' ';
+    put_uint(out, r.time_s);
+    out += '\n';
   }
-  void probe(uint32_t a, uint16_t port) override {
-    char t[16];
-    line("probe tcp {} {} 0", port, ip(a, t));
+  void probe(const Target& t, std::string& out) override {
+    out += "probe tcp ";
+    put_uint(out, t.port);
+    out += ' ';
+    put_ip(out, t.ip);
+    out += " 0\n";
   }
-  void end() override { line("# end"); }
+  void end(std::string& out) override { out += "# end\n"; }
 };
 
 }  // namespace
@@ -198,43 +211,18 @@ std::vector<std::string> parse_output_fields(const std::string& list) {
   return fields;
 }
 
-std::unique_ptr<ResultWriter> make_writer(OutputFormat format, OutputFile& out,
-                                          const WriterContext& ctx, bool dry_run) {
+std::unique_ptr<Encoder> make_encoder(OutputFormat format, const OutputContext& ctx, bool dry_run) {
   switch (format) {
     case OutputFormat::kCsv:
-      return std::make_unique<CsvWriter>(out, ctx, dry_run);
+      return std::make_unique<CsvEncoder>(ctx, dry_run);
     case OutputFormat::kNdjson:
-      return std::make_unique<NdjsonWriter>(out, ctx);
+      return std::make_unique<NdjsonEncoder>(ctx);
     case OutputFormat::kList:
-      return std::make_unique<ListWriter>(out);
+      return std::make_unique<ListEncoder>();
     case OutputFormat::kXml:
-      return make_xml_writer(out, ctx, dry_run);
+      return make_xml_encoder(ctx, dry_run);
   }
   return nullptr;
-}
-
-Outputs::Outputs(const std::vector<OutputSpec>& specs, const WriterContext& ctx, bool dry_run) {
-  for (const auto& spec : specs) {
-    files_.push_back(std::make_unique<OutputFile>(spec.path));
-    writers_.push_back(make_writer(spec.format, *files_.back(), ctx, dry_run));
-  }
-}
-
-void Outputs::begin() {
-  for (auto& w : writers_) w->begin();
-}
-void Outputs::result(const Result& r) {
-  for (auto& w : writers_) w->result(r);
-}
-void Outputs::probe(uint32_t ip, uint16_t port) {
-  for (auto& w : writers_) w->probe(ip, port);
-}
-void Outputs::flush() {
-  for (auto& f : files_) f->flush();
-}
-void Outputs::end() {
-  for (auto& w : writers_) w->end();
-  for (auto& f : files_) f->close();
 }
 
 }  // namespace dpscan

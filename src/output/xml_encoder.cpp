@@ -4,12 +4,13 @@
 // as nmap does; masscan's one <host> per result confuses tools that key hosts by address).
 #include <algorithm>
 #include <ctime>
+#include <iterator>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "dpscan_version.h"
-#include "writer_base.hpp"
+#include "encoder_base.hpp"
 
 namespace dpscan {
 namespace {
@@ -46,16 +47,19 @@ std::string timestr(double t) {
   return buf;
 }
 
-class XmlWriter final : public LineWriter {
+class XmlEncoder final : public Encoder {
  public:
-  XmlWriter(OutputFile& out, const WriterContext& ctx, bool dry_run)
-      : LineWriter(out), ctx_(ctx), dry_run_(dry_run) {}
-  void begin() override {}
-  void result(const Result& r) override { results_.push_back(r); }
-  void probe(uint32_t ip, uint16_t port) override {
-    results_.push_back(Result{ip, port, Status::kOpen, 0, 0, 0, 0, 0});
+  XmlEncoder(const OutputContext& ctx, bool dry_run) : ctx_(ctx), dry_run_(dry_run) {}
+  void begin(std::string&) override {}
+  void result(const Result& r, std::string&) override { results_.push_back(r); }
+  void probe(const Target& t, std::string&) override {
+    results_.push_back(Result{t.ip, t.port, Status::kOpen, 0, 0, 0, 0, 0});
   }
-  void end() override {
+  void end(std::string& out) override {
+    auto line = [&out](std::string_view f, const auto&... args) {
+      fmt::format_to(std::back_inserter(out), fmt::runtime(f), args...);
+      out += '\n';
+    };
     const auto start = static_cast<long long>(ctx_.start_time);
     const auto now = static_cast<long long>(std::time(nullptr));
     line(R"(<?xml version="1.0" encoding="UTF-8"?>)");
@@ -69,7 +73,6 @@ class XmlWriter final : public LineWriter {
       return a.ip != b.ip ? a.ip < b.ip : a.port < b.port;
     });
     size_t hosts = 0;
-    char t[16];
     for (size_t i = 0; i < results_.size();) {
       size_t j = i;
       while (j < results_.size() && results_[j].ip == results_[i].ip) ++j;
@@ -78,7 +81,7 @@ class XmlWriter final : public LineWriter {
       line(R"(<host starttime="{}" endtime="{}"><status state="up" reason="{}" reason_ttl="{}"/>)",
            first.time_s, results_[j - 1].time_s, dry_run_ ? "user-set" : reason_name(first),
            first.ttl);
-      line(R"(<address addr="{}" addrtype="ipv4"/>)", ip(first.ip, t));
+      line(R"(<address addr="{}" addrtype="ipv4"/>)", format_ipv4(first.ip));
       line("<hostnames>\n</hostnames>");
       line("<ports>");
       for (size_t k = i; k < j; ++k) {
@@ -107,16 +110,15 @@ class XmlWriter final : public LineWriter {
   }
 
  private:
-  const WriterContext& ctx_;
+  OutputContext ctx_;
   bool dry_run_;
   std::vector<Result> results_;
 };
 
 }  // namespace
 
-std::unique_ptr<ResultWriter> make_xml_writer(OutputFile& out, const WriterContext& ctx,
-                                              bool dry_run) {
-  return std::make_unique<XmlWriter>(out, ctx, dry_run);
+std::unique_ptr<Encoder> make_xml_encoder(const OutputContext& ctx, bool dry_run) {
+  return std::make_unique<XmlEncoder>(ctx, dry_run);
 }
 
 }  // namespace dpscan

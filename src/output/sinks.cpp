@@ -1,3 +1,4 @@
+// Sinks: where encoded results go (output.hpp).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@ namespace dpscan {
 // The file is created (if missing) at once, so an unwritable path fails before anything is
 // sent, but an existing file is truncated only when the run writes to it or closes it: a run
 // that fails during set-up leaves earlier results alone, and removes a file it created.
-OutputFile::OutputFile(const std::string& path)
+FileSink::FileSink(const std::string& path)
     : name_(path == "-" ? "standard output" : path), path_(path) {
   if (path == "-") {
     f_ = stdout;
@@ -42,14 +43,14 @@ OutputFile::OutputFile(const std::string& path)
   std::setvbuf(f_, buf, _IOFBF, kBufferSize);
 }
 
-OutputFile::~OutputFile() {
+FileSink::~FileSink() {
   if (owned_ && f_) {
     std::fclose(f_);
     if (!started_ && created_) ::unlink(path_.c_str());
   }
 }
 
-void OutputFile::start() {
+void FileSink::start() {
   if (started_) return;
   started_ = true;
   struct stat st {};
@@ -59,21 +60,21 @@ void OutputFile::start() {
   }
 }
 
-void OutputFile::write(const char* data, size_t len) {
+void FileSink::write(std::string_view batch) {
   start();
-  // Only the main lcore writes an output: the stream's lock would only cost time per line.
-  if (::fwrite_unlocked(data, 1, len, f_) != len) {
+  // Only the main lcore writes an output: the stream's lock would only cost time.
+  if (::fwrite_unlocked(batch.data(), 1, batch.size(), f_) != batch.size()) {
     throw RuntimeError(fmt::format("writing {} failed: {}", name_, std::strerror(errno)));
   }
 }
 
-void OutputFile::flush() {
+void FileSink::flush() {
   if (std::fflush(f_) != 0 || std::ferror(f_)) {
     throw RuntimeError(fmt::format("writing {} failed: {}", name_, std::strerror(errno)));
   }
 }
 
-void OutputFile::close() {
+void FileSink::close() {
   start();
   flush();
   if (owned_) {
@@ -83,6 +84,44 @@ void OutputFile::close() {
     if (std::fclose(f) != 0) {
       throw RuntimeError(fmt::format("closing {} failed: {}", name_, std::strerror(errno)));
     }
+  }
+}
+
+std::unique_ptr<Sink> make_sink(const OutputSpec& spec) {
+  return std::make_unique<FileSink>(spec.path);
+}
+
+Outputs::Outputs(const std::vector<OutputSpec>& specs, const OutputContext& ctx, bool dry_run) {
+  for (const auto& spec : specs)
+    outputs_.push_back({make_encoder(spec.format, ctx, dry_run), make_sink(spec), {}});
+}
+
+Outputs::Outputs(std::vector<Output> outputs) {
+  for (auto& o : outputs) outputs_.push_back({std::move(o.encoder), std::move(o.sink), {}});
+}
+
+void Outputs::hand_over(Slot& o) {
+  if (o.buffer.empty()) return;
+  o.sink->write(o.buffer);
+  o.buffer.clear();
+}
+
+void Outputs::begin() {
+  for (auto& o : outputs_) o.encoder->begin(o.buffer);
+}
+
+void Outputs::flush() {
+  for (auto& o : outputs_) {
+    hand_over(o);
+    o.sink->flush();
+  }
+}
+
+void Outputs::end() {
+  for (auto& o : outputs_) {
+    o.encoder->end(o.buffer);
+    hand_over(o);
+    o.sink->close();
   }
 }
 

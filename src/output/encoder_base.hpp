@@ -1,0 +1,32 @@
+// Shared by the encoders: appending without fmt's format-string machinery, JSON escaping,
+// and the xml factory.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "dpscan/ipv4.hpp"
+#include "dpscan/output.hpp"
+
+namespace dpscan {
+
+// The main lcore encodes a line per result: integers and names are appended directly.
+inline void put(std::string& out, std::string_view v) {
+  out.append(v);
+}
+inline void put_uint(std::string& out, uint64_t v) {
+  const fmt::format_int digits(v);
+  out.append(digits.data(), digits.size());
+}
+inline void put_ip(std::string& out, uint32_t ip) {
+  char t[16];
+  out.append(t, format_ipv4(ip, t));
+}
+
+std::string json_escape(const std::string& s);
+std::unique_ptr<Encoder> make_xml_encoder(const OutputContext& ctx, bool dry_run);
+
+}  // namespace dpscan
