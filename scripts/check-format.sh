@@ -7,7 +7,7 @@ cd "$root"
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.cpp' '*.hpp' '*.cc' '*.h' '*.cpp.in' 2>/dev/null ||
   find include src tests -name '*.[ch]pp' -o -name '*.cc')
 if [[ ${2:-} == --fix ]]; then
-  clang-format -i "${files[@]}"
+  for f in "${files[@]}"; do [[ ! -f $f ]] || clang-format -i "$f"; done
   exit 0
 fi
 bad=0

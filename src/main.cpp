@@ -15,6 +15,7 @@
 #include "dpscan/plan.hpp"
 #include "engine/dataplane.hpp"
 #include "engine/engine.hpp"
+#include "probe/modules.hpp"
 
 namespace {
 
@@ -54,6 +55,9 @@ void print_closing(const dpscan::RunSummary& s) {
 // One scan: its outputs, the engine, the summary. Returns true when it was interrupted.
 bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane) {
   dpscan::OutputContext ctx;
+  const dpscan::ModuleNames names = dpscan::module_names(plan.probe);
+  ctx.protocol = std::string(names.protocol);
+  ctx.scan_type = std::string(names.scan_type);
   ctx.scan_name = plan.name;
   ctx.csv_fields = plan.csv_fields;
   ctx.command_line = plan.command_line;

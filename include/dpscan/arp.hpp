@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "dpscan/addr.hpp"
+
 namespace dpscan {
 
 constexpr size_t kArpFrameLen = 42;
@@ -13,10 +15,10 @@ constexpr uint16_t kArpRequest = 1, kArpReply = 2;
 
 struct ArpPacket {
   uint16_t op;
-  uint8_t sender_mac[6];
-  uint32_t sender_ip;
-  uint8_t target_mac[6];
-  uint32_t target_ip;
+  MacAddr sender_mac;
+  Ipv4Addr sender_ip;
+  MacAddr target_mac;
+  Ipv4Addr target_ip;
 };
 
 // Parses the ARP payload (after the Ethernet header). nullopt for anything but
@@ -25,7 +27,7 @@ std::optional<ArpPacket> parse_arp(const uint8_t* payload, size_t len);
 
 // Writes a complete Ethernet + ARP frame of kArpFrameLen bytes. For a request eth_dst is the
 // broadcast address and target_mac is zero.
-size_t build_arp_frame(uint8_t* frame, uint16_t op, const uint8_t* eth_dst, const uint8_t* our_mac,
-                       uint32_t our_ip, const uint8_t* target_mac, uint32_t target_ip);
+size_t build_arp_frame(uint8_t* frame, uint16_t op, const MacAddr& eth_dst, const MacAddr& our_mac,
+                       Ipv4Addr our_ip, const MacAddr& target_mac, Ipv4Addr target_ip);
 
 }  // namespace dpscan

@@ -46,6 +46,4 @@ constexpr size_t kSport = 0, kDport = 2, kSeq = 4, kAck = 8, kOffset = 12, kFlag
 constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck_ = 0x10;
 }  // namespace tcp
 
-using MacAddr = uint8_t[6];
-
 }  // namespace dpscan

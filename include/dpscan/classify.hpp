@@ -61,10 +61,10 @@ struct Verdict {
   bool csum_device = false;
   bool csum_partial = false;
   uint16_t port = 0;  // target port
-  uint32_t ip = 0;    // target address
+  Ipv4Addr ip;        // target address
   uint16_t window = 0;
   uint16_t our_port = 0;  // for the RST after a SYN-ACK
-  uint32_t our_ip = 0;
+  Ipv4Addr our_ip;
   uint32_t ack = 0;
   size_t l3 = 0;  // offset of the ARP or IPv4 header
 };
@@ -106,7 +106,7 @@ enum class TcpCsum : uint8_t { kBad, kVerified, kDevice, kPartial };
 // for this segment's own addresses and length: a corrupted complete checksum matches it by
 // chance with probability 2^-16, and the answer must still carry the cookie (32-bit sequence
 // and the source port) to count. Anything else that fails is dropped as tcp_checksum.
-inline TcpCsum tcp_checksum(const uint8_t* l4, size_t l4_len, uint32_t them, uint32_t us,
+inline TcpCsum tcp_checksum(const uint8_t* l4, size_t l4_len, Ipv4Addr them, Ipv4Addr us,
                             RxChecksum mode, CsumFlag hw) {
   if (mode == RxChecksum::kTrust) return TcpCsum::kVerified;
   if (mode == RxChecksum::kAuto) {
@@ -115,7 +115,7 @@ inline TcpCsum tcp_checksum(const uint8_t* l4, size_t l4_len, uint32_t them, uin
     if (hw == CsumFlag::kNone) return TcpCsum::kPartial;
   }
   const uint32_t pseudo =
-      pseudo_header_sum(them, us, ip4::kProtoTcp, static_cast<uint16_t>(l4_len));
+      pseudo_header_sum(them.value(), us.value(), ip4::kProtoTcp, static_cast<uint16_t>(l4_len));
   if (checksum_fold(checksum_add(pseudo, l4, l4_len)) == 0) return TcpCsum::kVerified;
   if (mode == RxChecksum::kAuto && load_be16(l4 + tcp::kChecksum) == fold16(pseudo))
     return TcpCsum::kPartial;
@@ -155,10 +155,10 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx, Csum
   if (!classify_detail::ip_checksum_ok(ip, ihl, ctx.checksum, hints.ip))
     return drop(Drop::kIpChecksum);
   if ((load_be16(ip + ip4::kFrag) & 0x3fff) != 0) return drop(Drop::kFragment);  // MF or offset
-  const uint32_t us = load_be32(ip + ip4::kDst);
+  const Ipv4Addr us(load_be32(ip + ip4::kDst));
   if (!ctx.sources.contains(us)) return drop(Drop::kNotForUs);
 
-  const uint32_t them = load_be32(ip + ip4::kSrc);
+  const Ipv4Addr them(load_be32(ip + ip4::kSrc));
   const uint8_t* l4 = ip + ihl;
   const size_t l4_len = total - ihl;
   Verdict v;
@@ -214,8 +214,8 @@ inline Verdict classify(const uint8_t* f, size_t len, const RxContext& ctx, Csum
     if ((inner[ip4::kVerIhl] >> 4) != 4 || inner_ihl < ip4::kLen) return drop(Drop::kBadIpHeader);
     if (inner_len < inner_ihl + 8) return drop(Drop::kTruncated);
     if (inner[ip4::kProto] != ip4::kProtoTcp) return drop(Drop::kProtocol);
-    if (load_be32(inner + ip4::kSrc) != us) return drop(Drop::kBadCookie);
-    const uint32_t target = load_be32(inner + ip4::kDst);
+    if (load_be32(inner + ip4::kSrc) != us.value()) return drop(Drop::kBadCookie);
+    const Ipv4Addr target(load_be32(inner + ip4::kDst));
     const uint8_t* inner_tcp = inner + inner_ihl;
     v.our_port = load_be16(inner_tcp + tcp::kSport);
     v.port = load_be16(inner_tcp + tcp::kDport);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dpscan/addr.hpp"
 #include "dpscan/siphash.hpp"
 
 namespace dpscan {
@@ -64,9 +65,12 @@ uint64_t cookie_hash_aes(const AesKeys& keys, uint32_t src, uint32_t dst, uint16
 void cookie_hash_aes_batch(const AesKeys& keys, const uint32_t* src, const uint32_t* dst,
                            const uint16_t* dport, uint64_t* out, unsigned n);
 
-inline uint64_t cookie_hash(const CookieParams& p, uint32_t src, uint32_t dst, uint16_t dport) {
-  return p.algo == CookieAlgo::kAes ? cookie_hash_aes(p.aes, src, dst, dport)
-                                    : cookie_hash_siphash(p.key, src, dst, dport);
+// The cookie message is IPv4's (source, destination, port): an address family with longer
+// addresses adds its own message here (the 16-byte AES block has room for IPv6 only with
+// a second block).
+inline uint64_t cookie_hash(const CookieParams& p, Ipv4Addr src, Ipv4Addr dst, uint16_t dport) {
+  return p.algo == CookieAlgo::kAes ? cookie_hash_aes(p.aes, src.value(), dst.value(), dport)
+                                    : cookie_hash_siphash(p.key, src.value(), dst.value(), dport);
 }
 
 inline Cookie cookie_from_hash(const CookieParams& p, uint64_t h) {
@@ -76,7 +80,7 @@ inline Cookie cookie_from_hash(const CookieParams& p, uint64_t h) {
           static_cast<uint16_t>(h >> 48)};
 }
 
-inline Cookie make_cookie(const CookieParams& p, uint32_t src, uint32_t dst, uint16_t dport) {
+inline Cookie make_cookie(const CookieParams& p, Ipv4Addr src, Ipv4Addr dst, uint16_t dport) {
   return cookie_from_hash(p, cookie_hash(p, src, dst, dport));
 }
 

@@ -9,12 +9,18 @@
 #include <string_view>
 #include <vector>
 
+#include "dpscan/addr.hpp"
+
 namespace dpscan {
 
 struct Interval {
-  uint32_t first;
-  uint32_t last;  // inclusive, so 0.0.0.0-255.255.255.255 is representable
-  uint64_t size() const { return uint64_t{last} - first + 1; }
+  Ipv4Addr first;
+  Ipv4Addr last;  // inclusive, so 0.0.0.0-255.255.255.255 is representable
+  constexpr Interval() = default;
+  constexpr Interval(Ipv4Addr f, Ipv4Addr l) : first(f), last(l) {}
+  // From host-order numbers (the set algebra and the tests work on them).
+  constexpr Interval(uint32_t f, uint32_t l) : first(f), last(l) {}
+  uint64_t size() const { return uint64_t{last.value()} - first.value() + 1; }
   friend bool operator==(const Interval&, const Interval&) = default;
 };
 
@@ -34,7 +40,7 @@ class IpSet {
   void add_file(const std::string& path);
 
   IpSet minus(const IpSet& excluded) const;
-  bool contains(uint32_t ip) const;
+  bool contains(Ipv4Addr ip) const;
   uint64_t size() const;
   bool empty() const { return intervals().empty(); }
   const std::vector<Interval>& intervals() const;

@@ -25,6 +25,8 @@ struct OutputContext {
   std::string command_line;             // xml nmaprun args
   std::vector<uint16_t> ports;          // xml scaninfo
   double start_time = 0;                // Unix seconds
+  std::string protocol = "tcp";         // the probe module's (list, xml)
+  std::string scan_type = "syn";        // nmap's scaninfo type (xml)
 };
 
 class Encoder {

@@ -29,6 +29,9 @@ struct OutputSpec {
 
 enum class StatusFormat : uint8_t { kText, kNdjson, kNone };
 
+// The probe module a scan sends (src/probe/modules.hpp). TCP SYN is the only one so far.
+enum class ProbeKind : uint8_t { kTcpSyn };
+
 struct ScanPlan {
   // What to scan.
   IpSet addresses;                   // targets minus exclusions
@@ -51,12 +54,13 @@ struct ScanPlan {
   double checkpoint_interval_s = 5;
 
   // How to send.
+  ProbeKind probe = ProbeKind::kTcpSyn;
   double rate_pps = 10000;  // 0: as fast as the device takes them
   std::string device;
   std::vector<std::string> eal_args;
   SourceAddresses sources;
-  std::optional<uint32_t> gateway_ip;
-  std::optional<std::array<uint8_t, 6>> gateway_mac;
+  std::optional<Ipv4Addr> gateway_ip;
+  std::optional<MacAddr> gateway_mac;
   OptionProfile probe_options = OptionProfile::kWindows;
   uint8_t ttl = 64;
   uint16_t window = 65535;

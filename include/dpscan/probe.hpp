@@ -7,8 +7,10 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string_view>
 
+#include "dpscan/addr.hpp"
 #include "dpscan/bytes.hpp"
 #include "dpscan/checksum.hpp"
 #include "dpscan/cookie.hpp"
@@ -21,8 +23,8 @@ OptionProfile parse_option_profile(std::string_view name);  // throws UsageError
 std::string_view to_string(OptionProfile p);
 
 struct ProbeConfig {
-  uint8_t src_mac[6]{};
-  uint8_t dst_mac[6]{};
+  MacAddr src_mac;
+  MacAddr dst_mac;
   uint8_t ttl = 64;
   uint16_t window = 65535;
   uint16_t mss = 1460;
@@ -43,6 +45,7 @@ class ProbeTemplate {
   uint32_t ip_sum() const { return ip_sum_; }
   uint32_t tcp_sum() const { return tcp_sum_; }
   const uint8_t* bytes() const { return bytes_.data(); }
+  std::span<const uint8_t> frame() const { return {bytes_.data(), len_}; }
 
   // Copies the whole template (for buffers that do not already hold it).
   void fill(uint8_t* frame) const { std::memcpy(frame, bytes_.data(), len_); }
@@ -50,14 +53,13 @@ class ProbeTemplate {
   // Patches a frame that already holds the template: addresses, ports, sequence number,
   // IP ID, and both checksums from the precomputed sums (the source and destination
   // addresses appear in both the IPv4 header and the TCP pseudo header).
-  void patch(uint8_t* frame, uint32_t src_ip, uint32_t dst_ip, uint16_t dport,
-             const Cookie& c) const {
+  void patch(uint8_t* frame, Ipv4Addr src, Ipv4Addr dst, uint16_t dport, const Cookie& c) const {
     uint8_t* ip = frame + kIp;
     uint8_t* tcp = frame + kTcp;
     store_be16(ip + ip4::kId, c.ip_id);
-    store_be32(ip + ip4::kSrc, src_ip);
-    store_be32(ip + ip4::kDst, dst_ip);
-    const uint32_t addrs = checksum_add32(checksum_add32(0, src_ip), dst_ip);
+    store_be32(ip + ip4::kSrc, src.value());
+    store_be32(ip + ip4::kDst, dst.value());
+    const uint32_t addrs = checksum_add32(checksum_add32(0, src.value()), dst.value());
     store_be16(ip + ip4::kChecksum, checksum_fold(ip_sum_ + addrs + c.ip_id));
     store_be16(tcp + tcp::kSport, c.sport);
     store_be16(tcp + tcp::kDport, dport);
@@ -73,11 +75,25 @@ class ProbeTemplate {
   uint32_t tcp_sum_ = 0;  // pseudo header (addresses zero) + TCP header, patched fields zero
 };
 
-// A complete Ethernet/IPv4/TCP segment without options or payload, with both checksums,
-// for control replies (the RST after a SYN-ACK). Returns the frame length (54).
-size_t build_tcp_frame(uint8_t* frame, const uint8_t* src_mac, const uint8_t* dst_mac,
-                       uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport,
-                       uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window, uint16_t ip_id,
-                       uint8_t ttl);
+// A TCP segment without options or payload.
+struct TcpSegment {
+  MacAddr src_mac;
+  MacAddr dst_mac;
+  Ipv4Addr src;
+  Ipv4Addr dst;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0;
+  uint16_t window = 0;
+  uint16_t ip_id = 0;
+  uint8_t ttl = 64;
+};
+
+// Writes the segment as a complete Ethernet/IPv4/TCP frame with both checksums, for control
+// replies (the RST after a SYN-ACK) and the responders of tests and benchmarks. Returns the
+// frame length (54).
+size_t build_tcp_frame(uint8_t* frame, const TcpSegment& s);
 
 }  // namespace dpscan

@@ -4,12 +4,13 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dpscan/addr.hpp"
 #include "dpscan/status.hpp"
 
 namespace dpscan {
 
 struct Result {
-  uint32_t ip;
+  Ipv4Addr ip;
   uint16_t port;
   Status status;
   uint8_t ttl;

@@ -10,33 +10,35 @@
 #include <string_view>
 #include <vector>
 
+#include "dpscan/addr.hpp"
+
 namespace dpscan {
 
 class SourceAddresses {
  public:
   SourceAddresses() = default;
-  explicit SourceAddresses(std::vector<uint32_t> addrs);
+  explicit SourceAddresses(std::vector<Ipv4Addr> addrs);
   // Parses a comma-separated list of addresses, a-b ranges and CIDR blocks (at most 4096
   // addresses). Throws UsageError.
   static SourceAddresses parse(std::string_view spec);
 
   size_t size() const { return addrs_.size(); }
   bool empty() const { return addrs_.empty(); }
-  uint32_t first() const { return addrs_.front(); }
-  const std::vector<uint32_t>& all() const { return addrs_; }
+  Ipv4Addr first() const { return addrs_.front(); }
+  const std::vector<Ipv4Addr>& all() const { return addrs_; }
 
-  uint32_t pick(uint32_t dst, uint16_t dport) const {
-    if (count_ == 1) return first_;
-    const uint32_t h = (dst ^ (uint32_t{dport} << 16)) * 0x9e3779b1u;
+  Ipv4Addr pick(Ipv4Addr dst, uint16_t dport) const {
+    if (count_ == 1) return Ipv4Addr(first_);
+    const uint32_t h = (dst.value() ^ (uint32_t{dport} << 16)) * 0x9e3779b1u;
     return addrs_[(uint64_t{h} * count_) >> 32];
   }
-  bool contains(uint32_t ip) const {
-    if (contiguous_) return ip - first_ < count_;
+  bool contains(Ipv4Addr ip) const {
+    if (contiguous_) return ip.value() - first_ < count_;
     return std::binary_search(addrs_.begin(), addrs_.end(), ip);
   }
 
  private:
-  std::vector<uint32_t> addrs_;
+  std::vector<Ipv4Addr> addrs_;
   uint32_t first_ = 0;
   uint32_t count_ = 0;
   bool contiguous_ = true;

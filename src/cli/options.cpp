@@ -16,9 +16,9 @@
 
 #include <fmt/format.h>
 
+#include "dpscan/addr.hpp"
 #include "dpscan/campaign.hpp"
 #include "dpscan/error.hpp"
-#include "dpscan/ipv4.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/ports.hpp"
@@ -29,23 +29,15 @@ namespace po = boost::program_options;
 namespace dpscan {
 namespace {
 
-uint32_t ip_or_throw(const std::string& text, const char* option) {
-  if (auto ip = parse_ipv4(text)) return *ip;
+Ipv4Addr ip_or_throw(const std::string& text, const char* option) {
+  if (auto ip = Ipv4Addr::parse(text)) return *ip;
   throw UsageError(fmt::format("--{}: '{}' is not an IPv4 address", option, text));
 }
 
-std::array<uint8_t, 6> mac_or_throw(const std::string& text) {
-  std::array<uint8_t, 6> mac{};
-  unsigned v[6];
-  char tail;
-  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
-                  &v[5], &tail) != 6 ||
-      text.size() != 17) {
-    throw UsageError(
-        fmt::format("--gateway-mac: '{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
-  }
-  for (int i = 0; i < 6; ++i) mac[static_cast<size_t>(i)] = static_cast<uint8_t>(v[i]);
-  return mac;
+MacAddr mac_or_throw(const std::string& text) {
+  if (auto mac = MacAddr::parse(text)) return *mac;
+  throw UsageError(
+      fmt::format("--gateway-mac: '{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
 }
 
 // Splits --eal-args like a shell would for the simple cases: white space separates,

@@ -26,10 +26,18 @@ size_t answer(const uint8_t* p, uint8_t* out) {
   const uint8_t* ip = p + eth::kLen;
   const uint8_t* tcp = ip + ip4::kLen;
   const uint32_t seq = load_be32(tcp + tcp::kSeq);
-  return build_tcp_frame(out, p + eth::kDst, p + eth::kSrc, load_be32(ip + ip4::kDst),
-                         load_be32(ip + ip4::kSrc), load_be16(tcp + tcp::kDport),
-                         load_be16(tcp + tcp::kSport), seq ^ 0x5a5a5a5au, seq + 1,
-                         tcp::kSyn | tcp::kAck_, 64240, 0, 64);
+  TcpSegment s;
+  s.src_mac = MacAddr::from(p + eth::kDst);
+  s.dst_mac = MacAddr::from(p + eth::kSrc);
+  s.src = Ipv4Addr(load_be32(ip + ip4::kDst));
+  s.dst = Ipv4Addr(load_be32(ip + ip4::kSrc));
+  s.sport = load_be16(tcp + tcp::kDport);
+  s.dport = load_be16(tcp + tcp::kSport);
+  s.seq = seq ^ 0x5a5a5a5au;
+  s.ack = seq + 1;
+  s.flags = tcp::kSyn | tcp::kAck_;
+  s.window = 64240;
+  return build_tcp_frame(out, s);
 }
 
 bool is_syn(const rte_mbuf* m) {

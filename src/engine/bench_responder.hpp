@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dpscan/counter.hpp"
+#include "engine/counter.hpp"
 
 struct rte_mempool;
 struct rte_ring;

@@ -23,7 +23,7 @@ void Dataplane::open(const ScanPlan& plan) {
   device_.emplace(port_id, plan.device, eal_->layout().rx_queues, eal_->layout().tx_queues);
 }
 
-void Dataplane::load_template(const ProbeTemplate& tmpl) {
+void Dataplane::load_template(std::span<const uint8_t> tmpl) {
   if (!pools_) {
     device_->create_tx_pools(tmpl);
     pools_ = true;

@@ -28,7 +28,7 @@ class Dataplane {
   const EalLayout& layout() const { return eal_->layout(); }
   BenchResponder* responder() { return responder_ ? &*responder_ : nullptr; }
   // Writes the probe template into every TX mbuf (creating the pools the first time).
-  void load_template(const ProbeTemplate& tmpl);
+  void load_template(std::span<const uint8_t> tmpl);
 
  private:
   std::unique_ptr<Eal> eal_;

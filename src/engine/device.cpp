@@ -27,9 +27,10 @@ void check(int rc, const std::string& what) {
 }
 
 void fill_template(rte_mempool*, void* arg, void* obj, unsigned) {
-  const auto* tmpl = static_cast<const ProbeTemplate*>(arg);
+  const auto* tmpl = static_cast<const std::span<const uint8_t>*>(arg);
   auto* m = static_cast<rte_mbuf*>(obj);
-  tmpl->fill(static_cast<uint8_t*>(m->buf_addr) + RTE_PKTMBUF_HEADROOM);
+  std::memcpy(static_cast<uint8_t*>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, tmpl->data(),
+              tmpl->size());
   // The TX lcore takes these mbufs with rte_mempool_get_bulk, without rte_pktmbuf_reset: set
   // once here, the offset and lengths stay as they are (every probe has the same length,
   // nothing on the TX path changes them, and freeing only resets next/nb_segs).
@@ -132,10 +133,10 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   rte_ether_addr addr{};
   check(rte_eth_macaddr_get(port_, &addr),
         fmt::format("device {}: reading its MAC address", name_));
-  std::memcpy(mac_, addr.addr_bytes, 6);
+  mac_ = MacAddr::from(addr.addr_bytes);
 }
 
-void Device::create_tx_pools(const ProbeTemplate& tmpl) {
+void Device::create_tx_pools(std::span<const uint8_t> tmpl) {
   for (uint16_t q = 0; q < probe_queues_; ++q) {
     const std::string name = fmt::format("dpscan_tx{}", q);
     rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), kTxPoolSize, kPoolCache, 0,
@@ -143,14 +144,13 @@ void Device::create_tx_pools(const ProbeTemplate& tmpl) {
     if (!pool)
       throw RuntimeError(
           fmt::format("cannot create the TX buffer pool: {}", rte_strerror(rte_errno)));
-    rte_mempool_obj_iter(pool, fill_template, const_cast<ProbeTemplate*>(&tmpl));
+    rte_mempool_obj_iter(pool, fill_template, &tmpl);
     tx_pools_.push_back(pool);
   }
 }
 
-void Device::refill_tx_pools(const ProbeTemplate& tmpl) {
-  for (rte_mempool* pool : tx_pools_)
-    rte_mempool_obj_iter(pool, fill_template, const_cast<ProbeTemplate*>(&tmpl));
+void Device::refill_tx_pools(std::span<const uint8_t> tmpl) {
+  for (rte_mempool* pool : tx_pools_) rte_mempool_obj_iter(pool, fill_template, &tmpl);
 }
 
 DeviceStats Device::stats() const {

@@ -4,10 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
-#include "dpscan/probe.hpp"
+#include "dpscan/addr.hpp"
 #include "dpscan/summary.hpp"
 
 struct rte_mempool;
@@ -30,7 +31,7 @@ class Device {
   Device& operator=(const Device&) = delete;
 
   uint16_t port() const { return port_; }
-  const uint8_t* mac() const { return mac_; }
+  const MacAddr& mac() const { return mac_; }
   rte_mempool* control_pool() const { return ctrl_pool_; }
   uint16_t rx_queues() const { return rx_queues_; }
   uint16_t tx_queues() const { return tx_queues_; }
@@ -38,10 +39,10 @@ class Device {
   bool control_queue_shared() const { return control_queue_ < probe_queues_; }
   unsigned fast_free_queues() const { return fast_free_queues_; }
   rte_mempool* tx_pool(uint16_t queue) const { return tx_pools_.at(queue); }
-  // Creates one TX pool per TX queue with every mbuf holding the template.
-  void create_tx_pools(const ProbeTemplate& tmpl);
+  // Creates one TX pool per TX queue with every mbuf holding the template (a probe frame).
+  void create_tx_pools(std::span<const uint8_t> tmpl);
   // Rewrites the template into every mbuf of the TX pools (between scans: none is in use).
-  void refill_tx_pools(const ProbeTemplate& tmpl);
+  void refill_tx_pools(std::span<const uint8_t> tmpl);
   DeviceStats stats() const;
   const DeviceInfo& info() const { return info_; }
   bool rx_checksum_offload() const { return rx_csum_offload_; }
@@ -50,7 +51,7 @@ class Device {
  private:
   uint16_t port_;
   std::string name_;
-  uint8_t mac_[6]{};
+  MacAddr mac_;
   int socket_ = 0;
   bool started_ = false;
   rte_mempool* rx_pool_ = nullptr;

@@ -8,17 +8,17 @@
 #include <rte_mbuf.h>
 
 #include "device.hpp"
+#include "dpscan/addr.hpp"
 #include "dpscan/arp.hpp"
 #include "dpscan/bytes.hpp"
 #include "dpscan/error.hpp"
-#include "dpscan/ipv4.hpp"
 #include "dpscan/log.hpp"
 
 namespace dpscan {
 namespace {
 
-void send_frame(Device& dev, uint16_t op, const uint8_t* eth_dst, uint32_t our_ip,
-                const uint8_t* target_mac, uint32_t target_ip) {
+void send_frame(Device& dev, uint16_t op, const MacAddr& eth_dst, Ipv4Addr our_ip,
+                const MacAddr& target_mac, Ipv4Addr target_ip) {
   rte_mbuf* m = rte_pktmbuf_alloc(dev.control_pool());
   if (!m) throw RuntimeError("out of packet buffers while resolving the gateway");
   const size_t n = build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), op, eth_dst, dev.mac(), our_ip,
@@ -30,11 +30,10 @@ void send_frame(Device& dev, uint16_t op, const uint8_t* eth_dst, uint32_t our_i
 
 }  // namespace
 
-std::array<uint8_t, 6> resolve_gateway(Device& dev, const SourceAddresses& ours,
-                                       uint32_t gateway_ip, int tries) {
-  const uint32_t our_ip = ours.first();
-  static const uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  static const uint8_t kZero[6] = {};
+MacAddr resolve_gateway(Device& dev, const SourceAddresses& ours, Ipv4Addr gateway_ip, int tries) {
+  const Ipv4Addr our_ip = ours.first();
+  const MacAddr kBroadcast = MacAddr::broadcast();
+  const MacAddr kZero;
   const uint64_t hz = rte_get_tsc_hz();
   for (int attempt = 0; attempt < tries; ++attempt) {
     send_frame(dev, kArpRequest, kBroadcast, our_ip, kZero, gateway_ip);
@@ -51,11 +50,10 @@ std::array<uint8_t, 6> resolve_gateway(Device& dev, const SourceAddresses& ours,
         if (len >= eth::kLen && load_be16(f + eth::kType) == eth::kTypeArp) {
           if (auto arp = parse_arp(f + eth::kLen, len - eth::kLen)) {
             if (arp->op == kArpReply && arp->sender_ip == gateway_ip) {
-              std::array<uint8_t, 6> mac;
-              std::memcpy(mac.data(), arp->sender_mac, 6);
               rte_pktmbuf_free_bulk(pkts, n);
-              log::verbose("gateway {} is at {:02x}", format_ipv4(gateway_ip), fmt::join(mac, ":"));
-              return mac;
+              log::verbose("gateway {} is at {}", gateway_ip.to_string(),
+                           arp->sender_mac.to_string());
+              return arp->sender_mac;
             }
             if (arp->op == kArpRequest && ours.contains(arp->target_ip)) {
               send_frame(dev, kArpReply, arp->sender_mac, arp->target_ip, arp->sender_mac,
@@ -73,7 +71,7 @@ std::array<uint8_t, 6> resolve_gateway(Device& dev, const SourceAddresses& ours,
   throw RuntimeError(
       fmt::format("gateway {} did not answer ARP ({} requests over {} s); check --gateway-ip and "
                   "the cabling, or give --gateway-mac",
-                  format_ipv4(gateway_ip), tries, tries));
+                  gateway_ip.to_string(), tries, tries));
 }
 
 }  // namespace dpscan

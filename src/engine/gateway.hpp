@@ -3,9 +3,9 @@
 // which a DPDK-bound NIC does not have (ZMap #19, #421, #627).
 #pragma once
 
-#include <array>
 #include <cstdint>
 
+#include "dpscan/addr.hpp"
 #include "dpscan/sources.hpp"
 
 namespace dpscan {
@@ -14,7 +14,7 @@ class Device;
 
 // Throws RuntimeError if the gateway does not answer `tries` requests, one per second.
 // Asks from the first source address and answers ARP for all of them meanwhile.
-std::array<uint8_t, 6> resolve_gateway(Device& dev, const SourceAddresses& ours,
-                                       uint32_t gateway_ip, int tries = 5);
+MacAddr resolve_gateway(Device& dev, const SourceAddresses& ours, Ipv4Addr gateway_ip,
+                        int tries = 5);
 
 }  // namespace dpscan

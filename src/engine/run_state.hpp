@@ -7,10 +7,10 @@
 #include <limits>
 #include <vector>
 
-#include "dpscan/budget.hpp"
 #include "dpscan/checkpoint.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/scan_order.hpp"
+#include "engine/budget.hpp"
 
 namespace dpscan {
 

@@ -18,17 +18,20 @@
 #include "bench_responder.hpp"
 #include "dataplane.hpp"
 #include "device.hpp"
+#include "dpscan/addr.hpp"
 #include "dpscan/error.hpp"
-#include "dpscan/ipv4.hpp"
 #include "dpscan/log.hpp"
 #include "dpscan/result.hpp"
 #include "eal.hpp"
 #include "engine.hpp"
 #include "gateway.hpp"
 #include "main_loop.hpp"
+#include "probe/modules.hpp"
 #include "run_setup.hpp"
+#include "rx_loop.hpp"
 #include "status.hpp"
 #include "telemetry.hpp"
+#include "tx_loop.hpp"
 #include "workers.hpp"
 
 namespace dpscan {
@@ -69,21 +72,20 @@ class Ring {
   rte_ring* ring_;
 };
 
-std::array<uint8_t, 6> gateway_mac(const ScanPlan& plan, Device& dev) {
+MacAddr gateway_mac(const ScanPlan& plan, Device& dev) {
   if (plan.gateway_mac) return *plan.gateway_mac;
-  log::info("resolving gateway {} by ARP", format_ipv4(*plan.gateway_ip));
+  log::info("resolving gateway {} by ARP", plan.gateway_ip->to_string());
   return resolve_gateway(dev, plan.sources, *plan.gateway_ip);
 }
 
-ProbeTemplate make_template(const ScanPlan& plan, const Device& dev,
-                            const std::array<uint8_t, 6>& gateway) {
+ProbeConfig probe_config(const ScanPlan& plan, const Device& dev, const MacAddr& gateway) {
   ProbeConfig pc;
-  std::memcpy(pc.src_mac, dev.mac(), 6);
-  std::memcpy(pc.dst_mac, gateway.data(), 6);
+  pc.src_mac = dev.mac();
+  pc.dst_mac = gateway;
   pc.ttl = plan.ttl;
   pc.window = plan.window;
   pc.options = plan.probe_options;
-  return ProbeTemplate(pc);
+  return pc;
 }
 
 CookieParams make_cookie_params(const ScanPlan& plan, const RunState& state) {
@@ -94,7 +96,9 @@ CookieParams make_cookie_params(const ScanPlan& plan, const RunState& state) {
   return cookie;
 }
 
-// The DPDK side of a scan: TX lcores send, RX lcores classify, the main lcore drains.
+// The DPDK side of a scan with probe module M: TX lcores send, RX lcores classify, the main
+// lcore drains.
+template <ProbeModule M>
 class ScanSender final : public Sender {
  public:
   // Set-up: the device (EAL once per process), the gateway's MAC, the probe template in
@@ -106,7 +110,7 @@ class ScanSender final : public Sender {
         dataplane_(dataplane),
         dev_(dataplane.device()),
         device_before_(device_counters_now()),
-        tmpl_(make_template(plan, dev_, gateway_mac(plan, dev_))),
+        tmpl_(M::make_template(probe_config(plan, dev_, gateway_mac(plan, dev_)))),
         cookie_(make_cookie_params(plan, run.state)),
         dedup_(run.space, plan.dedup_memory),
         budget_(run.state.budget),
@@ -115,7 +119,7 @@ class ScanSender final : public Sender {
         rx_stats_(plan.rx_lcores),
         tx_(plan.tx_lcores),
         rx_(plan.rx_lcores) {
-    dataplane.load_template(tmpl_);
+    dataplane.load_template(tmpl_.frame());
     ctl_.yield_when_blocked = plan.bench_responder;
     wire_tx();
     wire_rx();
@@ -136,9 +140,9 @@ class ScanSender final : public Sender {
       bench->launch(layout.responder_lcore, ctl_.stop);
     bool launched = true;
     for (uint32_t m = 0; m < plan_.rx_lcores; ++m)
-      launched = launched && rte_eal_remote_launch(rx_main, &rx_[m], layout.rx_lcores[m]) == 0;
+      launched = launched && rte_eal_remote_launch(rx_main<M>, &rx_[m], layout.rx_lcores[m]) == 0;
     for (uint32_t t = 0; t < plan_.tx_lcores; ++t)
-      launched = launched && rte_eal_remote_launch(tx_main, &tx_[t], layout.tx_lcores[t]) == 0;
+      launched = launched && rte_eal_remote_launch(tx_main<M>, &tx_[t], layout.tx_lcores[t]) == 0;
     if (!launched) {
       ctl_.stop = true;
       rte_eal_mp_wait_lcore();
@@ -199,7 +203,7 @@ class ScanSender final : public Sender {
 
   uint64_t planned() const override { return planned_; }
 
-  uint64_t wire_bytes() const { return std::max<uint64_t>(tmpl_.size(), 60) + 24; }
+  uint64_t wire_bytes() const { return std::max<uint64_t>(tmpl_.frame().size(), 60) + 24; }
 
   // The summary's figures from the devices and lcores, after stop().
   void summarize(RunSummary& sum) const {
@@ -248,7 +252,7 @@ class ScanSender final : public Sender {
       walks_.back().seek(run_.state.start_position[t]);
     }
     for (uint32_t t = 0; t < plan_.tx_lcores; ++t) {
-      TxWorker& w = tx_[t];
+      TxWorker<M>& w = tx_[t];
       w.port = dev_.port();
       w.queue = static_cast<uint16_t>(t);
       w.pool = dev_.tx_pool(w.queue);
@@ -274,7 +278,7 @@ class ScanSender final : public Sender {
       result_rings_.push_back(std::make_unique<Ring>(fmt::format("dpscan_res{}", m),
                                                      kResultRingSize, RING_F_SP_ENQ | RING_F_SC_DEQ,
                                                      unsigned{sizeof(Result)}));
-      RxWorker& w = rx_[m];
+      RxWorker<M>& w = rx_[m];
       w.port = dev_.port();
       w.first_queue = static_cast<uint16_t>(m);
       w.queue_stride = static_cast<uint16_t>(plan_.rx_lcores);
@@ -286,9 +290,8 @@ class ScanSender final : public Sender {
       w.results = result_rings_.back()->get();
       w.control_ring = control_.get();
       w.control_pool = dev_.control_pool();
-      std::memcpy(w.mac, dev_.mac(), 6);
-      w.send_rst = plan_.send_rst;
-      w.ttl = plan_.ttl;
+      w.reply = {dev_.mac(), plan_.ttl};
+      w.send_replies = plan_.send_rst;
       w.tsc_base = tsc_base;
       w.unix_base_s = static_cast<uint64_t>(unix_base);
       w.unix_base_frac_ticks = static_cast<uint64_t>(
@@ -325,7 +328,7 @@ class ScanSender final : public Sender {
   Dataplane& dataplane_;
   Device& dev_;
   const std::array<uint64_t, kDeviceSlots> device_before_;
-  const ProbeTemplate tmpl_;
+  const typename M::Template tmpl_;
   const CookieParams cookie_;
   Dedup dedup_;
   TargetBudget budget_;
@@ -335,20 +338,19 @@ class ScanSender final : public Sender {
   std::deque<TxStats> tx_stats_;  // deque: stable addresses, no copies
   std::deque<RxStats> rx_stats_;
   std::vector<CyclicWalk> walks_;
-  std::vector<TxWorker> tx_;
-  std::vector<RxWorker> rx_;
+  std::vector<TxWorker<M>> tx_;
+  std::vector<RxWorker<M>> rx_;
   uint64_t planned_ = 0;
   std::optional<TelemetryGuard> telemetry_;
 };
 
-}  // namespace
-
-RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
-                    const std::atomic<int>& interrupts) {
+template <ProbeModule M>
+RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
+                         const std::atomic<int>& interrupts) {
   const RunSetup run(plan);  // set-up, shared with the dry run
   RunSummary sum = run.summary_start(plan);
   dataplane.open(plan);  // EAL and the device, once per process
-  ScanSender sender(plan, run, dataplane);
+  ScanSender<M> sender(plan, run, dataplane);
   out.begin();
   StatusPrinter status(plan.status_format, sender.wire_bytes());
   MainLoop loop(plan, run.state, sender, out, interrupts,
@@ -357,6 +359,15 @@ RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
   sender.summarize(sum);
   sum.end_time = unix_now();
   return sum;
+}
+
+}  // namespace
+
+RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
+                    const std::atomic<int>& interrupts) {
+  return with_module(plan.probe, [&](auto module) {
+    return run_scan_with<decltype(module)>(plan, dataplane, out, interrupts);
+  });
 }
 
 }  // namespace dpscan

@@ -1,6 +1,6 @@
 // The per-lcore loops and the state they share with the main lcore. Everything a loop needs
 // is in its context struct, set up before launch; the loops allocate nothing, take no lock
-// and make no system call (DESIGN.md, decisions 5, 6, 8).
+// and make no system call (docs/design.md, decisions 5, 6, 8).
 #pragma once
 
 #include <array>
@@ -11,16 +11,16 @@
 #include <rte_pause.h>
 #include <sched.h>
 
-#include "dpscan/budget.hpp"
 #include "dpscan/classify.hpp"
 #include "dpscan/cookie.hpp"
-#include "dpscan/counter.hpp"
 #include "dpscan/counters.hpp"
 #include "dpscan/cyclic.hpp"
 #include "dpscan/dedup.hpp"
-#include "dpscan/probe.hpp"
 #include "dpscan/scan_order.hpp"
 #include "dpscan/target_space.hpp"
+#include "engine/budget.hpp"
+#include "engine/counter.hpp"
+#include "probe/probe_module.hpp"
 
 struct rte_mempool;
 struct rte_ring;
@@ -79,11 +79,13 @@ struct alignas(64) RxStats {
 CounterValues collect_counters(const std::deque<TxStats>& tx, const std::deque<RxStats>& rx,
                                const std::array<uint64_t, kDeviceSlots>& device);
 
+// A TX lcore's context (tx_loop.hpp), for probe module M.
+template <typename M>
 struct TxWorker {
   uint16_t port = 0;
   uint16_t queue = 0;
   rte_mempool* pool = nullptr;  // pre-filled with tmpl
-  const ProbeTemplate* tmpl = nullptr;
+  const typename M::Template* tmpl = nullptr;
   CookieParams cookie;
   const SourceAddresses* sources = nullptr;
   const ScanOrder* order = nullptr;
@@ -97,6 +99,8 @@ struct TxWorker {
   RunControl* control = nullptr;
 };
 
+// An RX lcore's context (rx_loop.hpp), for probe module M.
+template <typename M>
 struct RxWorker {
   uint16_t port = 0;
   uint16_t first_queue = 0;  // polls queues first_queue, first_queue + stride, ...
@@ -109,18 +113,14 @@ struct RxWorker {
   rte_ring* results = nullptr;       // Result elements to the main lcore
   rte_ring* control_ring = nullptr;  // frames for the TX lcore to send
   rte_mempool* control_pool = nullptr;
-  uint8_t mac[6]{};
-  bool send_rst = true;
-  uint8_t ttl = 64;
+  ReplyContext reply;        // our MAC and TTL, for ARP replies and the module's replies
+  bool send_replies = true;  // the module's replies (TCP SYN: the RST; --no-rst turns it off)
   uint64_t unix_base_s = 0;  // wall clock at tsc_base (whole seconds), for result timestamps
   uint64_t unix_base_frac_ticks = 0;  // and its fraction of a second, in TSC ticks
   uint64_t tsc_base = 0;
   RxStats* stats = nullptr;
   RunControl* control = nullptr;
 };
-
-int tx_main(void* tx_worker);
-int rx_main(void* rx_worker);
 
 // Sends every packet, retrying while the queue is full; frees what is left if `abandon`
 // becomes true. Returns how many were sent.

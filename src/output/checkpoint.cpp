@@ -29,7 +29,8 @@ uint64_t plan_identity(const ScanPlan& plan, uint64_t seed, const SipKey& key) {
   std::string b;
   auto put = [&b](uint64_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
   put(plan.addresses.intervals().size());
-  for (const auto& iv : plan.addresses.intervals()) put(uint64_t{iv.first} << 32 | iv.last);
+  for (const auto& iv : plan.addresses.intervals())
+    put(uint64_t{iv.first.value()} << 32 | iv.last.value());
   put(plan.ports.size());
   for (uint16_t p : plan.ports) put(p);
   put(seed);

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "dpscan/ipv4.hpp"
+#include "dpscan/addr.hpp"
 #include "dpscan/output.hpp"
 
 namespace dpscan {
@@ -21,9 +21,9 @@ inline void put_uint(std::string& out, uint64_t v) {
   const fmt::format_int digits(v);
   out.append(digits.data(), digits.size());
 }
-inline void put_ip(std::string& out, uint32_t ip) {
+inline void put_ip(std::string& out, Ipv4Addr ip) {
   char t[16];
-  out.append(t, format_ipv4(ip, t));
+  out.append(t, ip.format(t));
 }
 
 std::string json_escape(const std::string& s);

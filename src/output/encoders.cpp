@@ -157,10 +157,13 @@ class NdjsonEncoder final : public Encoder {
 // then "# end". masscan reports only open and closed; dpscan writes unreachable the same way.
 class ListEncoder final : public Encoder {
  public:
+  explicit ListEncoder(const OutputContext& ctx) : protocol_(ctx.protocol) {}
   void begin(std::string& out) override { out += "#masscan\n"; }
   void result(const Result& r, std::string& out) override {
     put(out, status_name(r.status));
-    out += " tcp ";
+    out += ' ';
+    put(out, protocol_);
+    out += ' ';
     put_uint(out, r.port);
     out += ' ';
     put_ip(out, r.ip);
@@ -169,13 +172,18 @@ class ListEncoder final : public Encoder {
     out += '\n';
   }
   void probe(const Target& t, std::string& out) override {
-    out += "probe tcp ";
+    out += "probe ";
+    put(out, protocol_);
+    out += ' ';
     put_uint(out, t.port);
     out += ' ';
     put_ip(out, t.ip);
     out += " 0\n";
   }
   void end(std::string& out) override { out += "# end\n"; }
+
+ private:
+  std::string protocol_;
 };
 
 }  // namespace
@@ -218,7 +226,7 @@ std::unique_ptr<Encoder> make_encoder(OutputFormat format, const OutputContext& 
     case OutputFormat::kNdjson:
       return std::make_unique<NdjsonEncoder>(ctx);
     case OutputFormat::kList:
-      return std::make_unique<ListEncoder>();
+      return std::make_unique<ListEncoder>(ctx);
     case OutputFormat::kXml:
       return make_xml_encoder(ctx, dry_run);
   }

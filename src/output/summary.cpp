@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "dpscan/ipv4.hpp"
+#include "dpscan/addr.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
 #include "encoder_base.hpp"
@@ -33,7 +33,7 @@ std::string describe_plan(const ScanPlan& p, uint64_t seed) {
   fmt::format_to(out, "{{\"name\": \"{}\", \"targets\": [", json_escape(p.name));
   const char* sep = "";
   for (const auto& iv : p.addresses.intervals()) {
-    fmt::format_to(out, "{}\"{}-{}\"", sep, format_ipv4(iv.first), format_ipv4(iv.last));
+    fmt::format_to(out, "{}\"{}-{}\"", sep, iv.first.to_string(), iv.last.to_string());
     sep = ", ";
   }
   fmt::format_to(out, "], \"addresses\": {}, \"ports\": \"{}\", \"seed\": {}, \"rate_pps\": {}, ",

@@ -67,8 +67,8 @@ class XmlEncoder final : public Encoder {
     line(
         R"(<nmaprun scanner="dpscan" args="{}" start="{}" startstr="{}" version="{}" xmloutputversion="1.05">)",
         xml_escape(ctx_.command_line), start, timestr(ctx_.start_time), DPSCAN_VERSION);
-    line(R"(<scaninfo type="syn" protocol="tcp" numservices="{}" services="{}"/>)",
-         ctx_.ports.size(), fmt::join(ctx_.ports, ","));
+    line(R"(<scaninfo type="{}" protocol="{}" numservices="{}" services="{}"/>)", ctx_.scan_type,
+         ctx_.protocol, ctx_.ports.size(), fmt::join(ctx_.ports, ","));
     std::stable_sort(results_.begin(), results_.end(), [](const Result& a, const Result& b) {
       return a.ip != b.ip ? a.ip < b.ip : a.port < b.port;
     });
@@ -81,20 +81,21 @@ class XmlEncoder final : public Encoder {
       line(R"(<host starttime="{}" endtime="{}"><status state="up" reason="{}" reason_ttl="{}"/>)",
            first.time_s, results_[j - 1].time_s, dry_run_ ? "user-set" : reason_name(first),
            first.ttl);
-      line(R"(<address addr="{}" addrtype="ipv4"/>)", format_ipv4(first.ip));
+      line(R"(<address addr="{}" addrtype="ipv4"/>)", first.ip.to_string());
       line("<hostnames>\n</hostnames>");
       line("<ports>");
       for (size_t k = i; k < j; ++k) {
         const Result& r = results_[k];
         if (dry_run_) {
           line(
-              R"(<port protocol="tcp" portid="{}"><state state="unknown" reason="probe" reason_ttl="0"/></port>)",
-              r.port);
+              R"(<port protocol="{}" portid="{}"><state state="unknown" reason="probe" reason_ttl="0"/></port>)",
+              ctx_.protocol, r.port);
         } else {
           line(
-              R"(<port protocol="tcp" portid="{}"><state state="{}" reason="{}" reason_ttl="{}"/></port>)",
-              r.port, r.status == Status::kUnreachable ? "filtered" : status_name(r.status),
-              reason_name(r), r.ttl);
+              R"(<port protocol="{}" portid="{}"><state state="{}" reason="{}" reason_ttl="{}"/></port>)",
+              ctx_.protocol, r.port,
+              r.status == Status::kUnreachable ? "filtered" : status_name(r.status), reason_name(r),
+              r.ttl);
         }
       }
       line("</ports>");

@@ -13,17 +13,17 @@ std::optional<ArpPacket> parse_arp(const uint8_t* p, size_t len) {
   }
   ArpPacket a{};
   a.op = load_be16(p + 6);
-  std::memcpy(a.sender_mac, p + 8, 6);
-  a.sender_ip = load_be32(p + 14);
-  std::memcpy(a.target_mac, p + 18, 6);
-  a.target_ip = load_be32(p + 24);
+  a.sender_mac = MacAddr::from(p + 8);
+  a.sender_ip = Ipv4Addr(load_be32(p + 14));
+  a.target_mac = MacAddr::from(p + 18);
+  a.target_ip = Ipv4Addr(load_be32(p + 24));
   return a;
 }
 
-size_t build_arp_frame(uint8_t* f, uint16_t op, const uint8_t* eth_dst, const uint8_t* our_mac,
-                       uint32_t our_ip, const uint8_t* target_mac, uint32_t target_ip) {
-  std::memcpy(f + eth::kDst, eth_dst, 6);
-  std::memcpy(f + eth::kSrc, our_mac, 6);
+size_t build_arp_frame(uint8_t* f, uint16_t op, const MacAddr& eth_dst, const MacAddr& our_mac,
+                       Ipv4Addr our_ip, const MacAddr& target_mac, Ipv4Addr target_ip) {
+  std::memcpy(f + eth::kDst, eth_dst.data(), 6);
+  std::memcpy(f + eth::kSrc, our_mac.data(), 6);
   store_be16(f + eth::kType, eth::kTypeArp);
   uint8_t* a = f + eth::kLen;
   store_be16(a, 1);  // Ethernet
@@ -31,10 +31,10 @@ size_t build_arp_frame(uint8_t* f, uint16_t op, const uint8_t* eth_dst, const ui
   a[4] = 6;
   a[5] = 4;
   store_be16(a + 6, op);
-  std::memcpy(a + 8, our_mac, 6);
-  store_be32(a + 14, our_ip);
-  std::memcpy(a + 18, target_mac, 6);
-  store_be32(a + 24, target_ip);
+  std::memcpy(a + 8, our_mac.data(), 6);
+  store_be32(a + 14, our_ip.value());
+  std::memcpy(a + 18, target_mac.data(), 6);
+  store_be32(a + 24, target_ip.value());
   return kArpFrameLen;
 }
 

@@ -87,8 +87,8 @@ std::string_view to_string(OptionProfile p) {
 
 ProbeTemplate::ProbeTemplate(const ProbeConfig& c) {
   uint8_t* f = bytes_.data();
-  std::memcpy(f + eth::kDst, c.dst_mac, 6);
-  std::memcpy(f + eth::kSrc, c.src_mac, 6);
+  std::memcpy(f + eth::kDst, c.dst_mac.data(), 6);
+  std::memcpy(f + eth::kSrc, c.src_mac.data(), 6);
   store_be16(f + eth::kType, eth::kTypeIpv4);
 
   uint8_t* tcp = f + kTcp;
@@ -110,32 +110,30 @@ ProbeTemplate::ProbeTemplate(const ProbeConfig& c) {
   tcp_sum_ = checksum_add(pseudo_header_sum(0, 0, ip4::kProtoTcp, tcp_len), tcp, tcp_len);
 }
 
-size_t build_tcp_frame(uint8_t* f, const uint8_t* src_mac, const uint8_t* dst_mac, uint32_t src_ip,
-                       uint32_t dst_ip, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                       uint8_t flags, uint16_t window, uint16_t ip_id, uint8_t ttl) {
+size_t build_tcp_frame(uint8_t* f, const TcpSegment& s) {
   std::memset(f, 0, eth::kLen + ip4::kLen + tcp::kLen);
-  std::memcpy(f + eth::kDst, dst_mac, 6);
-  std::memcpy(f + eth::kSrc, src_mac, 6);
+  std::memcpy(f + eth::kDst, s.dst_mac.data(), 6);
+  std::memcpy(f + eth::kSrc, s.src_mac.data(), 6);
   store_be16(f + eth::kType, eth::kTypeIpv4);
   uint8_t* ip = f + eth::kLen;
   ip[ip4::kVerIhl] = 0x45;
   store_be16(ip + ip4::kTotalLen, ip4::kLen + tcp::kLen);
-  store_be16(ip + ip4::kId, ip_id);
-  ip[ip4::kTtl] = ttl;
+  store_be16(ip + ip4::kId, s.ip_id);
+  ip[ip4::kTtl] = s.ttl;
   ip[ip4::kProto] = ip4::kProtoTcp;
-  store_be32(ip + ip4::kSrc, src_ip);
-  store_be32(ip + ip4::kDst, dst_ip);
+  store_be32(ip + ip4::kSrc, s.src.value());
+  store_be32(ip + ip4::kDst, s.dst.value());
   store_be16(ip + ip4::kChecksum, checksum_fold(checksum_add(0, ip, ip4::kLen)));
   uint8_t* tcp = ip + ip4::kLen;
-  store_be16(tcp + tcp::kSport, sport);
-  store_be16(tcp + tcp::kDport, dport);
-  store_be32(tcp + tcp::kSeq, seq);
-  store_be32(tcp + tcp::kAck, ack);
+  store_be16(tcp + tcp::kSport, s.sport);
+  store_be16(tcp + tcp::kDport, s.dport);
+  store_be32(tcp + tcp::kSeq, s.seq);
+  store_be32(tcp + tcp::kAck, s.ack);
   tcp[tcp::kOffset] = 5 << 4;
-  tcp[tcp::kFlags] = flags;
-  store_be16(tcp + tcp::kWindow, window);
-  const uint32_t sum =
-      checksum_add(pseudo_header_sum(src_ip, dst_ip, ip4::kProtoTcp, tcp::kLen), tcp, tcp::kLen);
+  tcp[tcp::kFlags] = s.flags;
+  store_be16(tcp + tcp::kWindow, s.window);
+  const uint32_t sum = checksum_add(
+      pseudo_header_sum(s.src.value(), s.dst.value(), ip4::kProtoTcp, tcp::kLen), tcp, tcp::kLen);
   store_be16(tcp + tcp::kChecksum, checksum_fold(sum));
   return eth::kLen + ip4::kLen + tcp::kLen;
 }

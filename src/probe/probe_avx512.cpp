@@ -17,7 +17,7 @@
 
 #include <cstring>
 
-#include "dpscan/probe_batch.hpp"
+#include "probe/probe_batch.hpp"
 
 #define DPSCAN_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,vaes,aes")))
 

@@ -7,13 +7,13 @@
 
 namespace dpscan {
 
-SourceAddresses::SourceAddresses(std::vector<uint32_t> addrs) : addrs_(std::move(addrs)) {
+SourceAddresses::SourceAddresses(std::vector<Ipv4Addr> addrs) : addrs_(std::move(addrs)) {
   std::sort(addrs_.begin(), addrs_.end());
   addrs_.erase(std::unique(addrs_.begin(), addrs_.end()), addrs_.end());
   if (addrs_.empty()) throw UsageError("no source address");
-  first_ = addrs_.front();
+  first_ = addrs_.front().value();
   count_ = static_cast<uint32_t>(addrs_.size());
-  contiguous_ = addrs_.back() - addrs_.front() + 1 == count_;
+  contiguous_ = addrs_.back().value() - first_ + 1 == count_;
 }
 
 SourceAddresses SourceAddresses::parse(std::string_view spec) {
@@ -26,9 +26,10 @@ SourceAddresses SourceAddresses::parse(std::string_view spec) {
   if (set.size() == 0 || set.size() > 4096) {
     throw UsageError(fmt::format("--source-ip: '{}' must name 1 to 4096 addresses", spec));
   }
-  std::vector<uint32_t> addrs;
+  std::vector<Ipv4Addr> addrs;
   for (const auto& iv : set.intervals())
-    for (uint64_t a = iv.first; a <= iv.last; ++a) addrs.push_back(static_cast<uint32_t>(a));
+    for (uint64_t a = iv.first.value(); a <= iv.last.value(); ++a)
+      addrs.emplace_back(static_cast<uint32_t>(a));
   return SourceAddresses(std::move(addrs));
 }
 

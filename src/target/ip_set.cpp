@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "dpscan/addr.hpp"
 #include "dpscan/error.hpp"
-#include "dpscan/ipv4.hpp"
 #include "dpscan/text.hpp"
 
 namespace dpscan {
@@ -22,7 +22,7 @@ std::string_view trim(std::string_view s) {
 }
 
 uint32_t address_or_throw(std::string_view text, std::string_view spec) {
-  if (auto ip = parse_ipv4(trim(text))) return *ip;
+  if (auto ip = Ipv4Addr::parse(trim(text))) return ip->value();
   throw UsageError(fmt::format("invalid target '{}': '{}' is not an IPv4 address",
                                printable(spec, 64), printable(text, 64)));
 }
@@ -113,7 +113,7 @@ void IpSet::normalize() const {
   std::vector<Interval> merged;
   for (const auto& iv : intervals_) {
     // Merge overlapping and adjacent intervals (last + 1 == first).
-    if (!merged.empty() && uint64_t{iv.first} <= uint64_t{merged.back().last} + 1) {
+    if (!merged.empty() && uint64_t{iv.first.value()} <= uint64_t{merged.back().last.value()} + 1) {
       merged.back().last = std::max(merged.back().last, iv.last);
     } else {
       merged.push_back(iv);
@@ -133,24 +133,25 @@ IpSet IpSet::minus(const IpSet& excluded) const {
   const auto& ex = excluded.intervals();
   size_t j = 0;
   for (const auto& iv : intervals()) {
-    uint64_t cur = iv.first;  // 64-bit: cur may step past 255.255.255.255
-    while (j < ex.size() && ex[j].last < cur) ++j;
+    uint64_t cur = iv.first.value();  // 64-bit: cur may step past 255.255.255.255
+    const uint32_t last = iv.last.value();
+    while (j < ex.size() && ex[j].last.value() < cur) ++j;
     size_t k = j;
-    while (cur <= iv.last && k < ex.size() && ex[k].first <= iv.last) {
-      if (ex[k].first > cur) out.add({static_cast<uint32_t>(cur), ex[k].first - 1});
-      cur = uint64_t{ex[k].last} + 1;
+    while (cur <= last && k < ex.size() && ex[k].first.value() <= last) {
+      if (ex[k].first.value() > cur) out.add({static_cast<uint32_t>(cur), ex[k].first.value() - 1});
+      cur = uint64_t{ex[k].last.value()} + 1;
       ++k;
     }
-    if (cur <= iv.last) out.add({static_cast<uint32_t>(cur), iv.last});
+    if (cur <= last) out.add({static_cast<uint32_t>(cur), last});
   }
   out.normalize();
   return out;
 }
 
-bool IpSet::contains(uint32_t ip) const {
+bool IpSet::contains(Ipv4Addr ip) const {
   const auto& v = intervals();
   auto it = std::upper_bound(v.begin(), v.end(), ip,
-                             [](uint32_t x, const Interval& iv) { return x < iv.first; });
+                             [](Ipv4Addr x, const Interval& iv) { return x < iv.first; });
   return it != v.begin() && std::prev(it)->last >= ip;
 }
 

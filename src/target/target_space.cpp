@@ -7,26 +7,20 @@
 
 namespace dpscan {
 
-TargetSpace::TargetSpace(const IpSet& addrs, std::vector<uint16_t> ports)
-    : ports_(std::move(ports)),
-      port_index_(65536, -1),
-      port_div_(ports_.empty() ? 1 : ports_.size()) {
+Ipv4Intervals::Ipv4Intervals(const IpSet& addrs) {
   if (addrs.empty()) throw UsageError("no target addresses");
-  if (ports_.empty()) throw UsageError("no target ports");
   prefix_.push_back(0);
   for (const auto& iv : addrs.intervals()) {
-    starts_.push_back(iv.first);
-    lasts_.push_back(iv.last);
+    starts_.push_back(iv.first.value());
+    lasts_.push_back(iv.last.value());
     prefix_.push_back(prefix_.back() + iv.size());
   }
-  for (size_t i = 0; i < ports_.size(); ++i) port_index_[ports_[i]] = static_cast<int32_t>(i);
-
   // About four buckets per interval, a power of two, at most 2^20 of them.
   const uint64_t want = std::bit_ceil(std::min<uint64_t>(4 * starts_.size(), uint64_t{1} << 20));
-  const unsigned addr_bits = static_cast<unsigned>(std::bit_width(addresses() - 1));
+  const unsigned addr_bits = static_cast<unsigned>(std::bit_width(size() - 1));
   const unsigned bucket_bits = static_cast<unsigned>(std::countr_zero(want));
   bucket_shift_ = addr_bits > bucket_bits ? addr_bits - bucket_bits : 0;
-  const uint64_t nbuckets = ((addresses() - 1) >> bucket_shift_) + 1;
+  const uint64_t nbuckets = ((size() - 1) >> bucket_shift_) + 1;
   buckets_.resize(nbuckets);
   uint32_t k = 0;
   for (uint64_t b = 0; b < nbuckets; ++b) {
@@ -36,14 +30,25 @@ TargetSpace::TargetSpace(const IpSet& addrs, std::vector<uint16_t> ports)
   }
 }
 
-std::optional<uint64_t> TargetSpace::index_of(uint32_t ip, uint16_t port) const {
-  const int32_t pi = port_index_[port];
-  if (pi < 0) return std::nullopt;
+std::optional<uint64_t> Ipv4Intervals::index_of(Ipv4Addr addr) const {
+  const uint32_t ip = addr.value();
   auto it = std::upper_bound(starts_.begin(), starts_.end(), ip);
   if (it == starts_.begin()) return std::nullopt;
   const auto k = static_cast<size_t>(it - starts_.begin() - 1);
   if (ip > lasts_[k]) return std::nullopt;
-  return (prefix_[k] + (ip - starts_[k])) * ports_.size() + static_cast<uint64_t>(pi);
+  return prefix_[k] + (ip - starts_[k]);
 }
+
+template <typename AddressList>
+IndexSpace<AddressList>::IndexSpace(AddressList addrs, std::vector<uint16_t> ports)
+    : addrs_(std::move(addrs)),
+      ports_(std::move(ports)),
+      port_index_(65536, -1),
+      port_div_(ports_.empty() ? 1 : ports_.size()) {
+  if (ports_.empty()) throw UsageError("no target ports");
+  for (size_t i = 0; i < ports_.size(); ++i) port_index_[ports_[i]] = static_cast<int32_t>(i);
+}
+
+template class IndexSpace<Ipv4Intervals>;
 
 }  // namespace dpscan

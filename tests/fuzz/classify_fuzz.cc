@@ -15,7 +15,9 @@ dpscan::RxContext make_context() {
   // The lab's source addresses, so captured answers get past the address check; the key is
   // random per scan, so valid-cookie paths are reached only by the fuzzer's own mutations of
   // the cookie checks' inputs (which is the point: they must never crash either way).
-  ctx.sources = dpscan::SourceAddresses({0xc613ff02u, 0xc613ff03u, 0xc613ff04u, 0xc613ff05u});
+  ctx.sources =
+      dpscan::SourceAddresses({dpscan::Ipv4Addr(0xc613ff02u), dpscan::Ipv4Addr(0xc613ff03u),
+                               dpscan::Ipv4Addr(0xc613ff04u), dpscan::Ipv4Addr(0xc613ff05u)});
   ctx.cookie.key = {0, 0};
   return ctx;
 }

@@ -16,19 +16,29 @@ int main(int argc, char** argv) {
   const double secs = argc > 1 ? std::atof(argv[1]) : 3.0;
   bench::pin(bench::cpu_from_env());
   RxContext ctx{};
-  ctx.sources = SourceAddresses({0xc613ff02u});
-  const uint32_t us = ctx.sources.first();
+  ctx.sources = SourceAddresses({Ipv4Addr(0xc613ff02u)});
+  const Ipv4Addr us = ctx.sources.first();
   ctx.cookie.set_key({0x1234, 0x5678}, std::getenv("BENCH_COOKIE")
                                            ? parse_cookie_algo(std::getenv("BENCH_COOKIE"))
                                            : parse_cookie_algo("auto"));
   constexpr size_t kFrames = 1024;
   std::vector<uint8_t> frames(kFrames * 64);
-  const uint8_t a[6] = {2, 0, 0, 0, 0, 1}, b[6] = {2, 0, 0, 0, 0, 2};
   for (size_t i = 0; i < kFrames; ++i) {
-    const uint32_t them = 0x01000000u + static_cast<uint32_t>(i) * 2654435761u;
+    const Ipv4Addr them(0x01000000u + static_cast<uint32_t>(i) * 2654435761u);
     const Cookie c = make_cookie(ctx.cookie, us, them, 443);
-    build_tcp_frame(&frames[i * 64], b, a, them, us, 443, c.sport, 1, c.seq + 1,
-                    tcp::kSyn | tcp::kAck_, 64240, 0, 57);
+    TcpSegment s;
+    s.src_mac = MacAddr({2, 0, 0, 0, 0, 2});
+    s.dst_mac = MacAddr({2, 0, 0, 0, 0, 1});
+    s.src = them;
+    s.dst = us;
+    s.sport = 443;
+    s.dport = c.sport;
+    s.seq = 1;
+    s.ack = c.seq + 1;
+    s.flags = tcp::kSyn | tcp::kAck_;
+    s.window = 64240;
+    s.ttl = 57;
+    build_tcp_frame(&frames[i * 64], s);
   }
   uint64_t n = 0, open = 0;
   const auto t0 = std::chrono::steady_clock::now();

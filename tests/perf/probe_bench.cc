@@ -10,8 +10,8 @@
 #include "dpscan/cookie.hpp"
 #include "dpscan/ip_set.hpp"
 #include "dpscan/probe.hpp"
-#include "dpscan/probe_batch.hpp"
 #include "dpscan/scan_order.hpp"
+#include "probe/probe_batch.hpp"
 
 using namespace dpscan;
 
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   CyclicWalk walk = order.walk(0);
   ProbeConfig pc;
   const ProbeTemplate tmpl(pc);
-  const SourceAddresses sources({0xc613ff02u});
+  const SourceAddresses sources({Ipv4Addr(0xc613ff02u)});
   CookieParams cookie;
   cookie.set_key({0x0123456789abcdefULL, 0x0fedcba987654321ULL},
                  std::getenv("BENCH_COOKIE") ? parse_cookie_algo(std::getenv("BENCH_COOKIE"))

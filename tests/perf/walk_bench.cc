@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
       const unsigned k = walk.next_batch(index, 32);
       for (unsigned j = 0; j < k; ++j) {
         const Target t = order.target(index[j]);
-        sum += t.ip ^ t.port;
+        sum += t.ip.value() ^ t.port;
       }
       n += k;
       more = k == 32;
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   std::printf(
       "walk_bench: intervals=%zu targets=%llu ports=%u prime=%llu walked=%llu in %.2f s: %.1f M "
       "targets/s on one core\n",
-      space.interval_count(), static_cast<unsigned long long>(space.size()), nports,
+      space.address_list().interval_count(), static_cast<unsigned long long>(space.size()), nports,
       static_cast<unsigned long long>(order.group().prime), static_cast<unsigned long long>(n),
       elapsed, static_cast<double>(n) / elapsed / 1e6);
   return 0;

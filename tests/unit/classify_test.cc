@@ -9,26 +9,41 @@ using namespace dpscan;
 
 namespace {
 
-constexpr uint32_t kUs = 0xc613ff02u;    // 198.19.255.2
-constexpr uint32_t kThem = 0xc6120011u;  // 198.18.0.17
-const uint8_t kMacA[6] = {2, 0, 0, 0, 0, 1}, kMacB[6] = {2, 0, 0, 0, 0, 2};
+constexpr Ipv4Addr kUs(0xc613ff02u);    // 198.19.255.2
+constexpr Ipv4Addr kThem(0xc6120011u);  // 198.18.0.17
+const MacAddr kMacA({2, 0, 0, 0, 0, 1}), kMacB({2, 0, 0, 0, 0, 2});
+
+Ipv4Addr plus(Ipv4Addr a, uint32_t n) {
+  return Ipv4Addr(a.value() + n);
+}
 
 CookieAlgo g_algo = CookieAlgo::kSipHash;  // the classify tests run once per PRF
 
 RxContext ctx() {
   RxContext c{};
-  c.sources = SourceAddresses({kUs, kUs + 1, kUs + 7});
+  c.sources = SourceAddresses({kUs, plus(kUs, 1), plus(kUs, 7)});
   c.cookie.set_key({0x1111, 0x2222}, g_algo);
   return c;
 }
 
 // The answer a target's TCP stack would send to our probe.
-std::vector<uint8_t> answer(uint8_t flags, int ack_delta, int sport_delta = 0, uint32_t dst = kUs) {
+std::vector<uint8_t> answer(uint8_t flags, int ack_delta, int sport_delta = 0, Ipv4Addr dst = kUs) {
   const Cookie c = make_cookie(ctx().cookie, kUs, kThem, 443);
   std::vector<uint8_t> f(60, 0);  // 54 + Ethernet padding
-  build_tcp_frame(f.data(), kMacB, kMacA, kThem, dst, 443,
-                  static_cast<uint16_t>(c.sport + sport_delta), 12345,
-                  c.seq + static_cast<uint32_t>(ack_delta), flags, 29200, 1, 57);
+  TcpSegment s;
+  s.src_mac = kMacB;
+  s.dst_mac = kMacA;
+  s.src = kThem;
+  s.dst = dst;
+  s.sport = 443;
+  s.dport = static_cast<uint16_t>(c.sport + sport_delta);
+  s.seq = 12345;
+  s.ack = c.seq + static_cast<uint32_t>(ack_delta);
+  s.flags = flags;
+  s.window = 29200;
+  s.ip_id = 1;
+  s.ttl = 57;
+  build_tcp_frame(f.data(), s);
   return f;
 }
 
@@ -63,9 +78,9 @@ TEST_CASE("forged or stray answers are dropped with a reason") {
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
   f = answer(tcp::kSyn | tcp::kAck_, 1, 1);
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
-  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, kUs + 2);  // not one of our addresses
+  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, plus(kUs, 2));  // not one of our addresses
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kNotForUs);
-  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, kUs + 1);  // ours, but the cookie was for kUs
+  f = answer(tcp::kSyn | tcp::kAck_, 1, 0, plus(kUs, 1));  // ours, but the cookie was for kUs
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
   f = answer(tcp::kAck_, 1);
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kTcpFlags);
@@ -105,8 +120,8 @@ TEST_CASE("ICMP port unreachable quoting our probe is unreachable") {
   store_be16(ip + 2, 56);
   ip[8] = 64;
   ip[9] = 1;
-  store_be32(ip + 12, kThem);
-  store_be32(ip + 16, kUs);
+  store_be32(ip + 12, kThem.value());
+  store_be32(ip + 16, kUs.value());
   store_be16(ip + 10, checksum_fold(checksum_add(0, ip, 20)));
   uint8_t* icmp = ip + 20;
   icmp[0] = 3;
@@ -140,7 +155,8 @@ namespace {
 // The partial checksum a Linux stack leaves for offload, computed here word by word from the
 // RFC 793 pseudo-header (not with the library's checksum helpers): source, destination,
 // protocol 6, TCP length, summed with end-around carry, not complemented.
-uint16_t linux_partial(uint32_t src, uint32_t dst, uint16_t tcp_len) {
+uint16_t linux_partial(Ipv4Addr src_addr, Ipv4Addr dst_addr, uint16_t tcp_len) {
+  const uint32_t src = src_addr.value(), dst = dst_addr.value();
   uint32_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + tcp_len;
   while (s >> 16) s = (s & 0xffff) + (s >> 16);
   return static_cast<uint16_t>(s);
@@ -175,7 +191,7 @@ TEST_CASE("partial (offload) TCP checksums: accepted in auto mode only, cookie s
   f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 2), partial);
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kBadCookie);
   // The partial value of another length or another address is neither correct nor partial.
-  for (uint16_t wrong : {linux_partial(kThem, kUs, 24), linux_partial(kThem + 1, kUs, 20),
+  for (uint16_t wrong : {linux_partial(kThem, kUs, 24), linux_partial(plus(kThem, 1), kUs, 20),
                          static_cast<uint16_t>(partial ^ 1), static_cast<uint16_t>(~partial)}) {
     f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), wrong);
     CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kTcpChecksum);

@@ -4,24 +4,36 @@
 #include <set>
 #include <sstream>
 
+#include "dpscan/addr.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/ip_set.hpp"
-#include "dpscan/ipv4.hpp"
 
 using namespace dpscan;
 
-TEST_CASE("parse_ipv4 accepts dotted quads and rejects the rest") {
-  CHECK(parse_ipv4("198.18.0.1") == 0xc6120001u);
-  CHECK(parse_ipv4("0.0.0.0") == 0u);
-  CHECK(parse_ipv4("255.255.255.255") == 0xffffffffu);
+TEST_CASE("Ipv4Addr::parse accepts dotted quads and rejects the rest") {
+  CHECK(Ipv4Addr::parse("198.18.0.1") == Ipv4Addr(0xc6120001u));
+  CHECK(Ipv4Addr::parse("0.0.0.0") == Ipv4Addr(0u));
+  CHECK(Ipv4Addr::parse("255.255.255.255") == Ipv4Addr(0xffffffffu));
   for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4 ", "a.b.c.d",
                           "1..2.3", "1.2.3.-4", "1.2.3.1000"}) {
     CAPTURE(bad);
-    CHECK_FALSE(parse_ipv4(bad).has_value());
+    CHECK_FALSE(Ipv4Addr::parse(bad).has_value());
   }
-  CHECK(format_ipv4(0xc6120001u) == "198.18.0.1");
-  CHECK(format_ipv4(0) == "0.0.0.0");
-  CHECK(format_ipv4(0xffffffffu) == "255.255.255.255");
+  CHECK(Ipv4Addr(0xc6120001u).to_string() == "198.18.0.1");
+  CHECK(Ipv4Addr(0).to_string() == "0.0.0.0");
+  CHECK(Ipv4Addr(0xffffffffu).to_string() == "255.255.255.255");
+}
+
+TEST_CASE("MacAddr::parse and to_string") {
+  const auto m = MacAddr::parse("02:00:0A:ff:10:01");
+  REQUIRE(m.has_value());
+  CHECK(m->to_string() == "02:00:0a:ff:10:01");
+  CHECK(m->bytes() == std::array<uint8_t, 6>{2, 0, 0x0a, 0xff, 0x10, 1});
+  for (const char* bad : {"", "02:00:0a:ff:10", "02:00:0a:ff:10:01:02", "02-00-0a-ff-10-01",
+                          "0g:00:0a:ff:10:01", "2:00:0a:ff:10:01:", "02:00:0a:ff:10:1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(MacAddr::parse(bad).has_value());
+  }
 }
 
 TEST_CASE("parse_interval: CIDR, ranges, addresses") {
@@ -49,10 +61,10 @@ TEST_CASE("IpSet merges overlaps and adjacency, subtracts exclusions") {
   ex.add_specs("10.0.0.0/30,10.0.1.255,10.0.3.0/24");
   const IpSet r = s.minus(ex);
   CHECK(r.size() == 513 - 4 - 1 - 1);
-  CHECK_FALSE(r.contains(0x0a000002u));
-  CHECK(r.contains(0x0a000004u));
-  CHECK_FALSE(r.contains(0x0a0001ffu));
-  CHECK_FALSE(r.contains(0x0a000301u));
+  CHECK_FALSE(r.contains(Ipv4Addr(0x0a000002u)));
+  CHECK(r.contains(Ipv4Addr(0x0a000004u)));
+  CHECK_FALSE(r.contains(Ipv4Addr(0x0a0001ffu)));
+  CHECK_FALSE(r.contains(Ipv4Addr(0x0a000301u)));
 }
 
 TEST_CASE("IpSet at the edges of the address space") {
@@ -63,8 +75,8 @@ TEST_CASE("IpSet at the edges of the address space") {
   ex.add_specs("0.0.0.0,255.255.255.255");
   const IpSet r = all.minus(ex);
   CHECK(r.size() == (uint64_t{1} << 32) - 2);
-  CHECK(r.intervals().front().first == 1);
-  CHECK(r.intervals().back().last == 0xfffffffeu);
+  CHECK(r.intervals().front().first == Ipv4Addr(1));
+  CHECK(r.intervals().back().last == Ipv4Addr(0xfffffffeu));
   CHECK(all.minus(all).empty());
 }
 
@@ -87,13 +99,13 @@ TEST_CASE("IpSet::minus agrees with a brute-force reference on random sets") {
     const IpSet d = a.minus(b);
     std::set<uint32_t> got, want;
     for (const auto& iv : d.intervals())
-      for (uint32_t x = iv.first; x <= iv.last; ++x) got.insert(x);
+      for (uint32_t x = iv.first.value(); x <= iv.last.value(); ++x) got.insert(x);
     for (uint32_t x : ref_a)
       if (!ref_b.count(x)) want.insert(x);
     CHECK(got == want);
     // Normalised: sorted, disjoint, not adjacent.
     for (size_t i = 1; i < d.intervals().size(); ++i)
-      CHECK(uint64_t{d.intervals()[i - 1].last} + 1 < d.intervals()[i].first);
+      CHECK(uint64_t{d.intervals()[i - 1].last.value()} + 1 < d.intervals()[i].first.value());
   }
 }
 
@@ -121,10 +133,10 @@ TEST_CASE("default blocklist holds the IANA special-purpose ranges") {
         "192.0.2.1", "192.88.99.1", "192.168.1.1", "198.18.0.1", "198.19.255.2", "198.51.100.1",
         "203.0.113.1", "224.0.0.1", "240.0.0.1", "255.255.255.255"}) {
     CAPTURE(ip);
-    CHECK(b.contains(*parse_ipv4(ip)));
+    CHECK(b.contains(*Ipv4Addr::parse(ip)));
   }
   for (const char* ip : {"1.1.1.1", "8.8.8.8", "198.20.0.1", "100.128.0.1", "172.32.0.1"}) {
     CAPTURE(ip);
-    CHECK_FALSE(b.contains(*parse_ipv4(ip)));
+    CHECK_FALSE(b.contains(*Ipv4Addr::parse(ip)));
   }
 }

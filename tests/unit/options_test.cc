@@ -37,7 +37,7 @@ TEST_CASE("a lab scan command line") {
   CHECK(p->seed == 42);
   CHECK(p->seed_given);
   CHECK(p->report == std::array<bool, 3>{true, true, false});
-  CHECK(p->gateway_ip == 0xc613ff01u);
+  CHECK(p->gateway_ip == Ipv4Addr(0xc613ff01u));
 }
 
 TEST_CASE("the default blocklist applies unless disabled") {

@@ -36,9 +36,9 @@ std::string render(OutputFormat fmt, bool dry) {
   auto m = in_memory(fmt, dry);
   m.outputs.begin();
   if (dry)
-    m.outputs.probe(Target{0xc6120001u, 80});
+    m.outputs.probe(Target{Ipv4Addr(0xc6120001u), 80});
   else
-    m.outputs.result(Result{0xc6120001u, 80, Status::kOpen, 64, 65535, 0, 0, 1700000000});
+    m.outputs.result(Result{Ipv4Addr(0xc6120001u), 80, Status::kOpen, 64, 65535, 0, 0, 1700000000});
   m.outputs.end();
   CHECK(m.sink->closed());
   return m.sink->data();
@@ -66,7 +66,7 @@ TEST_CASE("sinks get batches, and everything on flush") {
   auto m = in_memory(OutputFormat::kList, false);
   m.outputs.begin();
   CHECK(m.sink->data().empty());  // still in the batch
-  const Result r{0xc6120001u, 80, Status::kOpen, 64, 65535, 0, 0, 1700000000};
+  const Result r{Ipv4Addr(0xc6120001u), 80, Status::kOpen, 64, 65535, 0, 0, 1700000000};
   const size_t line = std::string("open tcp 80 198.18.0.1 1700000000\n").size();
   size_t n = 0;
   while (m.sink->data().empty()) {

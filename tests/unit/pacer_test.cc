@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "dpscan/pacer.hpp"
+#include "engine/pacer.hpp"
 
 using namespace dpscan;
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "dpscan/ip_set.hpp"
-#include "dpscan/probe_batch.hpp"
+#include "probe/probe_batch.hpp"
 
 using namespace dpscan;
 
@@ -38,8 +38,11 @@ TEST_CASE("the AVX-512 probe path writes the scalar path's bytes") {
   for (OptionProfile profile : {OptionProfile::kNone, OptionProfile::kMss, OptionProfile::kWindows,
                                 OptionProfile::kLinux, OptionProfile::kBsd}) {
     ProbeConfig pc;
-    for (auto& b : pc.src_mac) b = static_cast<uint8_t>(rng());
-    for (auto& b : pc.dst_mac) b = static_cast<uint8_t>(rng());
+    std::array<uint8_t, 6> mac{};
+    for (auto& b : mac) b = static_cast<uint8_t>(rng());
+    pc.src_mac = MacAddr(mac);
+    for (auto& b : mac) b = static_cast<uint8_t>(rng());
+    pc.dst_mac = MacAddr(mac);
     pc.options = profile;
     pc.ttl = static_cast<uint8_t>(rng());
     pc.window = static_cast<uint16_t>(rng());
@@ -66,8 +69,8 @@ TEST_CASE("the AVX-512 probe path writes the scalar path's bytes") {
         Frames vec(tmpl, kMaxProbeBatch), ref(tmpl, kMaxProbeBatch);
         patch_probes_aes_avx512(tmpl, cookie, src, dst, dport, vec.ptrs.data(), n);
         for (unsigned i = 0; i < n; ++i)
-          tmpl.patch(ref.ptrs[i], src[i], dst[i], dport[i],
-                     make_cookie(cookie, src[i], dst[i], dport[i]));
+          tmpl.patch(ref.ptrs[i], Ipv4Addr(src[i]), Ipv4Addr(dst[i]), dport[i],
+                     make_cookie(cookie, Ipv4Addr(src[i]), Ipv4Addr(dst[i]), dport[i]));
         for (unsigned i = 0; i < kMaxProbeBatch; ++i) {
           CAPTURE(i);
           // The probe, and the buffer beyond the 64-byte store untouched; frames from n on
@@ -90,7 +93,8 @@ TEST_CASE("build_probe_batch: the same frames with and without the vector path")
   const TargetSpace space(addrs, {22, 80, 443, 8080, 65535});
   const ScanOrder order(space, 0, 11, {}, 1);
   const ProbeTemplate tmpl{ProbeConfig{}};
-  const SourceAddresses sources({0xc613ff02u, 0xc613ff03u, 0xc613ff09u});
+  const SourceAddresses sources(
+      {Ipv4Addr(0xc613ff02u), Ipv4Addr(0xc613ff03u), Ipv4Addr(0xc613ff09u)});
   for (CookieAlgo algo : {CookieAlgo::kAes, CookieAlgo::kSipHash}) {
     CookieParams cookie;
     cookie.set_key({7, 9}, algo);

@@ -11,9 +11,8 @@ namespace {
 
 ProbeConfig config(OptionProfile p) {
   ProbeConfig c;
-  const uint8_t src[6] = {2, 0, 0, 0, 0, 1}, dst[6] = {2, 0, 0, 0, 0, 2};
-  std::memcpy(c.src_mac, src, 6);
-  std::memcpy(c.dst_mac, dst, 6);
+  c.src_mac = MacAddr({2, 0, 0, 0, 0, 1});
+  c.dst_mac = MacAddr({2, 0, 0, 0, 0, 2});
   c.options = p;
   return c;
 }
@@ -54,7 +53,7 @@ TEST_CASE("patched probes carry the fields and valid checksums") {
       const Cookie c{i * 0x9e3779b9u, static_cast<uint16_t>(32768 + i % 32768),
                      static_cast<uint16_t>(i * 7)};
       const uint32_t src = 0xc613ff02u + (i & 3);
-      t.patch(f.data(), src, dst, port, c);
+      t.patch(f.data(), Ipv4Addr(src), Ipv4Addr(dst), port, c);
       CHECK(load_be32(f.data() + 26) == src);
       REQUIRE(ip_ok(f.data()));
       REQUIRE(tcp_ok(f.data(), f.size()));
@@ -77,9 +76,17 @@ TEST_CASE("windows profile option bytes") {
 
 TEST_CASE("control TCP frames have valid checksums") {
   uint8_t f[64];
-  const uint8_t a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {6, 5, 4, 3, 2, 1};
-  const size_t n = build_tcp_frame(f, a, b, 0xc613ff02u, 0xc6120005u, 40000, 80, 0xdeadbeef, 0,
-                                   tcp::kRst, 0, 7, 64);
+  TcpSegment s;
+  s.src_mac = MacAddr({1, 2, 3, 4, 5, 6});
+  s.dst_mac = MacAddr({6, 5, 4, 3, 2, 1});
+  s.src = Ipv4Addr(0xc613ff02u);
+  s.dst = Ipv4Addr(0xc6120005u);
+  s.sport = 40000;
+  s.dport = 80;
+  s.seq = 0xdeadbeef;
+  s.flags = tcp::kRst;
+  s.ip_id = 7;
+  const size_t n = build_tcp_frame(f, s);
   CHECK(n == 54);
   CHECK(ip_ok(f));
   CHECK(tcp_ok(f, n));

@@ -39,13 +39,14 @@ TEST_CASE("cookie source ports stay in range") {
   p.sport_first = 40000;
   p.sport_count = 100;
   for (uint32_t i = 0; i < 5000; ++i) {
-    const Cookie c = make_cookie(p, 1, i, 80);
+    const Cookie c = make_cookie(p, Ipv4Addr(1), Ipv4Addr(i), 80);
     REQUIRE(c.sport >= 40000);
     REQUIRE(c.sport < 40100);
   }
   p.sport_first = 1;
   p.sport_count = 65535;
-  for (uint32_t i = 0; i < 5000; ++i) REQUIRE(make_cookie(p, 1, i, 80).sport >= 1);
+  for (uint32_t i = 0; i < 5000; ++i)
+    REQUIRE(make_cookie(p, Ipv4Addr(1), Ipv4Addr(i), 80).sport >= 1);
 }
 
 TEST_CASE("AES-128 known answer (FIPS-197 appendix C.1) and the AES cookie") {

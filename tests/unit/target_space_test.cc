@@ -14,8 +14,8 @@ namespace {
 std::vector<Target> enumerate(const IpSet& s, const std::vector<uint16_t>& ports) {
   std::vector<Target> out;
   for (const auto& iv : s.intervals())
-    for (uint64_t ip = iv.first; ip <= iv.last; ++ip)
-      for (uint16_t p : ports) out.push_back({static_cast<uint32_t>(ip), p});
+    for (uint64_t ip = iv.first.value(); ip <= iv.last.value(); ++ip)
+      for (uint16_t p : ports) out.push_back({Ipv4Addr(static_cast<uint32_t>(ip)), p});
   return out;
 }
 
@@ -42,7 +42,7 @@ TEST_CASE("TargetSpace::at and index_of agree with enumeration") {
       REQUIRE(space.at(i) == ref[i]);
       REQUIRE(space.index_of(ref[i].ip, ref[i].port) == i);
     }
-    CHECK_FALSE(space.index_of(0x01020304u, ports[0]).has_value());
+    CHECK_FALSE(space.index_of(Ipv4Addr(0x01020304u), ports[0]).has_value());
     CHECK_FALSE(space.index_of(ref[0].ip, 0).has_value());
   }
 }
@@ -55,10 +55,10 @@ TEST_CASE("TargetSpace covers all of IPv4 x all ports (2^48)") {
   const TargetSpace space(all, ports);
   CHECK(space.size() == (uint64_t{1} << 32) * 65535);
   const uint64_t last = space.size() - 1;
-  CHECK(space.at(last) == Target{0xffffffffu, 65535});
-  CHECK(space.at(0) == Target{0, 1});
-  CHECK(space.index_of(0xffffffffu, 65535) == last);
-  CHECK(space.index_of(0x80000000u, 2) == (uint64_t{1} << 31) * 65535 + 1);
+  CHECK(space.at(last) == Target{Ipv4Addr(0xffffffffu), 65535});
+  CHECK(space.at(0) == Target{Ipv4Addr(0), 1});
+  CHECK(space.index_of(Ipv4Addr(0xffffffffu), 65535) == last);
+  CHECK(space.index_of(Ipv4Addr(0x80000000u), 2) == (uint64_t{1} << 31) * 65535 + 1);
 }
 
 TEST_CASE("TargetSpace with many intervals (bucket table)") {

@@ -41,6 +41,7 @@ inline unsigned build_probe_batch(CyclicWalk& walk, const ScanOrder& order,
                                   unsigned n, bool vector = true) {
   uint64_t index[kMaxProbeBatch];
   const unsigned k = walk.next_batch(index, n);
+  // IPv4 addresses as 32-bit lanes (host order), as the vector path computes on them.
   // Zero-initialised: the vector path reads whole groups of sixteen, and the compiler can
   // then see every element the AES calls read is written. 640 bytes per burst.
   alignas(64) uint32_t dst[kMaxProbeBatch] = {};
@@ -48,10 +49,10 @@ inline unsigned build_probe_batch(CyclicWalk& walk, const ScanOrder& order,
   alignas(64) uint32_t src[kMaxProbeBatch] = {};
   for (unsigned i = 0; i < k; ++i) {
     const Target t = order.target(index[i]);
-    dst[i] = t.ip;
+    dst[i] = t.ip.value();
     dport[i] = t.port;
   }
-  for (unsigned i = 0; i < k; ++i) src[i] = sources.pick(dst[i], dport[i]);
+  for (unsigned i = 0; i < k; ++i) src[i] = sources.pick(Ipv4Addr(dst[i]), dport[i]).value();
   if (cookie.algo == CookieAlgo::kAes && vector && avx512_probes()) {
     patch_probes_aes_avx512(tmpl, cookie, src, dst, dport, frames, k);
     return k;
@@ -62,9 +63,11 @@ inline unsigned build_probe_batch(CyclicWalk& walk, const ScanOrder& order,
     cookie_hash_aes_batch(cookie.aes, src, dst, dport, h, k);
     for (unsigned i = 0; i < k; ++i) cookies[i] = cookie_from_hash(cookie, h[i]);
   } else {
-    for (unsigned i = 0; i < k; ++i) cookies[i] = make_cookie(cookie, src[i], dst[i], dport[i]);
+    for (unsigned i = 0; i < k; ++i)
+      cookies[i] = make_cookie(cookie, Ipv4Addr(src[i]), Ipv4Addr(dst[i]), dport[i]);
   }
-  for (unsigned i = 0; i < k; ++i) tmpl.patch(frames[i], src[i], dst[i], dport[i], cookies[i]);
+  for (unsigned i = 0; i < k; ++i)
+    tmpl.patch(frames[i], Ipv4Addr(src[i]), Ipv4Addr(dst[i]), dport[i], cookies[i]);
   return k;
 }
 
