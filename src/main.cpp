@@ -83,33 +83,34 @@ std::string joined_command_line(int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
-  dpscan::OptionMap cli = dpscan::command_line_options(argc, argv);
+  dpscan::OptionMap cli = dpscan::command_line_options(argc, argv);  // argv parsed once
+  if (dpscan::print_help_or_version(cli)) return 0;
   const bool print = cli.erase("print-config") > 0;
   const auto config = cli.find("config");
-  std::vector<dpscan::ScanPlan> plans;
-  std::vector<std::string> scan_places;  // file:line:col of each campaign scan
-  if (config == cli.end()) {
-    auto plan = dpscan::parse_command_line(argc, argv);
-    if (!plan) return 0;  // --help, --version
-    if (print) {
-      std::fputs(dpscan::print_config({{plan->name, "", cli}}).c_str(), stdout);
-      return 0;
-    }
-    plan->command_line = joined_command_line(argc, argv);
-    plans.push_back(std::move(*plan));
+  const bool campaign_file = config != cli.end();
+  std::vector<dpscan::NamedOptions> scans;
+  if (!campaign_file) {
+    scans.push_back({"", "", cli});
   } else {
     const dpscan::Campaign campaign = dpscan::load_campaign(config->second.values.at(0));
     cli.erase("config");
-    const auto scans = dpscan::merge_campaign(campaign, cli);
-    if (print) {
-      std::fputs(dpscan::print_config(scans).c_str(), stdout);
-      return 0;
-    }
-    for (const auto& scan : scans) {  // every scan is checked before the first one runs
-      plans.push_back(dpscan::plan_from_options(scan));
-      scan_places.push_back(scan.where);
-      plans.back().command_line = joined_command_line(argc, argv);
-    }
+    scans = dpscan::merge_campaign(campaign, cli);
+  }
+  if (print && campaign_file) {  // the merged campaign as it is
+    std::fputs(dpscan::print_config(scans).c_str(), stdout);
+    return 0;
+  }
+  std::vector<dpscan::ScanPlan> plans;
+  std::vector<std::string> scan_places;  // file:line:col of each campaign scan
+  for (const auto& scan : scans) {       // every scan is checked before the first one runs
+    plans.push_back(dpscan::plan_from_options(scan));
+    scan_places.push_back(scan.where);
+    plans.back().command_line = joined_command_line(argc, argv);
+  }
+  if (print) {  // a command line, checked, as a campaign
+    scans.front().name = plans.front().name;
+    std::fputs(dpscan::print_config(scans).c_str(), stdout);
+    return 0;
   }
   // One process starts DPDK once: the scans of a campaign that send must share a dataplane.
   std::string signature;

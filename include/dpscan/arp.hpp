@@ -1,5 +1,5 @@
 // ARP for IPv4 over Ethernet (RFC 826). With the NIC unbound from the kernel, nobody else
-// answers for our source address or finds the gateway's MAC (DESIGN.md, decision 7).
+// answers for our source address or finds the gateway's MAC (docs/design.md, decision 7).
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // YAML campaigns (-c FILE): campaign-wide defaults and a list of named scans, run in order.
 // A campaign is a set of option maps. Every key is the long name of a command-line option
 // (plus `targets`, `outputs` and `name`), so that the file and the command line mean the
-// same thing, and each scan becomes a command line that the one option parser checks:
+// same thing, and each scan's merged map goes to the one option table and plan builder:
 //     scan options = defaults < scan < command line.
 // Each value remembers where it came from (file:line:column), so that a bad value is
 // reported at its place in the file (exit 2), before anything is sent.
@@ -31,8 +31,11 @@ struct SourcedValue {
 };
 using OptionMap = std::map<std::string, SourcedValue>;
 
-// The command line as an option map (key "targets" for the positional arguments).
+// The command line as an option map (key "targets" for the positional arguments): argv is
+// parsed by Boost once, here.
 OptionMap command_line_options(int argc, const char* const* argv);
+// Prints --help or --version if the map holds them; returns whether it did.
+bool print_help_or_version(const OptionMap& cli);
 
 struct CampaignScan {
   std::string name;
@@ -50,15 +53,18 @@ struct Campaign {
 Campaign load_campaign(const std::string& path);
 
 struct NamedOptions {
-  std::string name;
-  std::string where;  // the scan's place in the file
+  std::string name;   // the scan's name (empty: the command line's --scan-name or "scan")
+  std::string where;  // the scan's place in the file (empty: the command line)
   OptionMap options;
 };
 
 // defaults < scan < command line, "{scan}" in paths replaced by the scan's name.
 std::vector<NamedOptions> merge_campaign(const Campaign& c, const OptionMap& cli);
 
-// Checks each value on its own (so an error names its place), then the whole scan.
+// The plan: the values go to Boost as parsed options (no command line is rendered), are
+// stored once and checked once (src/cli/plan_builder.cpp). An error in one option's value is
+// reported at that value's place in the file ("FILE:L:C: 'key': ..."), an error between
+// options at the scan's place.
 ScanPlan plan_from_options(const NamedOptions& scan);
 
 // The effective configuration as a campaign that dpscan reads back unchanged.

@@ -1,4 +1,4 @@
-// Receive-side classification of one frame (DESIGN.md, decision 3). Every read is bounds-
+// Receive-side classification of one frame (docs/design.md, decision 3). Every read is bounds-
 // checked against the frame length and against the lengths the headers claim; anything that
 // is not a valid answer to one of our probes becomes a Drop with a reason, which the RX lcore
 // counts. The function has no side effects, so the fuzzer and the tests call it directly.
@@ -8,7 +8,7 @@
 //   ICMP destination unreachable, codes 0 1 2 3 9 10 13 (as nmap counts them), whose
 //   embedded IPv4 + TCP header is our probe (source port and sequence match) -> unreachable
 //
-// Checksums (DESIGN.md, decision 11): what the device says it checked is used (CsumHints,
+// Checksums (docs/design.md, decision 11): what the device says it checked is used (CsumHints,
 // from the mbuf's offload flags); what it did not check is verified here, and a TCP checksum
 // that is exactly the partial one a local stack leaves for offload is accepted (see
 // tcp_checksum_ok below). The cookie stays the authority on what is an answer.

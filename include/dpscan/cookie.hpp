@@ -1,4 +1,4 @@
-// Stateless probe cookies (DESIGN.md, decision 3). A keyed PRF over (source address,
+// Stateless probe cookies (docs/design.md, decision 3). A keyed PRF over (source address,
 // destination address, destination port) gives 64 bits h: the low 32 are the SYN's sequence
 // number, bits 32..47 choose the source port inside the configured range, bits 48..63 are
 // the IP ID (so the IP ID is never a constant that fingerprints the scanner). An answer is

@@ -1,4 +1,4 @@
-// The scan order: a walk of the multiplicative group Z*_p (DESIGN.md, decision 2; ZMap's
+// The scan order: a walk of the multiplicative group Z*_p (docs/design.md, decision 2; ZMap's
 // method). For a space of N targets pick the smallest tabled prime p > N and a random
 // primitive root g; the sequence x, x*g, x*g^2, ... (mod p) from a random x visits each of
 // 1..p-1 exactly once in p-1 steps. Element e stands for target index e-1; elements above N

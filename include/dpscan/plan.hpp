@@ -1,4 +1,4 @@
-// The validated, immutable description of one scan (DESIGN.md, "ScanPlan"). The command
+// The validated, immutable description of one scan (docs/design.md, "ScanPlan"). The command
 // line (and later campaign files) produce it; the engine only reads it.
 #pragma once
 
@@ -75,8 +75,8 @@ struct ScanPlan {
   std::vector<OutputSpec> outputs;      // -o/--output-format first, then each --output-spec
   std::vector<std::string> csv_fields;  // --output-fields
   StatusFormat status_format = StatusFormat::kText;
-  std::string command_line;                        // for the xml output
-  std::array<bool, 3> report{true, false, false};  // by Status: open, closed, unreachable
+  std::string command_line;                                   // for the xml output
+  std::array<bool, kStatusCount> report{true, false, false};  // by Status (--report)
   std::string summary_path;
   double cooldown_s = 8;
   uint64_t dedup_memory = uint64_t{1} << 30;
@@ -85,8 +85,9 @@ struct ScanPlan {
   int verbosity = 0;             // -1 quiet, 0 normal, 1+ verbose (DPDK's own log)
 };
 
-// Parses the command line. Returns nullopt after --help or --version (already printed).
-// Throws UsageError for anything malformed or contradictory.
+// Parses the command line (campaign.hpp: command_line_options, then plan_from_options).
+// Returns nullopt after --help or --version (already printed). Throws UsageError for
+// anything malformed or contradictory.
 std::optional<ScanPlan> parse_command_line(int argc, const char* const* argv);
 
 }  // namespace dpscan

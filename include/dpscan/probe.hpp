@@ -1,4 +1,4 @@
-// The SYN probe template (DESIGN.md, decision 4). The Ethernet, IPv4 and TCP headers with
+// The SYN probe template (docs/design.md, decision 4). The Ethernet, IPv4 and TCP headers with
 // one TCP option profile are built once; per probe, write() patches the destination address
 // and port, the cookie-derived source port, sequence number and IP ID, and finishes both
 // checksums from sums precomputed over the constant bytes.

@@ -140,33 +140,6 @@ OptionMap read_options(const std::string& file, const YAML::Node& map, bool is_s
   return out;
 }
 
-// The option map as a command line: switches as flags, the rest as --key=value.
-std::vector<std::string> render(const OptionMap& m) {
-  std::vector<std::string> args{"dpscan"};
-  for (const auto& [key, sv] : m) {
-    if (key == kTargetsKey) continue;
-    const OptionInfo* info = find_option(key);
-    if (info && info->is_switch) {
-      if (!sv.values.empty() && sv.values[0] == "true") args.push_back("--" + key);
-      continue;
-    }
-    for (const auto& v : sv.values) args.push_back("--" + key + "=" + v);
-  }
-  if (auto t = m.find(kTargetsKey); t != m.end()) {
-    args.push_back("--");
-    for (const auto& v : t->second.values) args.push_back(v);
-  }
-  return args;
-}
-
-ScanPlan parse(const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  auto plan = parse_command_line(static_cast<int>(argv.size()), argv.data());
-  if (!plan) throw UsageError("--help and --version have no place in a campaign");
-  return *plan;
-}
-
 }  // namespace
 
 Campaign load_campaign(const std::string& path) {
@@ -240,45 +213,6 @@ std::vector<NamedOptions> merge_campaign(const Campaign& c, const OptionMap& cli
     out.push_back(std::move(n));
   }
   return out;
-}
-
-ScanPlan plan_from_options(const NamedOptions& scan) {
-  // Each value from the file alone, in a dry run of one target and one port, so that its own
-  // error is reported at its own place.
-  for (const auto& [key, sv] : scan.options) {
-    if (sv.where.empty()) continue;  // the command line: checked as a whole below
-    const OptionInfo* info = find_option(key == kTargetsKey ? "target" : key);
-    if (info && info->is_switch) continue;  // already true or false
-    // A list is checked item by item, so that the error points at the bad item.
-    std::vector<SourcedValue> parts;
-    if (sv.item_where.size() == sv.values.size() && sv.values.size() > 1) {
-      for (size_t i = 0; i < sv.values.size(); ++i)
-        parts.push_back({{sv.values[i]}, sv.item_where[i], {}});
-    } else {
-      parts.push_back(sv);
-    }
-    for (const auto& part : parts) {
-      OptionMap probe;
-      probe[key] = part;
-      for (const char* k : {"dry-run", "quiet", "no-default-blocklist"}) probe[k] = {{"true"}, ""};
-      if (key != "seed") probe["seed"] = {{"1"}, ""};
-      if (key != kTargetsKey) probe[kTargetsKey] = {{"0.0.0.0/0"}, ""};
-      if (key != "ports") probe["ports"] = {{"1"}, ""};
-      try {
-        (void)parse(render(probe));
-      } catch (const UsageError& e) {
-        throw UsageError(fmt::format("{}: '{}': {}", part.where, key, e.what()));
-      }
-    }
-  }
-  OptionMap all = scan.options;
-  all["scan-name"] = {{scan.name}, ""};
-  try {
-    return parse(render(all));
-  } catch (const UsageError& e) {
-    if (scan.where.empty()) throw;
-    throw UsageError(fmt::format("{}: scan '{}': {}", scan.where, scan.name, e.what()));
-  }
 }
 
 std::string print_config(const std::vector<NamedOptions>& scans) {

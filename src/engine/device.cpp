@@ -66,7 +66,7 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   }
   // ARP replies and RSTs leave on a TX queue of their own where the device has one more, so
   // that every probe queue holds mbufs of one pool only and can use MBUF_FAST_FREE
-  // (DESIGN.md, decision 5); otherwise they share probe queue 0, which then may not.
+  // (docs/design.md, decision 5); otherwise they share probe queue 0, which then may not.
   tx_queues_ = probe_queues_;
   control_queue_ = 0;
   if (info.max_tx_queues > probe_queues_) control_queue_ = tx_queues_++;
@@ -80,7 +80,7 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   }
   const bool fast_free = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0;
   rte_eth_conf conf{};
-  // RX checksum offloads where the device has them (DESIGN.md, decision 11): the RX lcores
+  // RX checksum offloads where the device has them (docs/design.md, decision 11): the RX lcores
   // then skip what the device checked and drop what it found bad.
   conf.rxmode.offloads =
       info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);

@@ -1,5 +1,5 @@
 // One DPDK port with its RX and TX queues and mempools. The TX pool is created
-// after the gateway is known, pre-filled with the probe template (DESIGN.md, decision 5):
+// after the gateway is known, pre-filled with the probe template (docs/design.md, decision 5):
 // the per-probe path then writes only the fields that change.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Cookies and patches for sixteen probes at a time with AVX-512 and VAES (DESIGN.md,
+// Cookies and patches for sixteen probes at a time with AVX-512 and VAES (docs/design.md,
 // decision 4; docs/architecture.md, "TX path"). The scalar path (probe_batch.hpp) computes
 // per probe: the AES block, ten AES rounds, the cookie fields, two checksums and eight
 // stores. Here the same arithmetic runs on sixteen probes in 32-bit lanes:

@@ -6,6 +6,10 @@ exactly one way. dpscan must reject and count each under the right reason, and a
 one correct forgery as a control. The Linux kernel's own SYN-ACKs, RSTs and ICMP port and
 host unreachables must be classified exactly as the lab's truth says.
 
+Counters agree everywhere: DPDK telemetry (/dpscan/stats, read through its socket once the
+counters have settled in the cooldown), the final ndjson status record and the summary give
+the same figure for every counter, and the drop reasons sum to dropped_total.
+
 TCP checksums: a forged SYN-ACK whose checksum field holds the partial (pseudo-header) sum
 a stack leaves for offload is accepted when its cookie is right (and counted in
 rx_csum_partial), dropped as bad_cookie when it is not; one whose checksum is neither
@@ -16,6 +20,7 @@ import csv
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,6 +69,29 @@ print(len(frames))
 '''
 
 
+def telemetry(pid, command="/dpscan/stats"):
+    """One DPDK telemetry request over the process's socket (what dpdk-telemetry.py does)."""
+    path = f"/var/run/dpdk/dpscan-{pid}/dpdk_telemetry.v2"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(2)
+        s.connect(path)
+        json.loads(s.recv(16384).decode())  # the greeting
+        s.send(command.encode())
+        return json.loads(s.recv(1 << 20).decode())[command]
+
+
+def settled_telemetry(pid, deadline):
+    """The counters once two reads half a second apart agree (nothing more arriving)."""
+    last = None
+    while time.time() < deadline:
+        now = telemetry(pid)
+        if now == last:
+            return now
+        last = now
+        time.sleep(0.5)
+    return None
+
+
 def sh(*args, **kw):
     return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw).stdout
 
@@ -81,12 +109,18 @@ def main():
         env = dict(l.split("=", 1) for l in sh(LAB, "--prefix", prefix, "env").split())
         scan_ns, tgt_ns, iface = env["LAB_SCAN_NS"], env["LAB_TGT_NS"], env["LAB_IFACE"]
         mac = sh("ip", "netns", "exec", scan_ns, "cat", f"/sys/class/net/{iface}/address").strip()
+        # The target knows the scanner's MAC for good: no ARP revalidation (a unicast request
+        # some seconds into the cooldown) changes the counters between the telemetry read and
+        # the end. dpscan still resolves the gateway and answers ARP in every other lab test.
+        sh("ip", "-n", tgt_ns, "neigh", "replace", SRC, "lladdr", mac, "dev", env["LAB_TGT_IFACE"],
+           "nud", "permanent")
         ck, summary, out = (os.path.join(work, n) for n in ("ck", "summary.json", "results.csv"))
         scan = subprocess.Popen(
             ["ip", "netns", "exec", scan_ns, DPSCAN, "-q", "--no-default-blocklist", TARGETS, "-p", PORTS,
              "--device", f"net_af_packet0,iface={iface}", "--source-ip", SRC, "--gateway-ip", env["LAB_GW_IP"],
-             "--rate", "20000", "--cooldown", "6", "--checkpoint", ck, "--report", "open,closed,unreachable",
-             "--summary", summary, "-o", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             "--rate", "20000", "--cooldown", "8", "--checkpoint", ck, "--report", "open,closed,unreachable",
+             "--status-format", "ndjson", "--summary", summary, "-o", out],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 20
         while not os.path.exists(ck) and time.time() < deadline:
             time.sleep(0.1)
@@ -111,12 +145,32 @@ def main():
                  "good": pool[8 * n:8 * n + 3], "partial_good": pool[8 * n + 3:8 * n + 6]}
         sent = sh("ip", "netns", "exec", tgt_ns, "/usr/bin/python3", "-c", INJECT, env["LAB_TGT_IFACE"], mac,
                   repr(kinds)).strip()
+        tele = settled_telemetry(scan.pid, time.time() + 5)
         stdout, stderr = scan.communicate(timeout=60)
         if scan.returncode != 0:
             failures.append(f"dpscan exited {scan.returncode}: {stderr.strip()}")
             raise SystemExit
         s = json.load(open(summary))
         d = s["dropped"]
+        # One counter table: telemetry, the final status record and the summary agree.
+        status = [json.loads(l) for l in stderr.splitlines() if l.startswith("{")]
+        final = status[-1] if status and status[-1].get("final") else None
+        flat = {k: v for k, v in s.items() if isinstance(v, int) and not isinstance(v, bool)}
+        flat.update(d)
+        if final is None:
+            failures.append("no final status record")
+        elif tele is None:
+            failures.append("telemetry counters did not settle in the cooldown")
+        else:
+            for name, value in final["counters"].items():
+                if not (value == flat.get(name) == tele.get(name)):
+                    failures.append(f"counter {name}: final status {value}, summary {flat.get(name)}, "
+                                    f"telemetry {tele.get(name)}")
+            if not (sum(d.values()) == s["dropped_total"] == final["drops"] == tele["dropped"]):
+                failures.append(f"drops: sum of reasons {sum(d.values())}, summary {s['dropped_total']}, "
+                                f"status {final['drops']}, telemetry {tele['dropped']}")
+            print(f"forged_answers: {len(final['counters'])} counters equal in telemetry, the final status "
+                  f"record and the summary (dropped_total {s['dropped_total']} = sum of reasons)")
         want = {"bad_cookie": 5 * n, "not_for_us": n, "tcp_checksum": 2 * n}
         for reason, count in want.items():
             if d[reason] != count:

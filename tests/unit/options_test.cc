@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "dpscan/campaign.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/plan.hpp"
 
@@ -97,4 +98,42 @@ TEST_CASE("--tx-cpus/--rx-cpus: CPU lists set the lcore counts; malformed lists 
             .find("disagree") != std::string::npos);
   CHECK(parse({"--dry-run", "--no-default-blocklist", "198.18.0.0/30", "-p", "80", "--tx-lcores",
                "2", "--tx-cpus", "0,1"}));
+}
+
+TEST_CASE("campaign values are parsed once, and an error is placed at its value") {
+  auto at = [](std::string v, std::string where) {
+    return SourcedValue{{std::move(v)}, std::move(where), {}};
+  };
+  OptionMap m;
+  m["targets"] = {{"198.18.0.0/24", "198.18.1.300", "198.18.2.0/24"},
+                  "c.yaml:4:12",
+                  {"c.yaml:4:13", "c.yaml:5:13", "c.yaml:6:13"}};
+  m["ports"] = at("80", "c.yaml:7:12");
+  m["dry-run"] = at("true", "c.yaml:8:14");
+  m["no-default-blocklist"] = at("true", "c.yaml:9:27");
+  auto error = [&](const OptionMap& opts) {
+    try {
+      plan_from_options({"one", "c.yaml:3:5", opts});
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // The bad item of a list, at the item's place.
+  CHECK(error(m).rfind("c.yaml:5:13: 'targets': invalid target '198.18.1.300'", 0) == 0);
+  m["targets"].values[1] = "198.18.1.0/24";
+  // A value Boost cannot convert, at its place.
+  m["rate"] = at("fast", "c.yaml:10:9");
+  CHECK(error(m).rfind("c.yaml:10:9: 'rate': ", 0) == 0);
+  // A value the plan builder refuses, at its place.
+  m["rate"] = at("-5", "c.yaml:10:9");
+  CHECK(error(m).rfind("c.yaml:10:9: 'rate': --rate must be 0 or more", 0) == 0);
+  m.erase("rate");
+  // A contradiction between options, at the scan's place.
+  m["shard"] = at("1/2", "c.yaml:11:10");
+  CHECK(error(m).rfind("c.yaml:3:5: scan 'one': --shard needs --seed", 0) == 0);
+  m.erase("shard");
+  const ScanPlan p = plan_from_options({"one", "c.yaml:3:5", m});
+  CHECK(p.name == "one");
+  CHECK(p.addresses.size() == 768);
 }

@@ -1,0 +1,356 @@
+#include "plan_builder.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "dpscan/error.hpp"
+#include "dpscan/output.hpp"
+#include "dpscan/ports.hpp"
+
+namespace dpscan {
+namespace {
+
+// Runs fn; a UsageError it throws is about `option` (and item `item` of a list).
+template <typename F>
+auto about(const char* option, F&& fn, int item = -1) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const OptionError&) {
+    throw;
+  } catch (const UsageError& e) {
+    throw OptionError(option, e.what(), item);
+  }
+}
+
+Ipv4Addr ip_or_throw(const std::string& text, const char* option) {
+  if (auto ip = Ipv4Addr::parse(text)) return *ip;
+  throw UsageError(fmt::format("--{}: '{}' is not an IPv4 address", option, text));
+}
+
+MacAddr mac_or_throw(const std::string& text) {
+  if (auto mac = MacAddr::parse(text)) return *mac;
+  throw UsageError(
+      fmt::format("--gateway-mac: '{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
+}
+
+// Splits --eal-args like a shell would for the simple cases: white space separates,
+// single and double quotes group.
+std::vector<std::string> split_args(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : s) {
+    if (quote) {
+      if (c == quote)
+        quote = 0;
+      else
+        cur += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(cur), cur.clear(), in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote) throw UsageError("--eal-args: unterminated quote");
+  if (in_word) out.push_back(cur);
+  return out;
+}
+
+// "2,3" or "4-7" or "2,4-5": CPU numbers for --tx-cpus/--rx-cpus, in the order given.
+std::vector<unsigned> parse_cpu_list(const std::string& text, const char* option) {
+  auto bad = [&](const std::string& why) {
+    return UsageError(fmt::format("--{}: '{}' {}", option, text, why));
+  };
+  const auto syntax = [&] {
+    return bad(
+        fmt::format("is not a list of CPU numbers like 2,3 or 4-7 (each below {})", CPU_SETSIZE));
+  };
+  // A CPU number: 1 to 4 digits, below CPU_SETSIZE; advances `at`.
+  auto number = [&](size_t& at) {
+    size_t end = at;
+    while (end < text.size() && end - at < 5 && std::isdigit(static_cast<unsigned char>(text[end])))
+      ++end;
+    if (end == at || end - at > 4) throw syntax();
+    const auto v = static_cast<unsigned>(std::stoul(text.substr(at, end - at)));
+    if (v >= CPU_SETSIZE) throw syntax();
+    at = end;
+    return v;
+  };
+  std::vector<unsigned> cpus;
+  size_t at = 0;
+  for (;;) {
+    const unsigned a = number(at);
+    unsigned b = a;
+    if (at < text.size() && text[at] == '-') b = number(++at);
+    if (a > b) throw syntax();
+    for (unsigned c = a; c <= b; ++c) {
+      if (std::find(cpus.begin(), cpus.end(), c) != cpus.end())
+        throw bad(fmt::format("names CPU {} twice", c));
+      cpus.push_back(c);
+      if (cpus.size() > 64) throw bad("names more than 64 CPUs");
+    }
+    if (at == text.size()) break;
+    if (text[at] != ',') throw syntax();
+    ++at;
+  }
+  return cpus;
+}
+
+double seconds_or_throw(double v, const char* option) {
+  if (!std::isfinite(v) || v < 0)
+    throw UsageError(fmt::format("--{} must be 0 or more seconds", option));
+  return v;
+}
+
+void parse_source_ports(const std::string& text, ScanPlan& plan) {
+  unsigned a = 0, b = 0;
+  char tail;
+  const int n = std::sscanf(text.c_str(), "%u-%u%c", &a, &b, &tail);
+  if (n == 1) b = a;
+  if ((n != 1 && n != 2) || a == 0 || b > 65535 || a > b) {
+    throw UsageError(fmt::format("--source-port: '{}' is not a port range like 32768-65535", text));
+  }
+  plan.sport_first = static_cast<uint16_t>(a);
+  plan.sport_count = b - a + 1;
+}
+
+// "10G", "2.5g", "500M", "100k", "1000000": bits per second.
+double parse_bandwidth(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end && *end) {
+    const char unit = static_cast<char>(std::tolower(*end));
+    v *= unit == 'k' ? 1e3 : unit == 'm' ? 1e6 : unit == 'g' ? 1e9 : unit == 't' ? 1e12 : -1;
+    ++end;
+    if (*end == 'b' || *end == 'B') ++end;  // "10Gb"
+  }
+  if (!end || *end || !std::isfinite(v) || v <= 0) {
+    throw UsageError(fmt::format(
+        "--bandwidth: '{}' is not a rate like 10G, 500M or 100k (bits per second)", text));
+  }
+  return v;
+}
+
+// Bytes a probe takes on an Ethernet wire: the frame (padded to 60), FCS (4), preamble and
+// start delimiter (8), inter-frame gap (12). A 66-byte "windows" probe takes 90.
+uint64_t wire_bytes(OptionProfile p) {
+  ProbeConfig c;
+  c.options = p;
+  return std::max<uint64_t>(ProbeTemplate(c).size(), 60) + 4 + 20;
+}
+
+}  // namespace
+
+ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v) {
+  plan.verbosity = vm.count("quiet") ? -1 : static_cast<int>(vm.count("verbose"));
+  plan.seed_given = vm.count("seed") > 0;
+  if (plan.seed_given) {
+    const auto [end, ec] = std::from_chars(v.seed.data(), v.seed.data() + v.seed.size(), plan.seed);
+    if (v.seed.empty() || ec != std::errc{} || end != v.seed.data() + v.seed.size()) {
+      throw OptionError("seed",
+                        fmt::format("--seed: '{}' is not a number from 0 to 2^64-1", v.seed));
+    }
+  }
+
+  // Targets and exclusions: each item's error names the item.
+  IpSet requested;
+  for (size_t i = 0; i < v.targets.size(); ++i)
+    about(
+        "targets", [&] { requested.add_specs(v.targets[i]); }, static_cast<int>(i));
+  for (size_t i = 0; i < v.targets_files.size(); ++i)
+    about(
+        "targets-file", [&] { requested.add_file(v.targets_files[i]); }, static_cast<int>(i));
+  if (requested.empty())
+    throw UsageError("no targets: give addresses, ranges or CIDR blocks, or --targets-file");
+  if (v.ports.empty()) throw UsageError("no ports: give -p/--ports, e.g. -p 80 or -p 22,80,443");
+  plan.ports = about("ports", [&] { return parse_ports(v.ports); });
+  IpSet excluded;
+  for (size_t i = 0; i < v.excludes.size(); ++i)
+    about(
+        "exclude", [&] { excluded.add_specs(v.excludes[i]); }, static_cast<int>(i));
+  for (size_t i = 0; i < v.exclude_files.size(); ++i)
+    about(
+        "exclude-file", [&] { excluded.add_file(v.exclude_files[i]); }, static_cast<int>(i));
+  const bool use_blocklist = !vm["no-default-blocklist"].as<bool>();
+  if (use_blocklist) excluded.add(default_blocklist());
+  plan.requested_addresses = requested.size();
+  plan.addresses = requested.minus(excluded);
+  if (plan.addresses.empty()) {
+    if (use_blocklist && !requested.minus(default_blocklist()).size() && requested.size())
+      throw UsageError(
+          "every target is in the default blocklist (IANA special-purpose ranges); for the "
+          "lab's 198.18.0.0/15 add --no-default-blocklist");
+    throw UsageError("no targets left after exclusions");
+  }
+
+  // Order, limits, resume.
+  if (!v.shard.empty()) {
+    unsigned i = 0, n = 0;
+    char tail;
+    if (std::sscanf(v.shard.c_str(), "%u/%u%c", &i, &n, &tail) != 2 || n == 0 || i == 0 || i > n) {
+      throw OptionError("shard", fmt::format("--shard: '{}' is not I/N with 1 <= I <= N", v.shard));
+    }
+    if (!plan.seed_given && plan.resume_path.empty()) {
+      throw UsageError("--shard needs --seed: every shard must walk the same permutation");
+    }
+    plan.shard_index = i - 1;
+    plan.shard_count = n;
+  }
+  for (auto [text, cpus, count, name] :
+       {std::tuple{&v.tx_cpus, &plan.tx_cpus, &plan.tx_lcores, "tx"},
+        std::tuple{&v.rx_cpus, &plan.rx_cpus, &plan.rx_lcores, "rx"}}) {
+    const std::string option = fmt::format("{}-cpus", name);
+    if (text->empty() && !vm.count(option)) continue;
+    *cpus = about(option == "tx-cpus" ? "tx-cpus" : "rx-cpus",
+                  [&] { return parse_cpu_list(*text, option.c_str()); });
+    if (!vm[fmt::format("{}-lcores", name)].defaulted() && *count != cpus->size()) {
+      throw UsageError(fmt::format("--{}-lcores {} and --{} with {} CPUs disagree; give one", name,
+                                   *count, option, cpus->size()));
+    }
+    *count = static_cast<uint32_t>(cpus->size());
+  }
+  if (plan.tx_lcores == 0 || plan.tx_lcores > 64)
+    throw OptionError("tx-lcores", "--tx-lcores must be 1 to 64");
+  if (plan.rx_lcores == 0 || plan.rx_lcores > 64)
+    throw OptionError("rx-lcores", "--rx-lcores must be 1 to 64");
+  if (plan.retries > 100) throw OptionError("retries", "--retries must be 0 to 100");
+  if (!v.max_targets.empty()) {
+    char* end = nullptr;
+    const double n = std::strtod(v.max_targets.c_str(), &end);
+    const bool percent = end && *end == '%' && end[1] == 0;
+    if (!end || end == v.max_targets.c_str() || (!percent && *end) || !std::isfinite(n) || n < 0 ||
+        (percent && n > 100) || (!percent && n != std::floor(n))) {
+      throw OptionError("max-targets",
+                        fmt::format("--max-targets: '{}' is not a count or a percentage like 10%",
+                                    v.max_targets));
+    }
+    if (plan.retries > 0) {
+      // With retries the probes of a target are spread over the whole scan, so a cap on
+      // probes would not be a cap on targets; an exact one needs state dpscan does not keep.
+      throw UsageError("--max-targets cannot be combined with --retries");
+    }
+    if (percent)
+      plan.max_targets_percent = n;
+    else
+      plan.max_targets = static_cast<uint64_t>(n);
+  }
+  plan.max_runtime_s =
+      about("max-runtime", [&] { return seconds_or_throw(plan.max_runtime_s, "max-runtime"); });
+  if (!std::isfinite(plan.checkpoint_interval_s) || plan.checkpoint_interval_s <= 0) {
+    throw OptionError("checkpoint-interval", "--checkpoint-interval must be more than 0 seconds");
+  }
+  if (!plan.resume_path.empty() && plan.checkpoint_path.empty())
+    plan.checkpoint_path = plan.resume_path;
+
+  // Sending.
+  if (!std::isfinite(plan.rate_pps) || plan.rate_pps < 0)
+    throw OptionError("rate", "--rate must be 0 or more probes per second");
+  if (v.ttl == 0 || v.ttl > 255) throw OptionError("ttl", "--ttl must be 1 to 255");
+  plan.ttl = static_cast<uint8_t>(v.ttl);
+  if (v.window > 65535) throw OptionError("window", "--window must be 0 to 65535");
+  plan.window = static_cast<uint16_t>(v.window);
+  plan.probe_options =
+      about("probe-options", [&] { return parse_option_profile(v.probe_options); });
+  if (!v.bandwidth.empty()) {
+    if (!vm["rate"].defaulted()) throw UsageError("give --rate or --bandwidth, not both");
+    plan.rate_pps = about("bandwidth", [&] { return parse_bandwidth(v.bandwidth); }) /
+                    (8.0 * static_cast<double>(wire_bytes(plan.probe_options)));
+  }
+  about("source-port", [&] { parse_source_ports(v.source_port, plan); });
+  plan.send_rst = !vm["no-rst"].as<bool>();
+  plan.cookie_algo = about("cookie", [&] { return parse_cookie_algo(v.cookie); });
+  plan.rx_checksum = about("rx-checksum", [&] { return parse_rx_checksum(v.rx_checksum); });
+  plan.eal_args = about("eal-args", [&] { return split_args(v.eal_args); });
+  plan.cooldown_s =
+      about("cooldown", [&] { return seconds_or_throw(plan.cooldown_s, "cooldown"); });
+  std::string gateway_mac = v.gateway_mac;
+  if (plan.bench_responder) {
+    if (!plan.device.empty())
+      throw UsageError("--bench-responder replaces --device; give only one");
+    plan.device = "bench_responder";
+    if (v.gateway_ip.empty() && gateway_mac.empty()) gateway_mac = "02:00:00:00:00:01";
+  }
+  if (!plan.dry_run) {
+    if (plan.device.empty())
+      throw UsageError(
+          "no --device given (a PCI address or a DPDK virtual device); or use --dry-run");
+    if (v.source_ip.empty()) throw UsageError("no --source-ip given");
+    if (v.gateway_ip.empty() && gateway_mac.empty())
+      throw UsageError("give --gateway-ip (resolved by ARP) or --gateway-mac");
+  }
+  if (!v.source_ip.empty())
+    plan.sources = about("source-ip", [&] { return SourceAddresses::parse(v.source_ip); });
+  if (!v.gateway_ip.empty())
+    plan.gateway_ip = about("gateway-ip", [&] { return ip_or_throw(v.gateway_ip, "gateway-ip"); });
+  if (!gateway_mac.empty())
+    plan.gateway_mac = about("gateway-mac", [&] { return mac_or_throw(gateway_mac); });
+
+  // Results.
+  plan.outputs.push_back(
+      {about("output-format", [&] { return parse_output_format(v.output_format); }), v.output});
+  for (size_t i = 0; i < v.output_specs.size(); ++i) {
+    const std::string& spec = v.output_specs[i];
+    const size_t colon = spec.find(':');
+    if (colon == std::string::npos || colon + 1 == spec.size()) {
+      throw OptionError(
+          "output-spec",
+          fmt::format("--output-spec: '{}' is not FORMAT:PATH (e.g. ndjson:results.json)", spec),
+          static_cast<int>(i));
+    }
+    plan.outputs.push_back(
+        {about(
+             "output-spec", [&] { return parse_output_format(spec.substr(0, colon)); },
+             static_cast<int>(i)),
+         spec.substr(colon + 1)});
+  }
+  if (!v.output_fields.empty())
+    plan.csv_fields = about("output-fields", [&] { return parse_output_fields(v.output_fields); });
+  if (v.status_format == "text")
+    plan.status_format = StatusFormat::kText;
+  else if (v.status_format == "ndjson")
+    plan.status_format = StatusFormat::kNdjson;
+  else if (v.status_format == "none")
+    plan.status_format = StatusFormat::kNone;
+  else
+    throw OptionError(
+        "status-format",
+        fmt::format("--status-format: '{}' is not one of text, ndjson, none", v.status_format));
+  // -q: only errors, so no text status (an explicit ndjson status is for a program, and stays).
+  if (plan.verbosity < 0 && plan.status_format == StatusFormat::kText)
+    plan.status_format = StatusFormat::kNone;
+  if (plan.name.empty() ||
+      plan.name.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+          std::string::npos) {
+    throw OptionError("scan-name", fmt::format("scan name '{}' must be letters, digits, '_', '.' "
+                                               "or '-'",
+                                               plan.name));
+  }
+  plan.report.fill(false);
+  std::istringstream rs(v.report);
+  for (std::string item; std::getline(rs, item, ',');) {
+    const auto status = parse_status(item);
+    if (!status)
+      throw OptionError("report", fmt::format("--report: '{}' is not one of {}", item,
+                                              fmt::join(kStatusNames, ", ")));
+    plan.report[static_cast<size_t>(*status)] = true;
+  }
+  return plan;
+}
+
+}  // namespace dpscan
