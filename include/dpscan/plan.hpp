@@ -44,6 +44,7 @@ struct ScanPlan {
   uint32_t retries = 0;  // extra probes per target
   uint32_t tx_lcores = 1;
   uint32_t rx_lcores = 1;
+  bool single_lcore = false;      // --lcores 1: one lcore sends, receives and writes, in turns
   std::vector<unsigned> tx_cpus;  // --tx-cpus/--rx-cpus: the CPU of each lcore (empty: spread)
   std::vector<unsigned> rx_cpus;
   std::optional<uint64_t> max_targets;  // cap on targets this process probes

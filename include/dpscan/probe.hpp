@@ -89,11 +89,13 @@ struct TcpSegment {
   uint16_t window = 0;
   uint16_t ip_id = 0;
   uint8_t ttl = 64;
+  OptionProfile options = OptionProfile::kNone;  // TCP options in the profile's layout
+  uint16_t mss = 1460;
 };
 
 // Writes the segment as a complete Ethernet/IPv4/TCP frame with both checksums, for control
-// replies (the RST after a SYN-ACK) and the responders of tests and benchmarks. Returns the
-// frame length (54).
+// replies (the RST after a SYN-ACK) and the responders of tests, benchmarks and
+// dpscan-reflect. Returns the frame length (54 without options, at most 78).
 size_t build_tcp_frame(uint8_t* frame, const TcpSegment& s);
 
 }  // namespace dpscan

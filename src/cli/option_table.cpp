@@ -28,6 +28,7 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
       ("bandwidth", po::value(&v.bandwidth), "send rate in bits per second on the wire instead of --rate, e.g. 10G, 500M (frame + FCS + preamble + gap)")
       ("tx-lcores", po::value(&plan.tx_lcores)->default_value(1), "TX lcores, each with its own queue and part of the scan")
       ("rx-lcores", po::value(&plan.rx_lcores)->default_value(1), "RX lcores (queues spread by RSS where the device has it)")
+      ("lcores", po::value(&v.lcores), "1: one lcore does everything (sends, receives and writes results, in turns), for a machine with one CPU to spare; by default the main, TX and RX lcores are separate")
       ("tx-cpus", po::value(&v.tx_cpus), "pin the TX lcores to these CPUs, one each, e.g. 2,3 or 2-5 (sets --tx-lcores)")
       ("rx-cpus", po::value(&v.rx_cpus), "pin the RX lcores to these CPUs, one each (sets --rx-lcores)")
       ("device", po::value(&plan.device), "DPDK device: a PCI address (0000:01:00.0) or a virtual device string (net_af_packet0,iface=veth0)")

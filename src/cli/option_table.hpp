@@ -21,6 +21,7 @@ struct CliVars {
   std::string ports, output, output_format, output_fields, status_format, report, gateway_ip,
       gateway_mac, source_ip, eal_args, probe_options, source_port, shard, max_targets, seed,
       cookie, bandwidth, config, tx_cpus, rx_cpus, rx_checksum;
+  unsigned lcores = 0;  // --lcores (0: not given)
   unsigned ttl = 64;
   unsigned window = 65535;
 };

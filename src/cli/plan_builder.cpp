@@ -216,13 +216,29 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
         std::tuple{&v.rx_cpus, &plan.rx_cpus, &plan.rx_lcores, "rx"}}) {
     const std::string option = fmt::format("{}-cpus", name);
     if (text->empty() && !vm.count(option)) continue;
+    const std::string* list = text;  // (a lambda may not capture a structured binding)
     *cpus = about(option == "tx-cpus" ? "tx-cpus" : "rx-cpus",
-                  [&] { return parse_cpu_list(*text, option.c_str()); });
+                  [&] { return parse_cpu_list(*list, option.c_str()); });
     if (!vm[fmt::format("{}-lcores", name)].defaulted() && *count != cpus->size()) {
       throw UsageError(fmt::format("--{}-lcores {} and --{} with {} CPUs disagree; give one", name,
                                    *count, option, cpus->size()));
     }
     *count = static_cast<uint32_t>(cpus->size());
+  }
+  if (vm.count("lcores")) {
+    if (v.lcores != 1)
+      throw OptionError("lcores",
+                        fmt::format("--lcores {}: only 1 (one lcore does everything); for more, "
+                                    "give --tx-lcores and --rx-lcores",
+                                    v.lcores));
+    if (plan.tx_lcores != 1 || plan.rx_lcores != 1 || !plan.rx_cpus.empty() ||
+        plan.tx_cpus.size() > 1)
+      throw UsageError(
+          "--lcores 1 runs one TX and one RX loop on one lcore: no --tx-lcores/--rx-lcores "
+          "above 1, no --rx-cpus (--tx-cpus names its CPU)");
+    if (plan.bench_responder)
+      throw UsageError("--lcores 1 and --bench-responder: the responder needs a lcore of its own");
+    plan.single_lcore = true;
   }
   if (plan.tx_lcores == 0 || plan.tx_lcores > 64)
     throw OptionError("tx-lcores", "--tx-lcores must be 1 to 64");

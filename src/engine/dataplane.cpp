@@ -6,14 +6,30 @@ namespace dpscan {
 
 std::string dataplane_signature(const ScanPlan& plan) {
   if (plan.dry_run) return "";
-  return fmt::format("device={} eal-args={} tx-lcores={} rx-lcores={} bench-responder={}",
+  return fmt::format("device={} eal-args={} tx-lcores={} rx-lcores={} lcores={} bench-responder={}",
                      plan.device, fmt::join(plan.eal_args, " "), plan.tx_lcores, plan.rx_lcores,
-                     plan.bench_responder);
+                     plan.single_lcore ? "1" : "", plan.bench_responder);
+}
+
+EalRequest eal_request(const ScanPlan& plan) {
+  EalRequest r;
+  r.program = "dpscan";
+  r.device = plan.device;
+  r.no_device = plan.bench_responder;
+  r.eal_args = plan.eal_args;
+  r.tx_lcores = plan.tx_lcores;
+  r.rx_lcores = plan.rx_lcores;
+  r.extra_lcores = plan.bench_responder ? 1 : 0;
+  r.single_lcore = plan.single_lcore;
+  r.tx_cpus = plan.tx_cpus;
+  r.rx_cpus = plan.rx_cpus;
+  r.verbosity = plan.verbosity;
+  return r;
 }
 
 void Dataplane::open(const ScanPlan& plan) {
   if (eal_) return;
-  eal_ = std::make_unique<Eal>(plan);
+  eal_ = std::make_unique<Eal>(eal_request(plan));
   uint16_t port_id = eal_->layout().port_id;
   if (plan.bench_responder) {
     responder_.emplace(eal_->layout().rx_queues,

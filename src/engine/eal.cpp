@@ -120,20 +120,30 @@ bool is_af_packet(const std::string& dev) {
   return dev.rfind("net_af_packet", 0) == 0 || dev.rfind("eth_af_packet", 0) == 0;
 }
 
+bool is_memif(const std::string& dev) {
+  return dev.rfind("net_memif", 0) == 0;
+}
+
+// Devices whose peer maps this process's memory (vhost-user behind net_virtio_user): the
+// memory must be hugepage files it can share, so no --no-huge.
+bool shares_memory(const std::string& dev) {
+  return dev.rfind("net_virtio_user", 0) == 0 || dev.rfind("virtio_user", 0) == 0;
+}
+
 // AF_PACKET devices have as many queue pairs as their qpairs argument, and every RX queue
 // (a socket in one fanout group) takes a share of the traffic, so each must be polled.
-uint16_t af_packet_qpairs(const ScanPlan& plan) {
-  return static_cast<uint16_t>(std::max(plan.tx_lcores + 1, plan.rx_lcores));  // + control queue
+uint16_t af_packet_qpairs(const EalRequest& r) {
+  return static_cast<uint16_t>(std::max(r.tx_lcores + 1, r.rx_lcores));  // + control queue
 }
 
 // AF_PACKET's default ring of 512 frames is ~10 ms of answers at 50 kpps: a short stall of
 // the RX lcore loses answers inside the kernel, where no DPDK counter sees them. dpscan asks
 // for 8192 frames (16 MiB of kernel memory per queue) unless the device string says otherwise.
-std::string vdev_with_queues(const ScanPlan& plan) {
-  std::string dev = plan.device;
+std::string vdev_with_queues(const EalRequest& r) {
+  std::string dev = r.device;
   if (is_af_packet(dev)) {
     if (dev.find("qpairs=") == std::string::npos)
-      dev += fmt::format(",qpairs={}", af_packet_qpairs(plan));
+      dev += fmt::format(",qpairs={}", af_packet_qpairs(r));
     if (dev.find("framecnt=") == std::string::npos) dev += ",framecnt=8192";
   }
   return dev;
@@ -141,23 +151,23 @@ std::string vdev_with_queues(const ScanPlan& plan) {
 
 }  // namespace
 
-std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<unsigned>& cpus) {
-  const auto& user = plan.eal_args;
-  std::vector<std::string> args{"dpscan"};
-  const bool pinned = !plan.tx_cpus.empty() || !plan.rx_cpus.empty();
+std::vector<std::string> build_eal_args(const EalRequest& r, const std::vector<unsigned>& cpus) {
+  const auto& user = r.eal_args;
+  std::vector<std::string> args{r.program};
+  const bool pinned = !r.tx_cpus.empty() || !r.rx_cpus.empty();
   if (pinned && user_gave(user, {"-l", "--lcores", "-c"}))
     throw UsageError(
         "--tx-cpus/--rx-cpus and -l/--lcores/-c in --eal-args both place the lcores; "
         "give one of them");
-  for (const auto* list : {&plan.tx_cpus, &plan.rx_cpus}) {
+  for (const auto* list : {&r.tx_cpus, &r.rx_cpus}) {
     for (unsigned c : *list) {
       if (std::find(cpus.begin(), cpus.end(), c) == cpus.end())
         throw UsageError(fmt::format("--{}-cpus: CPU {} is not one this process may run on ({})",
-                                     list == &plan.tx_cpus ? "tx" : "rx", c, fmt::join(cpus, ",")));
+                                     list == &r.tx_cpus ? "tx" : "rx", c, fmt::join(cpus, ",")));
     }
   }
-  for (unsigned c : plan.tx_cpus) {
-    if (std::find(plan.rx_cpus.begin(), plan.rx_cpus.end(), c) != plan.rx_cpus.end())
+  for (unsigned c : r.tx_cpus) {
+    if (std::find(r.rx_cpus.begin(), r.rx_cpus.end(), c) != r.rx_cpus.end())
       log::info(
           "CPU {} runs a TX and an RX lcore (--tx-cpus, --rx-cpus): both poll, so they share it",
           c);
@@ -166,39 +176,51 @@ std::vector<std::string> build_eal_args(const ScanPlan& plan, const std::vector<
     // Main lcore, then the TX lcores, then the RX lcores, round-robin over the CPUs we may
     // use, unless --tx-cpus/--rx-cpus name them. With two CPUs and one TX lcore, TX gets a
     // CPU to itself: on a veth the kernel does the target's work inside our transmit call.
-    std::string map = fmt::format("--lcores=0@{}", cpus[0]);
-    const unsigned workers = plan.tx_lcores + plan.rx_lcores + (plan.bench_responder ? 1 : 0);
+    // With a single lcore (--lcores 1) there is only the main one: on the TX CPU if named.
+    const unsigned main_cpu = r.single_lcore && !r.tx_cpus.empty() ? r.tx_cpus[0] : cpus[0];
+    std::string map = fmt::format("--lcores=0@{}", main_cpu);
+    const unsigned workers = r.single_lcore ? 0 : r.tx_lcores + r.rx_lcores + r.extra_lcores;
     for (unsigned i = 1; i <= workers; ++i) {
       unsigned cpu = cpus[i % cpus.size()];
-      if (i <= plan.tx_lcores) {  // TX lcore i - 1
-        if (!plan.tx_cpus.empty()) cpu = plan.tx_cpus[i - 1];
-      } else if (i <= plan.tx_lcores + plan.rx_lcores) {  // RX lcore i - 1 - tx_lcores
-        if (!plan.rx_cpus.empty()) cpu = plan.rx_cpus[i - 1 - plan.tx_lcores];
+      if (i <= r.tx_lcores) {  // TX lcore i - 1
+        if (!r.tx_cpus.empty()) cpu = r.tx_cpus[i - 1];
+      } else if (i <= r.tx_lcores + r.rx_lcores) {  // RX lcore i - 1 - tx_lcores
+        if (!r.rx_cpus.empty()) cpu = r.rx_cpus[i - 1 - r.tx_lcores];
       }
       map += fmt::format(",{}@{}", i, cpu);
     }
     args.push_back(map);
   }
   if (!user_gave(user, {"--file-prefix"}))
-    args.push_back(fmt::format("--file-prefix=dpscan-{}", getpid()));
-  if (is_pci_address(plan.device)) {
-    if (!user_gave(user, {"-a", "--allow", "-b", "--block"})) args.push_back("-a" + plan.device);
+    args.push_back(fmt::format("--file-prefix={}-{}", r.program, getpid()));
+  if (is_pci_address(r.device)) {
+    if (!user_gave(user, {"-a", "--allow", "-b", "--block"})) args.push_back("-a" + r.device);
   } else {
     if (!user_gave(user, {"--no-huge", "--socket-mem", "-m"})) {
-      args.push_back("--no-huge");
-      args.push_back("-m256");
+      if (shares_memory(r.device)) {
+        // vhost-user maps our memory: hugepage files, one per segment list.
+        args.push_back("-m512");
+        args.push_back("--single-file-segments");
+      } else {
+        args.push_back("--no-huge");
+        args.push_back("-m256");
+      }
     }
     if (!user_gave(user, {"--no-pci", "-a", "--allow"})) args.push_back("--no-pci");
-    if (!user_gave(user, {"--no-shconf", "--in-memory"})) args.push_back("--no-shconf");
-    if (!plan.bench_responder) args.push_back("--vdev=" + vdev_with_queues(plan));
+    // net_memif needs DPDK's multi-process channel for its shared memory (it refuses
+    // --no-shconf); the per-process --file-prefix keeps two processes apart.
+    if (!user_gave(user, {"--no-shconf", "--in-memory"}) && !is_memif(r.device))
+      args.push_back("--no-shconf");
+    if (!r.no_device) args.push_back("--vdev=" + vdev_with_queues(r));
   }
   args.insert(args.end(), user.begin(), user.end());
   return args;
 }
 
-Eal::Eal(const ScanPlan& plan) {
-  std::vector<std::string> args = build_eal_args(plan, allowed_cpus());
-  owns_runtime_dir_ = !user_gave(plan.eal_args, {"--file-prefix"});
+Eal::Eal(const EalRequest& r) {
+  std::vector<std::string> args = build_eal_args(r, allowed_cpus());
+  owns_runtime_dir_ = !user_gave(r.eal_args, {"--file-prefix"});
+  prefix_ = fmt::format("{}-{}", r.program, getpid());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -207,9 +229,9 @@ Eal::Eal(const ScanPlan& plan) {
   // Capture DPDK's start-up chatter; show it only with -v or to explain a failure.
   char* log_buf = nullptr;
   size_t log_len = 0;
-  std::FILE* capture = plan.verbosity >= 1 ? nullptr : open_memstream(&log_buf, &log_len);
+  std::FILE* capture = r.verbosity >= 1 ? nullptr : open_memstream(&log_buf, &log_len);
   if (capture) rte_openlog_stream(capture);
-  route_xdp_logs(plan.verbosity);
+  route_xdp_logs(r.verbosity);
   const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
   const int err = rte_errno;
   std::string captured;
@@ -223,17 +245,17 @@ Eal::Eal(const ScanPlan& plan) {
   if (rc < 0) {
     if (owns_runtime_dir_) {  // a failed rte_eal_init may have created it already
       std::error_code ec;
-      std::filesystem::remove_all(fmt::format("/var/run/dpdk/dpscan-{}", getpid()), ec);
+      std::filesystem::remove_all(fmt::format("/var/run/dpdk/{}", prefix_), ec);
     }
     throw RuntimeError(fmt::format("DPDK initialisation failed ({}): {}", rte_strerror(err),
-                                   explain_failure(captured, port_name_of(plan.device))));
+                                   explain_failure(captured, port_name_of(r.device))));
   }
-  layout_.port_name = port_name_of(plan.device);
-  if (!plan.bench_responder &&
+  layout_.port_name = port_name_of(r.device);
+  if (!r.no_device &&
       rte_eth_dev_get_port_by_name(layout_.port_name.c_str(), &layout_.port_id) != 0) {
     const std::string detail = explain_failure(captured, layout_.port_name);
     shutdown();
-    throw RuntimeError(fmt::format("device '{}' was not found or failed to probe{}{}", plan.device,
+    throw RuntimeError(fmt::format("device '{}' was not found or failed to probe{}{}", r.device,
                                    detail.empty() ? "" : ": ", detail));
   }
   std::vector<unsigned> workers;
@@ -241,25 +263,28 @@ Eal::Eal(const ScanPlan& plan) {
        lcore = rte_get_next_lcore(lcore, 1, 0)) {
     workers.push_back(lcore);
   }
-  const unsigned extra = plan.bench_responder ? 1 : 0;
-  if (workers.size() < plan.tx_lcores + plan.rx_lcores + extra) {
+  const unsigned needed = r.single_lcore ? 0 : r.tx_lcores + r.rx_lcores + r.extra_lcores;
+  if (workers.size() < needed) {
     shutdown();
-    throw RuntimeError(fmt::format(
-        "dpscan needs {} worker lcores besides the main one ({} TX, {} RX), EAL has {}; "
-        "check -l/--lcores in --eal-args",
-        plan.tx_lcores + plan.rx_lcores, plan.tx_lcores, plan.rx_lcores, workers.size()));
+    throw RuntimeError(
+        fmt::format("{} needs {} worker lcores besides the main one ({} TX, {} RX), EAL has {}; "
+                    "check -l/--lcores in --eal-args",
+                    r.program, needed, r.tx_lcores, r.rx_lcores, workers.size()));
   }
-  layout_.tx_lcores.assign(workers.begin(), workers.begin() + plan.tx_lcores);
-  layout_.rx_lcores.assign(workers.begin() + plan.tx_lcores,
-                           workers.begin() + plan.tx_lcores + plan.rx_lcores);
-  if (plan.bench_responder) layout_.responder_lcore = workers[plan.tx_lcores + plan.rx_lcores];
-  layout_.tx_queues = static_cast<uint16_t>(plan.tx_lcores);
-  layout_.rx_queues = static_cast<uint16_t>(plan.rx_lcores);
-  if (is_af_packet(plan.device)) {
-    const size_t at = plan.device.find("qpairs=");
+  layout_.single_lcore = r.single_lcore;
+  if (!r.single_lcore) {
+    layout_.tx_lcores.assign(workers.begin(), workers.begin() + r.tx_lcores);
+    layout_.rx_lcores.assign(workers.begin() + r.tx_lcores,
+                             workers.begin() + r.tx_lcores + r.rx_lcores);
+    if (r.extra_lcores) layout_.responder_lcore = workers[r.tx_lcores + r.rx_lcores];
+  }
+  layout_.tx_queues = static_cast<uint16_t>(r.tx_lcores);
+  layout_.rx_queues = static_cast<uint16_t>(r.rx_lcores);
+  if (is_af_packet(r.device)) {
+    const size_t at = r.device.find("qpairs=");
     const auto qpairs = at == std::string::npos
-                            ? af_packet_qpairs(plan)
-                            : static_cast<uint16_t>(std::atoi(plan.device.c_str() + at + 7));
+                            ? af_packet_qpairs(r)
+                            : static_cast<uint16_t>(std::atoi(r.device.c_str() + at + 7));
     layout_.rx_queues = std::max(layout_.rx_queues, qpairs);
   }
 }
@@ -273,7 +298,7 @@ Eal::~Eal() {
 void Eal::shutdown() {
   const std::string dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
-  if (owns_runtime_dir_ && dir.find(fmt::format("dpscan-{}", getpid())) != std::string::npos) {
+  if (owns_runtime_dir_ && dir.find(prefix_) != std::string::npos) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }

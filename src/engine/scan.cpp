@@ -136,6 +136,12 @@ class ScanSender final : public Sender {
 
   void launch() override {
     const EalLayout& layout = dataplane_.layout();
+    if (layout.single_lcore) {
+      // --lcores 1: the loops run on this (the main) lcore, in turns, from poll().
+      tx_loop_.emplace(tx_[0]);
+      rx_loop_.emplace(rx_[0]);
+      return;
+    }
     if (BenchResponder* bench = dataplane_.responder())
       bench->launch(layout.responder_lcore, ctl_.stop);
     bool launched = true;
@@ -150,8 +156,19 @@ class ScanSender final : public Sender {
     }
   }
 
-  // Drains the result rings into the outputs (filtered by --report).
+  // Drains the result rings into the outputs (filtered by --report). With --lcores 1 it first
+  // runs the TX and RX loops in turns for a slice (about 1 ms), so that the main loop's own
+  // work (results, status, checkpoints) takes a small share of the one lcore.
   bool poll(Outputs& out) override {
+    if (tx_loop_) {
+      const uint64_t end = rte_rdtsc() + slice_ticks_;
+      do {
+        for (int i = 0; i < 16; ++i) {
+          tx_loop_->step();
+          rx_loop_->step();
+        }
+      } while (rte_rdtsc() < end);
+    }
     Result buf[256];
     for (const auto& ring : result_rings_) {
       unsigned n;
@@ -161,7 +178,7 @@ class ScanSender final : public Sender {
           if (plan_.report[static_cast<size_t>(buf[i].status)]) out.result(buf[i]);
       }
     }
-    return false;  // the lcores do the work; wake again after a tick
+    return tx_loop_.has_value();  // one lcore: no sleeping between slices
   }
 
   bool sending_done() const override {
@@ -177,6 +194,11 @@ class ScanSender final : public Sender {
     ctl_.stop_sending = true;
     ctl_.stop = true;
     rte_eal_mp_wait_lcore();
+    if (tx_loop_) {
+      tx_loop_->finish();
+      tx_loop_.reset();
+      rx_loop_.reset();
+    }
     poll(out);
     rte_mbuf* left[64];
     unsigned n;
@@ -341,6 +363,10 @@ class ScanSender final : public Sender {
   std::vector<TxWorker<M>> tx_;
   std::vector<RxWorker<M>> rx_;
   uint64_t planned_ = 0;
+  // --lcores 1: the loops, run by poll() on the main lcore, a slice of about 1 ms at a time.
+  std::optional<TxLoop<M>> tx_loop_;
+  std::optional<RxLoop<M>> rx_loop_;
+  const uint64_t slice_ticks_ = rte_get_tsc_hz() / 1000;
   std::optional<TelemetryGuard> telemetry_;
 };
 

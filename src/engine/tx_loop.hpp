@@ -1,7 +1,8 @@
 // A TX lcore's loop for probe module M: control frames from the RX lcores, then, when the
 // pacing allows, a burst of probes: take pre-filled buffers, build the burst (M::build_batch),
-// hand it to the device, retrying what the queue did not take (never dropping). step() is
-// one round, so that a single lcore can run TX, RX and the main lcore's work in turns.
+// hand it to the device; what the queue did not take is offered again in the next round
+// (never dropped). step() is one round and never waits, so that a single lcore can run TX,
+// RX and the main lcore's work in turns (--lcores 1).
 #pragma once
 
 #include <rte_cycles.h>
@@ -21,7 +22,7 @@ namespace dpscan {
 constexpr unsigned kTxBurst = 64;
 static_assert(kTxBurst <= kMaxProbeBatch);
 
-enum class TxStep : uint8_t { kSent, kIdle, kPaced, kNoBuffers };
+enum class TxStep : uint8_t { kSent, kIdle, kPaced, kNoBuffers, kBlocked };
 
 template <ProbeModule M>
 class TxLoop {
@@ -42,10 +43,14 @@ class TxLoop {
     }
   }
 
+  // One round: control frames, then the rest of a burst the device did not take, or a new
+  // burst when the pacing allows. Never waits: a full queue leaves the rest for the next
+  // round (kBlocked), so that one lcore can also poll RX between rounds.
   TxStep step() {
     drain_control();
+    if (pending_n_ && !flush_pending()) return TxStep::kBlocked;
     if (!sending_) return TxStep::kIdle;
-    if (w_.control->stop_sending.load(std::memory_order_relaxed)) {
+    if (w_.control->stop_sending.load(std::memory_order_relaxed) || exhausted_) {
       finish_sending();
       return TxStep::kIdle;
     }
@@ -57,61 +62,86 @@ class TxLoop {
     if (n == 0) return TxStep::kPaced;
     // Raw get: these mbufs are already complete probes but for the patched fields (see
     // fill_template in device.cpp), so rte_pktmbuf_alloc_bulk's reset would only cost time.
-    rte_mbuf* pkts[kTxBurst];
-    if (rte_mempool_get_bulk(w_.pool, reinterpret_cast<void**>(pkts), n) != 0) {
+    if (rte_mempool_get_bulk(w_.pool, reinterpret_cast<void**>(pending_), n) != 0) {
       st_.add(TxCounter::kAllocWaits);  // all buffers in flight; the device will free some
       return TxStep::kNoBuffers;
     }
     pacer_.spent(n);
-    const uint64_t position_before = w_.walk->position();
+    position_before_ = w_.walk->position();
     uint8_t* frames[kTxBurst];
-    for (unsigned i = 0; i < n; ++i) frames[i] = rte_pktmbuf_mtod(pkts[i], uint8_t*);
+    for (unsigned i = 0; i < n; ++i) frames[i] = rte_pktmbuf_mtod(pending_[i], uint8_t*);
     unsigned built =
         M::build_batch(*w_.walk, *w_.order, *w_.tmpl, w_.cookie, *w_.sources, frames, n);
-    bool exhausted = built < n;
+    exhausted_ = built < n;
     if (const uint64_t granted = w_.budget->take(built); granted < built) {
       // --max-targets is spent: give back the probes built beyond it (the walk steps back and
       // replays the granted ones, so a resume or another run would continue exactly there).
-      w_.walk->seek(position_before);
+      w_.walk->seek(position_before_);
       uint64_t replay[kTxBurst];
       w_.walk->next_batch(replay, static_cast<unsigned>(granted));
       built = static_cast<unsigned>(granted);
-      exhausted = true;
+      exhausted_ = true;
     }
-    if (built < n) rte_pktmbuf_free_bulk(pkts + built, n - built);
-    const unsigned k =
-        send_all(w_.port, w_.queue, pkts, built, st_.counter(TxCounter::kRetries), *w_.control);
-    st_.add(TxCounter::kSent, k);
+    if (built < n) rte_pktmbuf_free_bulk(pending_ + built, n - built);
     sent_ += built;
-    total_ += k;
-    // Only probes the device took count as done; an abandoned burst is sent again on resume.
-    st_.position.store(k == built ? w_.walk->position() : position_before,
-                       std::memory_order_relaxed);
-    st_.total_sent.store(total_, std::memory_order_relaxed);
-    if (exhausted) finish_sending();
+    pending_first_ = 0;
+    pending_n_ = built;
+    // Until the whole burst is on the device, the resume state stays before it: a burst cut
+    // short by the end is sent again on resume.
+    flush_pending();
     return TxStep::kSent;
   }
 
-  // At the end of the loop: a lcore stopped while sending is done too.
+  // At the end of the loop: what the device never took is freed; a lcore stopped while
+  // sending is done too.
   void finish() {
+    if (pending_n_) rte_pktmbuf_free_bulk(pending_ + pending_first_, pending_n_);
+    pending_n_ = 0;
+    if (control_n_) rte_pktmbuf_free_bulk(control_ + control_first_, control_n_);
+    control_n_ = 0;
     if (sending_) finish_sending();
   }
 
  private:
+  // Hands the device what it takes of the current burst; true when the burst is all sent.
+  bool flush_pending() {
+    const uint16_t k = rte_eth_tx_burst(w_.port, w_.queue, pending_ + pending_first_,
+                                        static_cast<uint16_t>(pending_n_));
+    st_.add(TxCounter::kSent, k);
+    total_ += k;
+    pending_first_ += k;
+    pending_n_ -= k;
+    if (pending_n_) {
+      st_.add(TxCounter::kRetries);  // back-pressure: the queue is full, try again (never drop)
+      return false;
+    }
+    st_.position.store(w_.walk->position(), std::memory_order_relaxed);
+    st_.total_sent.store(total_, std::memory_order_relaxed);
+    return true;
+  }
+
   void finish_sending() {
     sending_ = false;
     st_.end_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
     st_.done.store(true, std::memory_order_release);
   }
 
+  // Control frames (ARP replies, the module's replies) from the RX lcores, sent on the
+  // control queue; what the queue does not take waits for the next round.
   void drain_control() {
     if (!w_.control_ring) return;
-    rte_mbuf* pkts[kTxBurst];
-    const unsigned n = rte_ring_sc_dequeue_burst(w_.control_ring, reinterpret_cast<void**>(pkts),
-                                                 kTxBurst, nullptr);
-    if (n)
-      st_.add(TxCounter::kControlSent, send_all(w_.port, w_.control_queue, pkts, n,
-                                                st_.counter(TxCounter::kRetries), *w_.control));
+    if (control_n_ == 0) {
+      control_first_ = 0;
+      control_n_ = rte_ring_sc_dequeue_burst(w_.control_ring, reinterpret_cast<void**>(control_),
+                                             kTxBurst, nullptr);
+      if (control_n_ == 0) return;
+    }
+    const uint16_t k = rte_eth_tx_burst(w_.port, w_.control_queue, control_ + control_first_,
+                                        static_cast<uint16_t>(control_n_));
+    st_.add(TxCounter::kControlSent, k);
+    control_first_ += k;
+    control_n_ -= k;
+    if (control_n_) st_.add(TxCounter::kRetries);
   }
 
   TxWorker<M>& w_;
@@ -120,6 +150,14 @@ class TxLoop {
   uint64_t sent_ = 0;  // this run, for pacing
   uint64_t total_;     // including before a --resume
   bool sending_;
+  bool exhausted_ = false;  // the walk or the budget ended with the current burst
+  uint64_t position_before_ = 0;
+  rte_mbuf* pending_[kTxBurst];  // the current burst, from pending_first_ on
+  unsigned pending_first_ = 0;
+  unsigned pending_n_ = 0;
+  rte_mbuf* control_[kTxBurst];
+  unsigned control_first_ = 0;
+  unsigned control_n_ = 0;
 };
 
 // The TX lcore: rounds until the main lcore says stop.
@@ -136,6 +174,7 @@ int tx_main(void* arg) {
         break;
       case TxStep::kIdle:
       case TxStep::kNoBuffers:
+      case TxStep::kBlocked:
         wait_a_little(*w.control);
         break;
     }

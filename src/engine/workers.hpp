@@ -122,9 +122,4 @@ struct RxWorker {
   RunControl* control = nullptr;
 };
 
-// Sends every packet, retrying while the queue is full; frees what is left if `abandon`
-// becomes true. Returns how many were sent.
-unsigned send_all(uint16_t port, uint16_t queue, rte_mbuf** pkts, unsigned n, Counter& retries,
-                  const RunControl& control);
-
 }  // namespace dpscan

@@ -1,0 +1,297 @@
+// dpscan-reflect: a simulated internet for scanners, on DPDK (docs/dpscan-reflect.1).
+//   dpscan-reflect --world W --seed N --truth TARGETS -p PORTS   what a perfect scanner reports
+//   dpscan-reflect --world W --seed N --device DEV --gateway-ip G [--answered FILE] ...
+// Like dpscan's main(): the only place that turns errors into exit codes (2 usage, 1 run time,
+// 130 interrupted... after the interrupt, 0: an interrupt is how a run normally ends).
+#include <boost/program_options.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "dpscan/error.hpp"
+#include "dpscan/ip_set.hpp"
+#include "dpscan/log.hpp"
+#include "dpscan/output.hpp"
+#include "dpscan/ports.hpp"
+#include "dpscan/text.hpp"
+#include "dpscan_version.h"
+#include "engine/device.hpp"
+#include "engine/eal.hpp"
+#include "reflect_worlds.h"
+#include "reflector.hpp"
+#include "world.hpp"
+
+namespace po = boost::program_options;
+using namespace dpscan;
+using namespace dpscan::reflect;
+
+namespace {
+
+std::atomic<int> g_interrupts{0};
+extern "C" void on_signal(int) {
+  g_interrupts.fetch_add(1);
+}
+
+struct Options {
+  std::string world = "internet";
+  uint64_t seed = 1;
+  std::string truth;
+  std::string ports;
+  std::string device;
+  std::string eal_args;
+  std::string gateway_ip;
+  std::string answered;
+  std::string summary;
+  std::string status = "text";
+  std::vector<std::string> set;
+  double duration = 0;
+  double loss = -1;
+  double latency = -1;
+  bool ideal = false;
+  size_t queue = size_t{1} << 22;
+};
+
+// --world: a built-in world by name (config/worlds/, compiled in), else a file.
+WorldConfig world_config(const std::string& name) {
+  if (name == "internet") return load_world_text(kInternetWorld, "internet (built in)");
+  if (name == "dense") return load_world_text(kDenseWorld, "dense (built in)");
+  return load_world(name);
+}
+
+// --set KEY=VALUE on the impairments (every one of them), then --loss, --latency, --ideal.
+void override_impairments(Impairments& m, const Options& o) {
+  for (const std::string& kv : o.set) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) throw UsageError(fmt::format("--set: '{}' is not KEY=VALUE", kv));
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    double v = 0;
+    try {
+      size_t used = 0;
+      v = std::stod(value, &used);
+      if (used != value.size()) throw std::invalid_argument(value);
+    } catch (const std::exception&) {
+      if (key != "retransmit")
+        throw UsageError(fmt::format("--set {}: '{}' is not a number", key, value));
+    }
+    auto prob = [&](double& field) {
+      if (!(v >= 0 && v <= 1))
+        throw UsageError(fmt::format("--set {}: {} is not 0 to 1", key, value));
+      field = v;
+    };
+    auto nonneg = [&](double& field) {
+      if (!(v >= 0)) throw UsageError(fmt::format("--set {}: {} is below 0", key, value));
+      field = v;
+    };
+    if (key == "rtt_ms")
+      nonneg(m.rtt_min_ms), m.rtt_max_ms = m.rtt_min_ms;
+    else if (key == "rtt_min_ms")
+      nonneg(m.rtt_min_ms);
+    else if (key == "rtt_max_ms")
+      nonneg(m.rtt_max_ms);
+    else if (key == "jitter_ms")
+      nonneg(m.jitter_ms);
+    else if (key == "loss")
+      prob(m.loss_in), m.loss_out = m.loss_in;
+    else if (key == "loss_in")
+      prob(m.loss_in);
+    else if (key == "loss_out")
+      prob(m.loss_out);
+    else if (key == "reorder")
+      prob(m.reorder);
+    else if (key == "duplicate")
+      prob(m.duplicate);
+    else if (key == "icmp_rate")
+      nonneg(m.icmp_rate);
+    else if (key == "icmp_burst")
+      nonneg(m.icmp_burst);
+    else if (key == "noise_pps")
+      nonneg(m.noise_pps);
+    else if (key == "retransmit") {
+      if (value != "true" && value != "false")
+        throw UsageError(fmt::format("--set retransmit: '{}' is not true or false", value));
+      m.retransmit = value == "true";
+    } else {
+      throw UsageError(
+          fmt::format("--set: unknown impairment '{}' (rtt_ms, rtt_min_ms, rtt_max_ms, "
+                      "jitter_ms, loss, loss_in, loss_out, reorder, duplicate, "
+                      "icmp_rate, icmp_burst, retransmit, noise_pps)",
+                      key));
+    }
+  }
+  if (o.loss >= 0) {
+    if (o.loss > 1) throw UsageError("--loss must be 0 to 1");
+    m.loss_in = m.loss_out = o.loss;
+  }
+  if (o.latency >= 0) m.rtt_min_ms = m.rtt_max_ms = o.latency;
+  if (m.rtt_max_ms < m.rtt_min_ms) throw UsageError("rtt_max_ms is below rtt_min_ms");
+  if (o.ideal) m = Impairments{};  // no loss, delay, duplicates, limits or noise
+}
+
+// The truth: every (ip, port, status) a perfect scanner reports, in dpscan's CSV.
+int print_truth(const World& world, const Options& o) {
+  IpSet targets;
+  targets.add_specs(o.truth);
+  if (o.ports.empty()) throw UsageError("--truth needs -p/--ports");
+  const std::vector<uint16_t> ports = parse_ports(o.ports);
+  FileSink out("-");
+  std::string buf = "ip,port,status,ttl,window,timestamp\n";
+  for (const auto& iv : targets.intervals()) {
+    for (uint64_t a = iv.first.value(); a <= iv.last.value(); ++a) {
+      const Ipv4Addr ip(static_cast<uint32_t>(a));
+      for (uint16_t port : ports) {
+        const Answer ans = world.answer(ip, port);
+        if (ans.fate == Fate::kSilent) continue;
+        buf += fmt::format("{},{},{},{},{},0\n", ip.to_string(), port,
+                           status_name(status_of(ans.fate)), ans.ttl, ans.window);
+      }
+      if (buf.size() > (1 << 16)) {
+        out.write(buf);
+        buf.clear();
+      }
+    }
+  }
+  out.write(buf);
+  out.close();
+  return 0;
+}
+
+void write_summary(const std::string& path, const World& world, const Reflector& r,
+                   const Impairments& m) {
+  std::string s = fmt::format(
+      "{{\n  \"world\": \"{}\",\n  \"seed\": {},\n  \"seconds\": {:.6f},\n  \"impairments\": "
+      "{{\"rtt_ms\": [{}, {}], \"jitter_ms\": {}, \"loss_in\": {}, \"loss_out\": {}, "
+      "\"reorder\": {}, \"duplicate\": {}, \"icmp_rate\": {}, \"icmp_burst\": {}, "
+      "\"retransmit\": {}, \"noise_pps\": {}}}",
+      world.config().name, world.seed(), r.seconds(), m.rtt_min_ms, m.rtt_max_ms, m.jitter_ms,
+      m.loss_in, m.loss_out, m.reorder, m.duplicate, m.icmp_rate, m.icmp_burst, m.retransmit,
+      m.noise_pps);
+  for (const auto& [name, field] : counter_fields())
+    s += fmt::format(",\n  \"{}\": {}", name, r.counters().*field);
+  s += "\n}\n";
+  FileSink f(path);
+  f.write(s);
+  f.close();
+}
+
+int run(int argc, char** argv) {
+  Options o;
+  // clang-format off
+  po::options_description d("dpscan-reflect options");
+  d.add_options()
+      ("world", po::value(&o.world)->default_value(o.world), "the world: internet, dense (built in) or a world FILE (YAML)")
+      ("seed", po::value(&o.seed)->default_value(o.seed), "the seed of the world's keyed model and of the impairments")
+      ("truth", po::value(&o.truth), "print, without DPDK, every ip,port,status a perfect scanner reports for these TARGETS (CIDR, a-b, addresses) and exit")
+      ("ports,p", po::value(&o.ports), "ports for --truth (22,80,8000-8100)")
+      ("device", po::value(&o.device), "DPDK device: a PCI address or a virtual device (net_memif0,role=server,socket=..., net_af_packet0,iface=...)")
+      ("eal-args", po::value(&o.eal_args), "further DPDK EAL options")
+      ("gateway-ip", po::value(&o.gateway_ip), "the gateway address whose ARP requests the reflector answers")
+      ("answered", po::value(&o.answered), "write the first answer that left for each pair to FILE at the end (dpscan's CSV, timestamp with microseconds)")
+      ("summary", po::value(&o.summary), "write every counter to FILE (JSON) at the end")
+      ("duration", po::value(&o.duration)->default_value(0), "stop after SEC seconds (0: at Ctrl-C or SIGTERM)")
+      ("loss", po::value(&o.loss), "loss in each direction, 0 to 1 (overrides the world)")
+      ("latency", po::value(&o.latency), "round trip in ms for every network (overrides the world)")
+      ("set", po::value(&o.set)->composing(), "override an impairment: KEY=VALUE (rtt_ms, jitter_ms, loss_in, loss_out, reorder, duplicate, icmp_rate, icmp_burst, retransmit, noise_pps, ...); repeatable")
+      ("ideal", po::bool_switch(&o.ideal), "turn every impairment off (no loss, delay, duplicates, rate limits or noise); the world's statuses stay")
+      ("queue", po::value(&o.queue)->default_value(o.queue), "answers that may wait in the delay line at once")
+      ("status-format", po::value(&o.status)->default_value(o.status), "status on standard error once a second: text, ndjson, none")
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("verbose,v", "also print DPDK's own log")
+      ("quiet,q", "print only errors");
+  // clang-format on
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, d), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << "Usage: dpscan-reflect [OPTIONS]\nA simulated internet for scanners on DPDK.\n"
+              << d << '\n';
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << "dpscan-reflect " << DPSCAN_VERSION << '\n';
+    return 0;
+  }
+  const int verbosity = vm.count("quiet") ? -1 : static_cast<int>(vm.count("verbose"));
+  log::level() = verbosity;
+  WorldConfig config = world_config(o.world);
+  override_impairments(config.impairments, o);
+  const World world(config, o.seed);
+  if (!o.truth.empty()) return print_truth(world, o);
+
+  ReflectorOptions ro;
+  if (o.device.empty()) throw UsageError("no --device given (or --truth to print the truth)");
+  if (o.gateway_ip.empty())
+    throw UsageError("no --gateway-ip given (the address it answers ARP for)");
+  const auto gw = Ipv4Addr::parse(o.gateway_ip);
+  if (!gw) throw UsageError(fmt::format("--gateway-ip: '{}' is not an IPv4 address", o.gateway_ip));
+  ro.gateway_ip = *gw;
+  ro.queue_capacity = o.queue;
+  ro.duration_s = o.duration;
+  ro.record = !o.answered.empty();
+  if (o.status == "text")
+    ro.status = StatusFormat::kText;
+  else if (o.status == "ndjson")
+    ro.status = StatusFormat::kNdjson;
+  else if (o.status == "none")
+    ro.status = StatusFormat::kNone;
+  else
+    throw UsageError(fmt::format("--status-format: '{}' is not text, ndjson or none", o.status));
+  if (verbosity < 0 && ro.status == StatusFormat::kText) ro.status = StatusFormat::kNone;
+
+  EalRequest r;
+  r.program = "dpscan-reflect";
+  r.device = o.device;
+  r.single_lcore = true;
+  r.verbosity = verbosity;
+  std::string arg;
+  for (char ch : o.eal_args + " ") {
+    if (ch == ' ') {
+      if (!arg.empty()) r.eal_args.push_back(arg);
+      arg.clear();
+    } else {
+      arg += ch;
+    }
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Eal eal(r);
+  Device dev(eal.layout().port_id, o.device, eal.layout().rx_queues, 1);
+  const DeviceInfo& di = dev.info();
+  log::info("device {}: driver {}, {} RX queue(s); world '{}', seed {}; gateway {}",
+            eal.layout().port_name, di.driver, di.rx_queues, config.name, o.seed,
+            ro.gateway_ip.to_string());
+  Reflector reflector(world, o.seed, dev.port(), dev.rx_queues(), 0, dev.mac(), ro);
+  reflector.run(g_interrupts);
+  if (!o.answered.empty()) reflector.write_answered(o.answered);
+  if (!o.summary.empty()) write_summary(o.summary, world, reflector, config.impairments);
+  dev.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  log::program() = "dpscan-reflect";
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    log::error("{}", e.what());
+    std::fputs("Try 'dpscan-reflect --help' for more information.\n", stderr);
+    return 2;
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,462 @@
+#include "reflector.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "delay_line.hpp"
+#include "dpscan/arp.hpp"
+#include "dpscan/bytes.hpp"
+#include "dpscan/error.hpp"
+#include "dpscan/output.hpp"
+#include "dpscan/rng.hpp"
+#include "frames.hpp"
+
+namespace dpscan::reflect {
+
+const std::vector<std::pair<const char*, uint64_t Counters::*>>& counter_fields() {
+  static const std::vector<std::pair<const char*, uint64_t Counters::*>> fields{
+      {"received", &Counters::received},
+      {"probes", &Counters::probes},
+      {"rst_received", &Counters::rst_received},
+      {"arp_requests", &Counters::arp_requests},
+      {"ignored", &Counters::ignored},
+      {"lost_in", &Counters::lost_in},
+      {"silent", &Counters::silent},
+      {"suppressed", &Counters::suppressed},
+      {"duplicated", &Counters::duplicated},
+      {"reordered", &Counters::reordered},
+      {"retransmit_cancelled", &Counters::retransmit_cancelled},
+      {"lost_out", &Counters::lost_out},
+      {"sent_synack", &Counters::sent_synack},
+      {"sent_rst", &Counters::sent_rst},
+      {"sent_icmp", &Counters::sent_icmp},
+      {"retransmissions", &Counters::retransmissions},
+      {"arp_replies", &Counters::arp_replies},
+      {"noise", &Counters::noise},
+      {"queue_full", &Counters::queue_full},
+      {"tx_retries", &Counters::tx_retries},
+      {"no_buffer", &Counters::no_buffer},
+  };
+  return fields;
+}
+
+namespace {
+
+constexpr unsigned kBurst = 64;
+constexpr unsigned kPoolSize = 32767;
+constexpr size_t kCancelSlots = size_t{1} << 22;
+constexpr size_t kChunk = size_t{1} << 20;  // answers recorded per allocation
+
+// An answer waiting in the delay line.
+struct Pending {
+  ProbeEcho probe;
+  MacAddr scanner_mac;
+  Fate fate;
+  uint8_t icmp_code;
+  uint8_t ttl;
+  OptionProfile options;
+  uint16_t window;
+  uint8_t retries;  // SYN-ACK retransmissions the stack makes
+  uint8_t attempt;  // 0: the first answer; n: the n-th retransmission
+};
+
+uint64_t pair_key(Ipv4Addr target, uint16_t tport, uint16_t sport) {
+  return keyed(0x5eed, 9, (uint64_t{target.value()} << 32) | (uint64_t{tport} << 16) | sport) | 1;
+}
+
+}  // namespace
+
+struct Reflector::Impl {
+  Impl(const World& w, uint64_t s, uint16_t p, uint16_t rxq, uint16_t txq, const MacAddr& m,
+       const ReflectorOptions& o)
+      : world(w),
+        imp(w.config().impairments),
+        seed(s),
+        port(p),
+        rx_queues(rxq),
+        tx_queue(txq),
+        mac(m),
+        opt(o),
+        hz(rte_get_tsc_hz()),
+        start(rte_rdtsc()),
+        line(o.queue_capacity, hz / 1000, start),
+        limiter(imp.icmp_rate, imp.icmp_burst, hz),
+        cancel(kCancelSlots, 0),
+        rng(s ^ 0x7265666c656374ULL) {
+    pool = rte_pktmbuf_pool_create("reflect_tx", kPoolSize, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   static_cast<int>(rte_socket_id()));
+    if (!pool) throw RuntimeError("cannot create the reflector's packet buffer pool");
+    loss_in = threshold(imp.loss_in);
+    loss_out = threshold(imp.loss_out);
+    reorder = threshold(imp.reorder);
+    duplicate = threshold(imp.duplicate);
+    jitter_ticks = static_cast<uint64_t>(imp.jitter_ms * 1e-3 * static_cast<double>(hz));
+    noise_interval =
+        imp.noise_pps > 0 ? static_cast<uint64_t>(static_cast<double>(hz) / imp.noise_pps) : 0;
+    unix_base =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+
+  ~Impl() {
+    for (unsigned i = 0; i < tx_n; ++i) rte_pktmbuf_free(tx[tx_first + i]);
+  }
+
+  uint64_t ticks_ns(uint64_t ns) const {
+    return static_cast<uint64_t>(static_cast<double>(ns) * 1e-9 * static_cast<double>(hz));
+  }
+
+  void handle(rte_mbuf* m, uint64_t now) {
+    const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
+    const size_t len = rte_pktmbuf_data_len(m);
+    if (len < eth::kLen) return void(++c.ignored);
+    const uint16_t type = load_be16(f + eth::kType);
+    if (type == eth::kTypeArp) return arp(f, len);
+    if (type != eth::kTypeIpv4 || len < eth::kLen + ip4::kLen) return void(++c.ignored);
+    const uint8_t* ip = f + eth::kLen;
+    const size_t ihl = size_t{ip[ip4::kVerIhl] & 0x0fu} * 4;
+    if ((ip[ip4::kVerIhl] >> 4) != 4 || ihl < ip4::kLen || ip[ip4::kProto] != ip4::kProtoTcp ||
+        len < eth::kLen + ihl + tcp::kLen)
+      return void(++c.ignored);
+    const uint8_t* t = ip + ihl;
+    const uint8_t flags = t[tcp::kFlags];
+    ProbeEcho e;
+    e.scanner = Ipv4Addr(load_be32(ip + ip4::kSrc));
+    e.target = Ipv4Addr(load_be32(ip + ip4::kDst));
+    e.sport = load_be16(t + tcp::kSport);
+    e.tport = load_be16(t + tcp::kDport);
+    if (flags & tcp::kRst) {
+      ++c.rst_received;
+      if (below(rng.next(), loss_in)) return void(++c.lost_in);
+      // The scanner resets the connection the SYN-ACK offered: its retransmissions stop.
+      const uint64_t key = pair_key(e.target, e.tport, e.sport);
+      cancel[key & (kCancelSlots - 1)] = key;
+      return;
+    }
+    if ((flags & (tcp::kSyn | tcp::kAck_)) != tcp::kSyn) return void(++c.ignored);
+    ++c.probes;
+    e.seq = load_be32(t + tcp::kSeq);
+    e.ip_id = load_be16(ip + ip4::kId);
+    e.ip_len = load_be16(ip + ip4::kTotalLen);
+    e.ttl = ip[ip4::kTtl];
+    scanner_mac = MacAddr::from(f + eth::kSrc);
+    scanner_ip = e.scanner;
+    if (below(rng.next(), loss_in)) return void(++c.lost_in);
+    const Answer a = world.answer(e.target, e.tport);
+    if (a.fate == Fate::kSilent) return void(++c.silent);
+    if (a.fate == Fate::kIcmp && !limiter.allow(e.target.value() >> 8, now))
+      return void(++c.suppressed);
+    const uint64_t rtt = ticks_ns(world.rtt_ns(e.target));
+    uint64_t due = now + rtt + (jitter_ticks ? rng.next() % (jitter_ticks + 1) : 0);
+    if (below(rng.next(), reorder)) {
+      due += rtt / 2 + hz / 1000;
+      ++c.reordered;
+    }
+    const Pending p{e,        scanner_mac,      a.fate, a.icmp_code, a.ttl, a.options,
+                    a.window, a.synack_retries, 0};
+    schedule(due, p);
+    if (below(rng.next(), duplicate)) {
+      ++c.duplicated;
+      schedule(due + (jitter_ticks ? rng.next() % (jitter_ticks + 1) : 0), p);
+    }
+  }
+
+  void schedule(uint64_t due, const Pending& p) {
+    if (!line.push(due, p)) ++c.queue_full;
+  }
+
+  void arp(const uint8_t* f, size_t len) {
+    const auto a = parse_arp(f + eth::kLen, len - eth::kLen);
+    if (!a || a->op != kArpRequest || a->target_ip != opt.gateway_ip) return void(++c.ignored);
+    ++c.arp_requests;
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (!m) return void(++c.no_buffer);
+    set_length(m, build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), kArpReply, a->sender_mac, mac,
+                                  opt.gateway_ip, a->sender_mac, a->sender_ip));
+    ++c.arp_replies;
+    queue_tx(m, nullptr);
+  }
+
+  static void set_length(rte_mbuf* m, size_t n) {
+    m->data_len = static_cast<uint16_t>(n);
+    m->pkt_len = static_cast<uint32_t>(n);
+  }
+
+  // The sequence number a target's stack picks for its SYN-ACK: keyed by the connection, so
+  // a retransmission repeats it.
+  uint32_t isn(const ProbeEcho& e) const {
+    return static_cast<uint32_t>(keyed(seed, 10, pair_key(e.target, e.tport, e.sport)));
+  }
+
+  size_t build(const Pending& p, uint8_t* out) const {
+    if (p.fate == Fate::kIcmp)
+      return build_icmp_unreachable(out, mac, p.scanner_mac,
+                                    Ipv4Addr(p.probe.target.value() >> 8 << 8 | 1), p.icmp_code,
+                                    p.ttl, p.probe);
+    TcpSegment s;
+    s.src_mac = mac;
+    s.dst_mac = p.scanner_mac;
+    s.src = p.probe.target;
+    s.dst = p.probe.scanner;
+    s.sport = p.probe.tport;
+    s.dport = p.probe.sport;
+    s.ack = p.probe.seq + 1;
+    s.ttl = p.ttl;
+    s.window = p.window;
+    if (p.fate == Fate::kSynAck) {
+      s.seq = isn(p.probe);
+      s.flags = tcp::kSyn | tcp::kAck_;
+      s.options = p.options;
+    } else {
+      s.flags = tcp::kRst | tcp::kAck_;
+    }
+    return build_tcp_frame(out, s);
+  }
+
+  // Answers due by `now`: lost on the way back, or built and queued for the port; a SYN-ACK's
+  // next retransmission is scheduled (1 s, 2 s, 4 s, ... later) whether this one arrives or
+  // not, since its stack cannot tell.
+  void send_due(uint64_t now) {
+    if (tx_n) flush_tx();
+    if (tx_n) return;  // the port is full: answers wait in the line
+    line.pop_due(now, kBurst, [&](const Pending& p) {
+      if (p.attempt > 0) {
+        const uint64_t key = pair_key(p.probe.target, p.probe.tport, p.probe.sport);
+        if (cancel[key & (kCancelSlots - 1)] == key) return void(++c.retransmit_cancelled);
+      }
+      if (p.fate == Fate::kSynAck && imp.retransmit && p.attempt < p.retries) {
+        Pending next = p;
+        ++next.attempt;
+        schedule(now + (hz << p.attempt), next);
+      }
+      if (below(rng.next(), loss_out)) return void(++c.lost_out);
+      rte_mbuf* m = rte_pktmbuf_alloc(pool);
+      if (!m) return void(++c.no_buffer);
+      set_length(m, build(p, rte_pktmbuf_mtod(m, uint8_t*)));
+      (p.fate == Fate::kSynAck ? c.sent_synack : p.fate == Fate::kRst ? c.sent_rst : c.sent_icmp)++;
+      if (p.attempt > 0) ++c.retransmissions;
+      SentAnswer s{p.probe.target.value(), p.probe.tport, static_cast<uint8_t>(status_of(p.fate)),
+                   0, now};
+      queue_tx(m, &s);
+    });
+    flush_tx();
+  }
+
+  void queue_tx(rte_mbuf* m, const SentAnswer* s) {
+    if (tx_first + tx_n == kTxSlots) flush_tx();
+    if (tx_first + tx_n == kTxSlots) {  // still full: never drop, but do not grow either
+      compact_tx();
+    }
+    tx[tx_first + tx_n] = m;
+    rec[tx_first + tx_n] = s ? *s : SentAnswer{0, 0, 0xff, 0, 0};
+    ++tx_n;
+    if (tx_n >= kBurst) flush_tx();
+  }
+
+  void compact_tx() {
+    std::copy(tx + tx_first, tx + tx_first + tx_n, tx);
+    std::copy(rec + tx_first, rec + tx_first + tx_n, rec);
+    tx_first = 0;
+  }
+
+  void flush_tx() {
+    if (!tx_n) return;
+    const uint16_t k = rte_eth_tx_burst(port, tx_queue, tx + tx_first,
+                                        static_cast<uint16_t>(std::min<unsigned>(tx_n, 0xffff)));
+    if (opt.record)
+      for (unsigned i = 0; i < k; ++i)
+        if (rec[tx_first + i].status != 0xff) record(rec[tx_first + i]);
+    tx_first += k;
+    tx_n -= k;
+    if (tx_n) {
+      ++c.tx_retries;
+      if (tx_first) compact_tx();
+    } else {
+      tx_first = 0;
+    }
+  }
+
+  void record(const SentAnswer& s) {
+    if (chunks.empty() || chunk_used == kChunk) {
+      chunks.push_back(std::make_unique<SentAnswer[]>(kChunk));
+      chunk_used = 0;
+    }
+    chunks.back()[chunk_used++] = s;
+  }
+
+  void send_noise(uint64_t now) {
+    if (!scanner_ip.value()) return;  // no scanner seen yet: nobody to send it to
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (!m) return void(++c.no_buffer);
+    // From anywhere in 198.18.0.0/15 to the scanner, matching no probe (random sequence
+    // numbers: a scanner's cookie check must refuse them).
+    ProbeEcho e;
+    e.scanner = scanner_ip;
+    e.target = Ipv4Addr(0xc6120000u | static_cast<uint32_t>(rng.next() & 0x1ffff));
+    e.sport = static_cast<uint16_t>(32768 + (rng.next() & 0x7fff));
+    e.tport = static_cast<uint16_t>(1 + rng.next() % 65535);
+    e.seq = static_cast<uint32_t>(rng.next());
+    e.ip_len = 60;
+    e.ttl = 64;
+    Pending p{e, scanner_mac, Fate::kSynAck, 1, 64, OptionProfile::kNone, 29200, 0, 0};
+    const unsigned kind = static_cast<unsigned>(c.noise % 3);
+    p.fate = kind == 0 ? Fate::kSynAck : kind == 1 ? Fate::kRst : Fate::kIcmp;
+    set_length(m, build(p, rte_pktmbuf_mtod(m, uint8_t*)));
+    ++c.noise;
+    queue_tx(m, nullptr);
+    (void)now;
+  }
+
+  void status_line(uint64_t now, bool final) {
+    if (opt.status == StatusFormat::kNone) return;
+    const double t = static_cast<double>(now - start) / static_cast<double>(hz);
+    const double dt = static_cast<double>(now - last_status) / static_cast<double>(hz);
+    const double rate = dt > 0 ? static_cast<double>(c.received - last_received) / dt : 0;
+    if (opt.status == StatusFormat::kNdjson) {
+      fmt::memory_buffer b;
+      auto out = std::back_inserter(b);
+      fmt::format_to(out, R"({{"elapsed":{:.3f},"rx_pps":{:.1f},"queued":{},"final":{})", t, rate,
+                     line.size(), final);
+      for (const auto& [name, field] : counter_fields())
+        fmt::format_to(out, R"(,"{}":{})", name, c.*field);
+      fmt::format_to(out, "}}\n");
+      std::fwrite(b.data(), 1, b.size(), stderr);
+    } else {
+      std::fputs(fmt::format("dpscan-reflect: {:.0f} s | rx {:.0f} pps: probes {} rst {} | sent "
+                             "synack {} rst {} icmp {} (retrans {}) | queued {} | lost in {} out "
+                             "{} | suppressed {} | noise {} | full {} retries {}\n",
+                             t, rate, c.probes, c.rst_received, c.sent_synack, c.sent_rst,
+                             c.sent_icmp, c.retransmissions, line.size(), c.lost_in, c.lost_out,
+                             c.suppressed, c.noise, c.queue_full, c.tx_retries)
+                     .c_str(),
+                 stderr);
+    }
+    std::fflush(stderr);
+    last_status = now;
+    last_received = c.received;
+  }
+
+  void run(const std::atomic<int>& interrupts) {
+    rte_mbuf* pkts[32];
+    uint64_t next_status = start + hz;
+    uint64_t next_noise = start + noise_interval;
+    const uint64_t end =
+        opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * static_cast<double>(hz))
+                           : 0;
+    last_status = start;
+    for (;;) {
+      const uint64_t now = rte_rdtsc();
+      for (uint16_t q = 0; q < rx_queues; ++q) {
+        const uint16_t n = rte_eth_rx_burst(port, q, pkts, 32);
+        c.received += n;
+        for (uint16_t i = 0; i < n; ++i) handle(pkts[i], now);
+        if (n) rte_pktmbuf_free_bulk(pkts, n);
+      }
+      send_due(now);
+      if (noise_interval && now >= next_noise) {
+        send_noise(now);
+        next_noise += noise_interval;
+        if (now > next_noise + hz) next_noise = now;  // after a stall: no burst of noise
+      }
+      if (now >= next_status) {
+        status_line(now, false);
+        next_status += hz;
+        if (interrupts.load(std::memory_order_relaxed)) break;
+      }
+      if (end && now >= end) break;
+      if ((c.received & 0xff) == 0 && interrupts.load(std::memory_order_relaxed)) break;
+    }
+    flush_tx();
+    stopped = rte_rdtsc();
+    status_line(stopped, true);
+  }
+
+  const World& world;
+  Impairments imp;
+  uint64_t seed;
+  uint16_t port;
+  uint16_t rx_queues;
+  uint16_t tx_queue;
+  MacAddr mac;
+  ReflectorOptions opt;
+  uint64_t hz;
+  uint64_t start;
+  uint64_t stopped = 0;
+  DelayLine<Pending> line;
+  RateLimiter limiter;
+  std::vector<uint64_t> cancel;  // direct-mapped: the connections an RST ended
+  Rng rng;
+  rte_mempool* pool = nullptr;
+  uint64_t loss_in = 0, loss_out = 0, reorder = 0, duplicate = 0;
+  uint64_t jitter_ticks = 0;
+  uint64_t noise_interval = 0;
+  double unix_base = 0;
+  MacAddr scanner_mac;
+  Ipv4Addr scanner_ip;
+  Counters c;
+  uint64_t last_status = 0;
+  uint64_t last_received = 0;
+  static constexpr unsigned kTxSlots = 4 * kBurst;
+  rte_mbuf* tx[kTxSlots];
+  SentAnswer rec[kTxSlots];
+  unsigned tx_first = 0;
+  unsigned tx_n = 0;
+  std::vector<std::unique_ptr<SentAnswer[]>> chunks;
+  size_t chunk_used = 0;
+};
+
+Reflector::Reflector(const World& world, uint64_t seed, uint16_t port, uint16_t rx_queues,
+                     uint16_t tx_queue, const MacAddr& mac, const ReflectorOptions& options)
+    : impl_(std::make_unique<Impl>(world, seed, port, rx_queues, tx_queue, mac, options)) {}
+
+Reflector::~Reflector() = default;
+
+void Reflector::run(const std::atomic<int>& interrupts) {
+  impl_->run(interrupts);
+}
+
+const Counters& Reflector::counters() const {
+  return impl_->c;
+}
+
+double Reflector::seconds() const {
+  return static_cast<double>(impl_->stopped - impl_->start) / static_cast<double>(impl_->hz);
+}
+
+void Reflector::write_answered(const std::string& path) const {
+  std::vector<SentAnswer> all;
+  for (size_t i = 0; i < impl_->chunks.size(); ++i) {
+    const size_t n = i + 1 == impl_->chunks.size() ? impl_->chunk_used : kChunk;
+    all.insert(all.end(), impl_->chunks[i].get(), impl_->chunks[i].get() + n);
+  }
+  std::stable_sort(all.begin(), all.end(), [](const SentAnswer& a, const SentAnswer& b) {
+    return a.ip != b.ip ? a.ip < b.ip : a.port != b.port ? a.port < b.port : a.tsc < b.tsc;
+  });
+  FileSink out(path);
+  std::string buf = "ip,port,status,ttl,window,timestamp\n";
+  const double hz = static_cast<double>(impl_->hz);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const SentAnswer& s = all[i];
+    if (i && all[i - 1].ip == s.ip && all[i - 1].port == s.port) continue;  // the first only
+    const Answer a = impl_->world.answer(Ipv4Addr(s.ip), s.port);
+    const double t = impl_->unix_base + static_cast<double>(s.tsc - impl_->start) / hz;
+    buf += fmt::format("{},{},{},{},{},{:.6f}\n", Ipv4Addr(s.ip).to_string(), s.port,
+                       status_name(static_cast<Status>(s.status)), a.ttl, a.window, t);
+    if (buf.size() > (1 << 16)) {
+      out.write(buf);
+      buf.clear();
+    }
+  }
+  out.write(buf);
+  out.close();
+}
+
+}  // namespace dpscan::reflect

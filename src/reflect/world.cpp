@@ -1,0 +1,164 @@
+#include "world.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "dpscan/error.hpp"
+
+namespace dpscan::reflect {
+namespace {
+
+// Hash domains: each decision draws from its own keyed stream.
+enum : uint64_t { kDomNet = 1, kDomHost, kDomStack, kDomOpen, kDomRst, kDomCode, kDomRtt };
+
+// Cumulative thresholds for a choice by weight: pick the first i with h < cum[i].
+std::vector<uint64_t> cumulative(const std::vector<double>& weights) {
+  double total = 0;
+  for (double w : weights) total += w;
+  std::vector<uint64_t> cum;
+  double acc = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    acc += weights[i];
+    cum.push_back(i + 1 == weights.size() ? ~uint64_t{0} : threshold(acc / total));
+  }
+  return cum;
+}
+
+size_t pick(const std::vector<uint64_t>& cum, uint64_t h) {
+  size_t i = 0;
+  while (i + 1 < cum.size() && h >= cum[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+std::string_view to_string(NetKind k) {
+  switch (k) {
+    case NetKind::kEmpty:
+      return "empty";
+    case NetKind::kHosts:
+      return "hosts";
+    case NetKind::kFirewalled:
+      return "firewalled";
+    case NetKind::kTarpit:
+      return "tarpit";
+    case NetKind::kUnreachable:
+      return "unreachable";
+  }
+  return "?";
+}
+
+struct World::Compiled {
+  std::vector<uint64_t> kind_cum;
+  std::vector<uint64_t> stack_cum;
+  struct Kind {
+    NetKind kind;
+    uint64_t hosts = 0;
+    std::vector<uint64_t> open;  // 65536 thresholds (kHosts)
+    uint64_t closed_rst = 0;
+    std::vector<uint64_t> code_cum;
+    std::vector<uint8_t> codes;
+    int stack = -1;  // kTarpit: fixed stack, or -1 by weight
+  };
+  std::vector<Kind> kinds;
+  uint64_t rtt_min_ns = 0;
+  uint64_t rtt_span_ns = 0;
+};
+
+World::World(const WorldConfig& config, uint64_t seed)
+    : config_(config), seed_(seed), c_(std::make_unique<Compiled>()) {
+  if (config_.stacks.empty()) config_.stacks.push_back(Stack{"linux"});
+  if (config_.networks.empty()) throw UsageError("a world needs at least one network kind");
+  std::vector<double> w;
+  for (const auto& s : config_.stacks) w.push_back(s.weight);
+  c_->stack_cum = cumulative(w);
+  w.clear();
+  for (const auto& n : config_.networks) w.push_back(n.weight);
+  c_->kind_cum = cumulative(w);
+  for (const auto& n : config_.networks) {
+    Compiled::Kind k;
+    k.kind = n.kind;
+    k.hosts = threshold(n.hosts);
+    k.closed_rst = threshold(n.closed_rst);
+    if (n.kind == NetKind::kHosts) {
+      k.open.assign(65536, threshold(n.open_default));
+      for (const auto& [port, p] : n.open) k.open[port] = threshold(p);
+    }
+    std::vector<double> cw;
+    for (const auto& [code, weight] : n.codes) {
+      k.codes.push_back(code);
+      cw.push_back(weight);
+    }
+    if (n.kind == NetKind::kUnreachable && k.codes.empty()) {
+      k.codes.push_back(1);  // host unreachable
+      cw.push_back(1);
+    }
+    k.code_cum = cumulative(cw);
+    for (size_t i = 0; i < config_.stacks.size(); ++i)
+      if (!n.stack.empty() && config_.stacks[i].name == n.stack) k.stack = static_cast<int>(i);
+    if (!n.stack.empty() && k.stack < 0)
+      throw UsageError("network kind " + std::string(to_string(n.kind)) + ": no stack named '" +
+                       n.stack + "'");
+    c_->kinds.push_back(std::move(k));
+  }
+  const auto& imp = config_.impairments;
+  c_->rtt_min_ns = static_cast<uint64_t>(imp.rtt_min_ms * 1e6);
+  c_->rtt_span_ns = static_cast<uint64_t>(std::max(0.0, imp.rtt_max_ms - imp.rtt_min_ms) * 1e6);
+}
+
+World::~World() = default;
+World::World(World&&) noexcept = default;
+
+NetKind World::kind(Ipv4Addr dst) const {
+  const uint32_t net = dst.value() >> 8;
+  return c_->kinds[pick(c_->kind_cum, keyed(seed_, kDomNet, net))].kind;
+}
+
+uint64_t World::rtt_ns(Ipv4Addr dst) const {
+  if (c_->rtt_span_ns == 0) return c_->rtt_min_ns;
+  const uint32_t net = dst.value() >> 8;
+  return c_->rtt_min_ns + keyed(seed_, kDomRtt, net) % (c_->rtt_span_ns + 1);
+}
+
+Answer World::answer(Ipv4Addr dst, uint16_t port) const {
+  const uint32_t ip = dst.value();
+  const uint32_t net = ip >> 8;
+  const Compiled::Kind& k = c_->kinds[pick(c_->kind_cum, keyed(seed_, kDomNet, net))];
+  Answer a;
+  auto use_stack = [&](size_t s) {
+    const Stack& st = config_.stacks[s];
+    a.ttl = st.ttl;
+    a.window = st.window;
+    a.options = st.options;
+    a.synack_retries = st.synack_retries;
+  };
+  switch (k.kind) {
+    case NetKind::kEmpty:
+    case NetKind::kFirewalled:
+      return a;
+    case NetKind::kTarpit:
+      use_stack(k.stack >= 0 ? static_cast<size_t>(k.stack)
+                             : pick(c_->stack_cum, keyed(seed_, kDomStack, ip)));
+      a.fate = Fate::kSynAck;
+      return a;
+    case NetKind::kUnreachable:
+      a.fate = Fate::kIcmp;
+      a.icmp_code = k.codes[pick(k.code_cum, keyed(seed_, kDomCode, net))];
+      a.router = Ipv4Addr(net << 8 | 1);
+      a.ttl = 64;
+      return a;
+    case NetKind::kHosts:
+      break;
+  }
+  if (!below(keyed(seed_, kDomHost, ip), k.hosts)) return a;  // no host at this address
+  use_stack(pick(c_->stack_cum, keyed(seed_, kDomStack, ip)));
+  if (below(keyed(seed_, kDomOpen, uint64_t{ip} << 16 | port), k.open[port])) {
+    a.fate = Fate::kSynAck;
+  } else if (below(keyed(seed_, kDomRst, ip), k.closed_rst)) {
+    a.fate = Fate::kRst;
+    a.window = 0;
+  }
+  return a;
+}
+
+}  // namespace dpscan::reflect

@@ -1,0 +1,135 @@
+// dpscan-reflect's world: what a probe to (address, port) meets, as a keyed, deterministic
+// function of the world file and the seed. Each /24 network is one kind (empty, ordinary
+// hosts, firewalled, a tarpit, or unreachable behind a router that says so), chosen by
+// weight from hash(seed, network); inside a hosts network, whether an address holds a host,
+// which stack it runs (TTL, window, TCP options, SYN-ACK retransmissions), whether a port is
+// open and whether its closed ports answer RST are further keyed hashes. The same seed and
+// file give the same answers on every machine, so the reflector's truth (--truth) is what a
+// perfect scanner reports, and the running reflector answers exactly that when impairments
+// are off. Impairments (delay, jitter, loss, reordering, duplicates, ICMP rate limits,
+// retransmissions, noise) are in Impairments; per network delays are keyed too.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dpscan/addr.hpp"
+#include "dpscan/probe.hpp"
+#include "dpscan/status.hpp"
+
+namespace dpscan::reflect {
+
+enum class NetKind : uint8_t { kEmpty, kHosts, kFirewalled, kTarpit, kUnreachable };
+std::string_view to_string(NetKind k);
+
+// A host kind: what its answers look like.
+struct Stack {
+  std::string name;
+  double weight = 1;
+  uint8_t ttl = 64;
+  uint16_t window = 64240;
+  OptionProfile options = OptionProfile::kLinux;  // TCP options of its SYN-ACKs
+  uint8_t synack_retries = 5;  // retransmissions of a SYN-ACK nobody answered (1 s, 2 s, 4 s, ...)
+};
+
+struct NetworkKind {
+  NetKind kind = NetKind::kEmpty;
+  double weight = 1;
+  double hosts = 0;                               // kHosts: fraction of addresses that hold a host
+  std::vector<std::pair<uint16_t, double>> open;  // kHosts: per host, per port
+  double open_default = 0;                        // kHosts: every other port
+  double closed_rst = 0;  // kHosts: fraction of hosts whose closed ports RST
+  std::vector<std::pair<uint8_t, double>> codes;  // kUnreachable: ICMP codes, by weight
+  std::string stack;                              // kTarpit: its stack ("" = by weight)
+};
+
+struct Impairments {
+  double rtt_min_ms = 0;  // per network, uniform in [min, max], keyed by the network
+  double rtt_max_ms = 0;
+  double jitter_ms = 0;     // per answer, uniform in [0, jitter]
+  double loss_in = 0;       // probes lost on the way in
+  double loss_out = 0;      // answers lost on the way back
+  double reorder = 0;       // answers held back by an extra half RTT
+  double duplicate = 0;     // answers sent twice
+  double icmp_rate = 0;     // per router: ICMP errors per second (0: no limit)
+  double icmp_burst = 0;    // and the bucket's depth
+  bool retransmit = false;  // SYN-ACKs retransmitted until an RST comes
+  double noise_pps = 0;     // unsolicited SYN-ACKs, RSTs and ICMP errors per second
+};
+
+struct WorldConfig {
+  std::string name;
+  std::vector<Stack> stacks;
+  std::vector<NetworkKind> networks;
+  Impairments impairments;
+};
+
+// Reads a world file (config/worlds/*.yaml); errors are UsageErrors "FILE:LINE:COL: ...".
+WorldConfig load_world(const std::string& path);
+// The same from text (`source` names it in errors).
+WorldConfig load_world_text(const std::string& text, const std::string& source);
+
+// What a probe meets when nothing is lost.
+enum class Fate : uint8_t { kSilent, kSynAck, kRst, kIcmp };
+
+struct Answer {
+  Fate fate = Fate::kSilent;
+  uint8_t icmp_code = 0;  // kIcmp
+  uint8_t ttl = 64;
+  uint16_t window = 0;
+  OptionProfile options = OptionProfile::kNone;
+  uint8_t synack_retries = 0;
+  Ipv4Addr router;  // kIcmp: the address the error comes from (the network's .1)
+};
+
+// The status a scanner reports for an answer (none for kSilent).
+inline Status status_of(Fate f) {
+  return f == Fate::kSynAck ? Status::kOpen
+         : f == Fate::kRst  ? Status::kClosed
+                            : Status::kUnreachable;
+}
+
+class World {
+ public:
+  World(const WorldConfig& config, uint64_t seed);
+  ~World();
+  World(World&&) noexcept;
+
+  Answer answer(Ipv4Addr dst, uint16_t port) const;
+  // The network's round-trip time in TSC-independent nanoseconds, keyed by the network.
+  uint64_t rtt_ns(Ipv4Addr dst) const;
+  NetKind kind(Ipv4Addr dst) const;
+  const WorldConfig& config() const { return config_; }
+  uint64_t seed() const { return seed_; }
+
+ private:
+  struct Compiled;
+  WorldConfig config_;
+  uint64_t seed_;
+  std::unique_ptr<Compiled> c_;
+};
+
+// A keyed 64-bit hash of (seed, domain, value): the model's only source of randomness.
+inline uint64_t keyed(uint64_t seed, uint64_t domain, uint64_t value) {
+  uint64_t z = seed ^ (domain * 0x9e3779b97f4a7c15ULL) ^ (value * 0xd6e8feb86659fd93ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  z = (z ^ (z >> 29)) * 0xbf58476d1ce4e5b9ULL;
+  return z ^ (z >> 32);
+}
+
+// A probability as a threshold for a uniform 64-bit value (p >= 1: always).
+inline uint64_t threshold(double p) {
+  if (p <= 0) return 0;
+  if (p >= 1) return ~uint64_t{0};
+  return static_cast<uint64_t>(p * 18446744073709551616.0);
+}
+inline bool below(uint64_t h, uint64_t t) {
+  return t == ~uint64_t{0} || h < t;
+}
+
+}  // namespace dpscan::reflect
