@@ -71,9 +71,12 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   control_queue_ = 0;
   if (info.max_tx_queues > probe_queues_) control_queue_ = tx_queues_++;
   // net_tap refuses unequal queue counts (each queue is one file descriptor of a
-  // multi-queue tap, used both ways): give it as many RX queues as TX queues. The kernel
-  // spreads frames over them, and the RX lcores poll every one.
-  if (std::string_view(info.driver_name ? info.driver_name : "") == "net_tap" &&
+  // multi-queue tap, used both ways), net_memif's peer must have as many RX rings as this
+  // side has TX rings ("Invalid ring index" otherwise), and net_vhost (the vhost-user side of
+  // a virtio-user peer) receives on the queue pair the peer sent on: give them as many RX
+  // queues as TX queues. The peer spreads frames over them, and every one is polled.
+  const std::string_view driver(info.driver_name ? info.driver_name : "");
+  if ((driver == "net_tap" || driver == "net_memif" || driver == "net_vhost") &&
       rx_queues_ < tx_queues_) {
     if (tx_queues_ > info.max_rx_queues) control_queue_ = 0, tx_queues_ = probe_queues_;
     rx_queues_ = std::max(rx_queues_, tx_queues_);

@@ -45,6 +45,7 @@ const std::vector<std::pair<const char*, uint64_t Counters::*>>& counter_fields(
       {"queue_full", &Counters::queue_full},
       {"tx_retries", &Counters::tx_retries},
       {"no_buffer", &Counters::no_buffer},
+      {"not_sent", &Counters::not_sent},
   };
   return fields;
 }
@@ -250,10 +251,18 @@ struct Reflector::Impl {
     flush_tx();
   }
 
+  // Queues a frame for the port. Answers wait in the delay line while the port is full
+  // (send_due takes no more); a frame that finds the queue full all the same (noise, ARP)
+  // is not sent, and counted.
   void queue_tx(rte_mbuf* m, const SentAnswer* s) {
-    if (tx_first + tx_n == kTxSlots) flush_tx();
-    if (tx_first + tx_n == kTxSlots) {  // still full: never drop, but do not grow either
-      compact_tx();
+    if (tx_first + tx_n == kTxSlots) {
+      flush_tx();
+      if (tx_first) compact_tx();
+    }
+    if (tx_n == kTxSlots) {
+      rte_pktmbuf_free(m);
+      ++c.not_sent;
+      return;
     }
     tx[tx_first + tx_n] = m;
     rec[tx_first + tx_n] = s ? *s : SentAnswer{0, 0, 0xff, 0, 0};
@@ -277,10 +286,14 @@ struct Reflector::Impl {
     tx_first += k;
     tx_n -= k;
     if (tx_n) {
-      ++c.tx_retries;
+      // Counted once per time the port stops taking frames (a gone peer would count every
+      // round otherwise).
+      if (k || !tx_stalled) ++c.tx_retries;
+      tx_stalled = k == 0;
       if (tx_first) compact_tx();
     } else {
       tx_first = 0;
+      tx_stalled = false;
     }
   }
 
@@ -409,6 +422,7 @@ struct Reflector::Impl {
   SentAnswer rec[kTxSlots];
   unsigned tx_first = 0;
   unsigned tx_n = 0;
+  bool tx_stalled = false;
   std::vector<std::unique_ptr<SentAnswer[]>> chunks;
   size_t chunk_used = 0;
 };

@@ -51,6 +51,7 @@ struct Counters {
   uint64_t queue_full = 0;  // answers not scheduled: the delay line was full
   uint64_t tx_retries = 0;  // transmit calls that took fewer frames than offered
   uint64_t no_buffer = 0;   // answers not sent: no packet buffer
+  uint64_t not_sent = 0;    // frames not sent: the port took none of a full queue
 };
 // (name, member) for each counter, in order.
 const std::vector<std::pair<const char*, uint64_t Counters::*>>& counter_fields();
