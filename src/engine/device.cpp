@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -168,11 +169,19 @@ DeviceStats Device::stats() const {
 }
 
 void Device::stop() {
-  if (started_) {
-    started_ = false;
-    rte_eth_dev_stop(port_);
-    rte_eth_dev_close(port_);
+  if (!started_) return;
+  started_ = false;
+  // net_memif handles its peer's disconnect in DPDK's interrupt thread, which frees the
+  // shared memory; closing the port while that runs frees it twice (a crash seen when the
+  // peer left at the moment this process stopped). A peer that is gone or going has taken
+  // the link down first: give its disconnect time to finish before closing.
+  if (info_.driver == "net_memif") {
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(port_, &link) == 0 && link.link_status == RTE_ETH_LINK_DOWN)
+      rte_delay_us_sleep(300 * 1000);
   }
+  rte_eth_dev_stop(port_);
+  rte_eth_dev_close(port_);
 }
 
 Device::~Device() {

@@ -1,0 +1,162 @@
+"""reflect_common.py - dpscan against dpscan-reflect, for reflect_*.py (not a test itself).
+
+- Reflector: dpscan-reflect in a network namespace (memif, vhost-user or af_packet), started
+  and stopped here (SIGINT, then its --answered log and --summary are read);
+- Hugepages: 2 MB hugepages reserved and a hugetlbfs mounted for virtio-user (whose vhost-user
+  peer maps its memory), given back at the end, also on failure;
+- scan(): one dpscan run (--lcores 1) with its results and summary;
+- truth() and answered(): what a perfect scanner reports, and the answers that actually left,
+  as sets of (ip, port, status).
+Each program is pinned to its own CPU (taskset): the reflector on CPU 0, dpscan on CPU 1.
+Safety: everything runs inside namespaces made here, on 198.18.0.0/15 addresses.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from campaign_common import DPSCAN, Failure, check, run, show  # noqa: E402
+
+REFLECT = os.environ.get("REFLECT") or os.path.join(os.path.dirname(DPSCAN), "dpscan-reflect")
+SRC, GW = "198.19.255.2", "198.19.255.1"
+HUGE = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def triples(rs):
+    return {(r["ip"], int(r["port"]), r["status"]) for r in rs}
+
+
+def truth(world_args, targets, ports):
+    p = run([REFLECT] + world_args + ["--truth", targets, "-p", ports], timeout=60, check_rc=0)
+    return triples(csv.DictReader(p.stdout.splitlines()))
+
+
+class Reflector:
+    """dpscan-reflect in namespace `ns` on `device`; answered() and summary after stop()."""
+
+    def __init__(self, ns, work, device, world_args, eal_args="", cpu=0, ready=None):
+        self.ns, self.work, self.device = ns, work, device
+        self.answered_path = os.path.join(work, "answered.csv")
+        self.summary_path = os.path.join(work, "reflect.json")
+        self.log_path = os.path.join(work, "reflect.log")
+        self.cmd = ["ip", "netns", "exec", ns, "taskset", "-c", str(cpu), REFLECT, "--device", device,
+                    "--gateway-ip", GW, "--answered", self.answered_path, "--summary",
+                    self.summary_path, "--status-format", "ndjson"] + world_args
+        if eal_args:
+            self.cmd += ["--eal-args", eal_args]
+        self.ready = ready  # a path that exists once it listens (a socket), or None
+        self.proc = None
+
+    def __enter__(self):
+        for p in (self.answered_path, self.summary_path):
+            if os.path.exists(p):
+                os.remove(p)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure(f"dpscan-reflect exited {self.proc.returncode}: {show(self.cmd)}\n"
+                              f"{open(self.log_path).read()[-2000:]}")
+            if "device " in open(self.log_path).read() and (not self.ready or os.path.exists(self.ready)):
+                return self
+            time.sleep(0.1)
+        raise Failure(f"dpscan-reflect did not come up: {open(self.log_path).read()[-2000:]}")
+
+    def stop(self):
+        # After the scanner has gone: its disconnect (handled by DPDK in the background) is
+        # over before the reflector closes its port.
+        time.sleep(0.5)
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Failure("dpscan-reflect did not stop after SIGINT")
+        check(self.proc.returncode == 0,
+              f"dpscan-reflect exited {self.proc.returncode}: {open(self.log_path).read()[-2000:]}")
+        self.summary = json.load(open(self.summary_path))
+        return self.summary
+
+    def answered(self):
+        return rows(self.answered_path)
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        return False
+
+
+class Hugepages:
+    """`pages` 2 MB hugepages and a hugetlbfs at `mount`, given back on exit."""
+
+    def __init__(self, pages, mount):
+        self.pages, self.mount = pages, mount
+        self.before = None
+        self.mounted = False
+
+    def __enter__(self):
+        self.before = int(open(HUGE).read())
+        with open(HUGE, "w") as f:
+            f.write(str(self.before + self.pages))
+        got = int(open(HUGE).read())
+        if got < self.before + self.pages:
+            self.__exit__()
+            raise Failure(f"could reserve only {got - self.before} of {self.pages} hugepages")
+        os.makedirs(self.mount, exist_ok=True)
+        run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev", self.mount], check_rc=0)
+        self.mounted = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.mounted:
+            subprocess.run(["umount", self.mount], capture_output=True)
+            self.mounted = False
+        if self.before is not None:
+            with open(HUGE, "w") as f:
+                f.write(str(self.before))
+        return False
+
+
+def scan(ns, work, name, device, targets, ports, rate, cooldown=3, eal_args="", cpu=1, extra=()):
+    """One dpscan run (--lcores 1); returns (results as rows, summary)."""
+    out, summary = os.path.join(work, name + ".csv"), os.path.join(work, name + ".json")
+    cmd = ["ip", "netns", "exec", ns, "taskset", "-c", str(cpu), DPSCAN, "--device", device,
+           "--no-default-blocklist", targets, "-p", ports, "--source-ip", SRC, "--gateway-ip", GW,
+           "--rate", str(rate), "--lcores", "1", "--cooldown", str(cooldown),
+           "--report", "open,closed,unreachable", "-o", out, "--summary", summary,
+           "--status-format", "none"] + list(extra)
+    if eal_args:
+        cmd += ["--eal-args", eal_args]
+    run(cmd, timeout=180, check_rc=0)
+    return rows(out), json.load(open(summary))
+
+
+def compare(what, want, got_rows, summary, errors, reflect=None):
+    """dpscan's results against `want`: nothing missing, nothing extra, no pair twice."""
+    got = triples(got_rows)
+    twice = len(got_rows) - len(got)
+    missing, extra = want - got, got - want
+    line = (f"{what}: sent {summary['sent']} at {summary['send_rate_pps'] / 1e6:.3f} Mpps; "
+            f"{len(got)} results, {len(want)} expected, {len(missing)} missing, {len(extra)} extra, "
+            f"{twice} twice; dpscan duplicates {summary['duplicates']}, dropped {summary['dropped_total']}")
+    if reflect:
+        line += (f"; reflector probes {reflect['probes']}, answers sent "
+                 f"{reflect['sent_synack'] + reflect['sent_rst'] + reflect['sent_icmp']}")
+    print(line, flush=True)
+    if missing or extra or twice:
+        errors.append(f"{what}: {len(missing)} missing (e.g. {sorted(missing)[:3]}), {len(extra)} "
+                      f"extra (e.g. {sorted(extra)[:3]}), {twice} reported twice")
