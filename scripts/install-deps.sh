@@ -2,6 +2,8 @@
 # Installs everything dpscan's build, tests and demo need, from Debian 12's archive.
 # Idempotent: packages already present are not fetched again; apt-get update runs only
 # when something is missing. Needs root (it uses apt-get).
+#   scripts/install-deps.sh [--bench]   --bench: also what scripts/bench-reflect.sh compares
+#                                       against and plots with (zmap, python3-matplotlib)
 set -euo pipefail
 
 PACKAGES=(
@@ -13,9 +15,17 @@ PACKAGES=(
   # the lab and the tests
   iproute2 iptables ethtool procps bsdextrautils python3 python3-scapy python3-cryptography python3-yaml tshark
   strace masscan ndiff
+  # --metrics-listen is checked against a real Prometheus (and its promtool)
+  prometheus
   # the fresh-root check (scripts/fresh-root-check.sh)
   debootstrap git
 )
+if [[ ${1:-} == --bench ]]; then
+  PACKAGES+=(zmap python3-matplotlib)
+elif [[ $# -gt 0 ]]; then
+  echo "install-deps: unknown argument '$1' (usage: $0 [--bench])" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

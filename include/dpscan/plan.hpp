@@ -79,6 +79,7 @@ struct ScanPlan {
   std::string command_line;                                   // for the xml output
   std::array<bool, kStatusCount> report{true, false, false};  // by Status (--report)
   std::string summary_path;
+  std::string metrics_listen;  // --metrics-listen ADDR:PORT, empty: none
   double cooldown_s = 8;
   uint64_t dedup_memory = uint64_t{1} << 30;
   bool dry_run = false;

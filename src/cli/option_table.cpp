@@ -53,6 +53,7 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
       ("status-format", po::value(&v.status_format)->default_value("text"), "status on standard error: text, ndjson or none")
       ("report", po::value(&v.report)->default_value("open"), "statuses to report: open[,closed,unreachable]")
       ("summary", po::value(&plan.summary_path), "write a JSON summary of the run to FILE")
+      ("metrics-listen", po::value(&plan.metrics_listen), "serve the counters to Prometheus at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9100)")
       ("cooldown", po::value(&plan.cooldown_s)->default_value(8), "seconds to keep receiving after the last probe")
       ("dedup-memory", po::value(&plan.dedup_memory)->default_value(uint64_t{1} << 30), "bytes for exact duplicate suppression")
       ("dry-run", po::bool_switch(&plan.dry_run), "send nothing: write one record (ip, port) per probe instead; needs no device")

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "dpscan/error.hpp"
+#include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/ports.hpp"
 
@@ -270,6 +271,8 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
   if (!std::isfinite(plan.checkpoint_interval_s) || plan.checkpoint_interval_s <= 0) {
     throw OptionError("checkpoint-interval", "--checkpoint-interval must be more than 0 seconds");
   }
+  if (!plan.metrics_listen.empty())
+    about("metrics-listen", [&] { return parse_listen_address(plan.metrics_listen); });
   if (!plan.resume_path.empty() && plan.checkpoint_path.empty())
     plan.checkpoint_path = plan.resume_path;
 

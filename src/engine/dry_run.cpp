@@ -1,5 +1,7 @@
 // --dry-run: the same set-up, order, limits, checkpoints and main loop as a scan, with a
 // sender that writes each probe as an output record instead of a packet.
+#include <optional>
+
 #include "dpscan/log.hpp"
 #include "engine.hpp"
 #include "main_loop.hpp"
@@ -88,7 +90,11 @@ RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int
                 : "");
   DryRunSender sender(run, plan);
   const double t0 = unix_now();
-  MainLoop loop(plan, run.state, sender, out, interrupts, LoopConfig{});
+  std::optional<MetricsServer> metrics;  // the dry run's counters (probes written) too
+  if (!plan.metrics_listen.empty()) metrics.emplace(plan.metrics_listen);
+  LoopConfig config;
+  config.metrics = metrics ? &*metrics : nullptr;
+  MainLoop loop(plan, run.state, sender, out, interrupts, config);
   sum.interrupted = loop.run();
   sum.counters = sender.counters();
   sum.send_duration_s = unix_now() - t0;

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "dpscan/counters.hpp"
+#include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
+#include "progress_history.hpp"
 #include "run_state.hpp"
 #include "status.hpp"
 
@@ -44,6 +46,7 @@ struct LoopConfig {
   double cooldown_s = 0;
   std::chrono::steady_clock::duration tick{};  // sleep between polls when idle
   StatusPrinter* status = nullptr;             // none: no status line (dry run)
+  MetricsServer* metrics = nullptr;            // --metrics-listen: published once a second
 };
 
 class MainLoop {
@@ -56,9 +59,11 @@ class MainLoop {
 
  private:
   using Clock = std::chrono::steady_clock;
-  void checkpoint();
+  void sample_progress();
+  void checkpoint(bool waited);  // waited: the whole cooldown is over, nothing is in flight
   void print_status(Clock::time_point now, std::optional<Clock::time_point> cooldown_end,
                     bool final);
+  void publish_metrics(Clock::time_point now, double rate_pps);
 
   const ScanPlan& plan_;
   const RunState& state_;
@@ -68,7 +73,9 @@ class MainLoop {
   LoopConfig config_;
   Clock::time_point begin_;
   Clock::time_point last_time_;
+  double last_rate_ = 0;
   uint64_t last_sent_ = 0;
+  ProgressHistory<Clock, SendProgress> history_;
 };
 
 }  // namespace dpscan

@@ -379,8 +379,13 @@ RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& ou
   ScanSender<M> sender(plan, run, dataplane);
   out.begin();
   StatusPrinter status(plan.status_format, sender.wire_bytes());
+  std::optional<MetricsServer> metrics;
+  if (!plan.metrics_listen.empty()) {
+    metrics.emplace(plan.metrics_listen);
+    log::info("metrics: http://{}/metrics", plan.metrics_listen);
+  }
   MainLoop loop(plan, run.state, sender, out, interrupts,
-                LoopConfig{plan.cooldown_s, kMainTick, &status});
+                LoopConfig{plan.cooldown_s, kMainTick, &status, metrics ? &*metrics : nullptr});
   sum.interrupted = loop.run();  // launch, main loop, stop
   sender.summarize(sum);
   sum.end_time = unix_now();

@@ -159,7 +159,7 @@ int print_truth(const World& world, const Options& o) {
 }
 
 void write_summary(const std::string& path, const World& world, const Reflector& r,
-                   const Impairments& m) {
+                   const Impairments& m, const DeviceStats& dev) {
   std::string s = fmt::format(
       "{{\n  \"world\": \"{}\",\n  \"seed\": {},\n  \"seconds\": {:.6f},\n  \"impairments\": "
       "{{\"rtt_ms\": [{}, {}], \"jitter_ms\": {}, \"loss_in\": {}, \"loss_out\": {}, "
@@ -170,7 +170,12 @@ void write_summary(const std::string& path, const World& world, const Reflector&
       m.noise_pps);
   for (const auto& [name, field] : counter_fields())
     s += fmt::format(",\n  \"{}\": {}", name, r.counters().*field);
-  s += "\n}\n";
+  // What the device dropped before the reflector saw it (its RX ring full, no mbuf, bad frames).
+  s += fmt::format(",\n  \"queued_at_end\": {}", r.queued());
+  s += fmt::format(
+      ",\n  \"device_imissed\": {},\n  \"device_ierrors\": {},\n  "
+      "\"device_rx_nombuf\": {}\n}}\n",
+      dev.imissed, dev.ierrors, dev.rx_nombuf);
   FileSink f(path);
   f.write(s);
   f.close();
@@ -272,10 +277,12 @@ int run(int argc, char** argv) {
   log::info("device {}: driver {}, {} RX queue(s); world '{}', seed {}; gateway {}",
             eal.layout().port_name, di.driver, di.rx_queues, config.name, o.seed,
             ro.gateway_ip.to_string());
+  ro.watch_link = di.driver == "net_memif";
   Reflector reflector(world, o.seed, dev.port(), dev.rx_queues(), 0, dev.mac(), ro);
   reflector.run(g_interrupts);
   if (!o.answered.empty()) reflector.write_answered(o.answered);
-  if (!o.summary.empty()) write_summary(o.summary, world, reflector, config.impairments);
+  if (!o.summary.empty())
+    write_summary(o.summary, world, reflector, config.impairments, dev.stats());
   dev.stop();
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "dpscan/arp.hpp"
 #include "dpscan/bytes.hpp"
 #include "dpscan/error.hpp"
+#include "dpscan/log.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/rng.hpp"
 #include "frames.hpp"
@@ -276,8 +277,19 @@ struct Reflector::Impl {
     tx_first = 0;
   }
 
+  // DPDK 22.11's memif PMD unmaps the peer's memory from its interrupt thread when the peer
+  // leaves, while this lcore may be inside a burst on it (a SIGSEGV seen about once in ten
+  // scanner exits). It marks the link down first, and a few system calls (microseconds)
+  // before the unmap: with opt.watch_link every burst starts only on a link seen up just
+  // before, and a burst takes well under a microsecond. Answers due meanwhile wait.
+  bool link_up() {
+    if (!opt.watch_link) return true;
+    rte_eth_link l{};
+    return rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
+  }
+
   void flush_tx() {
-    if (!tx_n) return;
+    if (!tx_n || !link_up()) return;
     const uint16_t k = rte_eth_tx_burst(port, tx_queue, tx + tx_first,
                                         static_cast<uint16_t>(std::min<unsigned>(tx_n, 0xffff)));
     if (opt.record)
@@ -306,7 +318,8 @@ struct Reflector::Impl {
   }
 
   void send_noise(uint64_t now) {
-    if (!scanner_ip.value()) return;  // no scanner seen yet: nobody to send it to
+    // No scanner seen yet, or its link is gone: nobody to send it to.
+    if (!scanner_ip.value() || !link_up()) return;
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (!m) return void(++c.no_buffer);
     // From anywhere in 198.18.0.0/15 to the scanner, matching no probe (random sequence
@@ -365,9 +378,11 @@ struct Reflector::Impl {
         opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * static_cast<double>(hz))
                            : 0;
     last_status = start;
+    // Scripts wait for this line: from here on every frame that arrives is polled.
+    log::info("answering");
     for (;;) {
       const uint64_t now = rte_rdtsc();
-      for (uint16_t q = 0; q < rx_queues; ++q) {
+      for (uint16_t q = 0; q < rx_queues && link_up(); ++q) {
         const uint16_t n = rte_eth_rx_burst(port, q, pkts, 32);
         c.received += n;
         for (uint16_t i = 0; i < n; ++i) handle(pkts[i], now);
@@ -439,6 +454,10 @@ void Reflector::run(const std::atomic<int>& interrupts) {
 
 const Counters& Reflector::counters() const {
   return impl_->c;
+}
+
+size_t Reflector::queued() const {
+  return impl_->line.size() + impl_->tx_n;
 }
 
 double Reflector::seconds() const {

@@ -25,6 +25,8 @@ struct ReflectorOptions {
   double duration_s = 0;             // 0: until interrupted
   StatusFormat status = StatusFormat::kText;
   bool record = false;  // keep every answer sent, for --answered
+  // Poll the port only while its link is up (net_memif: see Impl::run).
+  bool watch_link = false;
 };
 
 // Everything the reflector does, counted. The status line and the summary list them in this
@@ -79,6 +81,7 @@ class Reflector {
 
   const Counters& counters() const;
   double seconds() const;  // how long run() ran
+  size_t queued() const;   // answers still waiting (the delay line and the port's queue)
   // The first answer that left for each pair, sorted by address and port, as CSV
   // (ip,port,status,ttl,window,timestamp; timestamp in Unix seconds with microseconds).
   void write_answered(const std::string& path) const;

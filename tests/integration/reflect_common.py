@@ -67,7 +67,7 @@ class Reflector:
             if self.proc.poll() is not None:
                 raise Failure(f"dpscan-reflect exited {self.proc.returncode}: {show(self.cmd)}\n"
                               f"{open(self.log_path).read()[-2000:]}")
-            if "device " in open(self.log_path).read() and (not self.ready or os.path.exists(self.ready)):
+            if "answering" in open(self.log_path).read() and (not self.ready or os.path.exists(self.ready)):
                 return self
             time.sleep(0.1)
         raise Failure(f"dpscan-reflect did not come up: {open(self.log_path).read()[-2000:]}")
@@ -160,3 +160,51 @@ def compare(what, want, got_rows, summary, errors, reflect=None):
     if missing or extra or twice:
         errors.append(f"{what}: {len(missing)} missing (e.g. {sorted(missing)[:3]}), {len(extra)} "
                       f"extra (e.g. {sorted(extra)[:3]}), {twice} reported twice")
+
+
+def veth_pair(scan_ns, tgt_ns, stem):
+    """A veth pair from `scan_ns` to `tgt_ns`, both ends up; (scanner end, reflector end,
+    their MACs). masscan loses answers with the scanner-side offloads on (formats_lab.py):
+    they are off there, as masscan's and ZMap's users run them; the reflector's end keeps
+    Linux's defaults."""
+    a, b = f"{stem}s{os.getpid() % 10000}", f"{stem}t{os.getpid() % 10000}"
+    run(["ip", "-n", scan_ns.name, "link", "add", a, "type", "veth", "peer", "name", b,
+         "netns", tgt_ns.name], check_rc=0)
+    for f in ("tx", "rx", "tso", "gso", "gro"):
+        scan_ns.exec(["ethtool", "-K", a, f, "off"])
+    scan_ns.exec(["ip", "link", "set", a, "up"], check_rc=0)
+    tgt_ns.exec(["ip", "link", "set", b, "up"], check_rc=0)
+    mac_a = scan_ns.exec(["cat", f"/sys/class/net/{a}/address"], check_rc=0).stdout.strip()
+    mac_b = tgt_ns.exec(["cat", f"/sys/class/net/{b}/address"], check_rc=0).stdout.strip()
+    return a, b, mac_a, mac_b
+
+
+WAKER = r'''
+import sys, time
+from scapy.all import Ether, ARP, sendp
+iface, ip, gw = sys.argv[1:4]
+while True:
+    sendp(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, psrc=gw, pdst=ip), iface=iface, verbose=False)
+    time.sleep(1)
+'''
+
+
+def wait_or_wake(proc, ns, iface, limit):
+    """Waits for masscan, which can stay blocked in pcap after its --wait until a frame
+    arrives: after `limit` seconds, ARP requests on `iface` wake its receive thread.
+    Returns its exit code."""
+    waker = None
+    try:
+        try:
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            waker = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", WAKER,
+                                      iface, SRC, GW], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+            proc.wait(timeout=60)
+    finally:
+        for p in (proc, waker):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    return proc.returncode

@@ -23,12 +23,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from campaign_common import Failure, Netns, Skip, check, main, run, show  # noqa: E402
-from reflect_common import (GW, SRC, Hugepages, Reflector, compare, rows, scan,  # noqa: E402
-                            triples, truth)
+from campaign_common import Netns, Skip, check, main, show  # noqa: E402
+from reflect_common import (SRC, Hugepages, Reflector, compare, scan, triples,  # noqa: E402
+                            truth, veth_pair, wait_or_wake)
 
 IDEAL = ["--world", "internet", "--ideal"]
 INTERNET = ["--world", "internet", "--seed", "7"]
@@ -96,33 +95,13 @@ def virtio(work):
     return errors
 
 
-WAKER = r'''
-import sys, time
-from scapy.all import Ether, ARP, sendp
-iface, ip, gw = sys.argv[1:4]
-while True:
-    sendp(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, psrc=gw, pdst=ip), iface=iface, verbose=False)
-    time.sleep(1)
-'''
-
-
 def masscan(work):
     if not shutil.which("masscan"):
         raise Skip("masscan is not installed")
     errors = []
     targets, ports = "198.18.0.0/20", "80,443"
     with Netns("ms") as scan_ns, Netns("mt") as tgt_ns:
-        a, b = "rfs" + str(os.getpid() % 10000), "rft" + str(os.getpid() % 10000)
-        run(["ip", "-n", scan_ns.name, "link", "add", a, "type", "veth", "peer", "name", b,
-             "netns", tgt_ns.name], check_rc=0)
-        # masscan loses answers with the scanner-side offloads on (see formats_lab.py): off
-        # there, as its users do; the reflector's end keeps Linux's defaults.
-        for f in ("tx", "rx", "tso", "gso", "gro"):
-            scan_ns.exec(["ethtool", "-K", a, f, "off"])
-        scan_ns.exec(["ip", "link", "set", a, "up"], check_rc=0)
-        tgt_ns.exec(["ip", "link", "set", b, "up"], check_rc=0)
-        mac_a = scan_ns.exec(["cat", f"/sys/class/net/{a}/address"], check_rc=0).stdout.strip()
-        mac_b = tgt_ns.exec(["cat", f"/sys/class/net/{b}/address"], check_rc=0).stdout.strip()
+        a, b, mac_a, mac_b = veth_pair(scan_ns, tgt_ns, "rf")
         want = truth(IDEAL, targets, ports)
         want_open = {(ip, port) for ip, port, st in want if st == "open"}
         with Reflector(tgt_ns.name, work, f"net_af_packet0,iface={b}", IDEAL) as r:
@@ -131,21 +110,7 @@ def masscan(work):
                    "--source-ip", SRC, "--router-mac", mac_b, "--adapter-mac", mac_a, "-e", a,
                    "--rate", "5000", "--wait", "3", "-oL", out]
             m = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            waker = None
-            try:
-                try:
-                    m.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    # stuck in pcap after its --wait: wake its receive thread with ARP requests
-                    waker = subprocess.Popen(["ip", "netns", "exec", scan_ns.name, "/usr/bin/python3",
-                                              "-c", WAKER, a, SRC, GW],
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    m.wait(timeout=30)
-            finally:
-                for p in (m, waker):
-                    if p is not None and p.poll() is None:
-                        p.kill()
-                        p.wait()
+            wait_or_wake(m, scan_ns.name, a, 20)
             rs = r.stop()
         check(m.returncode == 0, f"masscan exit {m.returncode}: {show(cmd)}")
         found = set()

@@ -1,0 +1,196 @@
+#include "dpscan/metrics.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "dpscan/error.hpp"
+#include "dpscan/text.hpp"
+
+namespace dpscan {
+namespace {
+
+// A label value in the exposition format: backslash, double quote and newline escaped.
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\')
+      out += "\\\\";
+    else if (ch == '"')
+      out += "\\\"";
+    else if (ch == '\n')
+      out += "\\n";
+    else
+      out += ch;
+  }
+  return out;
+}
+
+// The metric name and the extra label of a table entry.
+std::pair<std::string, std::string> metric_of(const CounterDef& d) {
+  switch (d.group) {
+    case CounterGroup::kStatus:
+      return {"dpscan_results_total", fmt::format("status=\"{}\"", d.name)};
+    case CounterGroup::kDrop:
+      return {"dpscan_dropped_total", fmt::format("reason=\"{}\"", d.name)};
+    default:
+      if (d.name == "sent") return {"dpscan_probes_sent_total", ""};
+      if (d.name == "received") return {"dpscan_frames_received_total", ""};
+      return {fmt::format("dpscan_{}_total", d.name), ""};
+  }
+}
+
+}  // namespace
+
+std::string prometheus_text(const CounterValues& c, const MetricLabels& l, const MetricGauges& g) {
+  const std::string base = fmt::format("scan=\"{}\",shard=\"{}/{}\"", label_value(l.scan),
+                                       l.shard_index + 1, l.shard_count);
+  fmt::memory_buffer b;
+  auto out = std::back_inserter(b);
+  const auto& table = counter_table();
+  // Each family once (HELP and TYPE), then its samples: statuses and drops share a family.
+  std::string last_family;
+  for (size_t i = 0; i < table.size(); ++i) {
+    const auto [name, extra] = metric_of(table[i]);
+    if (name != last_family) {
+      const std::string help =
+          table[i].group == CounterGroup::kStatus ? "results reported, by status"
+          : table[i].group == CounterGroup::kDrop ? "frames or results dropped, by reason"
+                                                  : table[i].help;
+      fmt::format_to(out, "# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+      last_family = name;
+    }
+    fmt::format_to(out, "{}{{{}{}{}}} {}\n", name, base, extra.empty() ? "" : ",", extra, c[i]);
+  }
+  auto gauge = [&](std::string_view name, std::string_view help, auto value) {
+    fmt::format_to(out, "# HELP {} {}\n# TYPE {} gauge\n{}{{{}}} {}\n", name, help, name, name,
+                   base, value);
+  };
+  gauge("dpscan_probes_planned", "probes this run sends at most", g.planned);
+  gauge("dpscan_send_rate_pps", "probes sent per second over the last status interval",
+        g.send_rate_pps);
+  gauge("dpscan_elapsed_seconds", "seconds since sending began", g.elapsed_s);
+  gauge("dpscan_sending_done", "1 once every probe of the run has been sent",
+        g.sending_done ? 1 : 0);
+  return fmt::to_string(b);
+}
+
+ListenAddress parse_listen_address(const std::string& spec) {
+  const size_t colon = spec.rfind(':');
+  if (colon == std::string::npos)
+    throw UsageError(fmt::format("--metrics-listen '{}': expected ADDR:PORT (e.g. 127.0.0.1:9100)",
+                                 printable(spec)));
+  const std::string host = spec.substr(0, colon), port = spec.substr(colon + 1);
+  ListenAddress a;
+  if (!host.empty() && host != "*" && host != "0.0.0.0") {
+    in_addr in{};
+    if (inet_pton(AF_INET, host.c_str(), &in) != 1)
+      throw UsageError(fmt::format("--metrics-listen '{}': '{}' is not an IPv4 address",
+                                   printable(spec), printable(host)));
+    a.addr = ntohl(in.s_addr);
+  }
+  unsigned p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535)
+    throw UsageError(fmt::format("--metrics-listen '{}': '{}' is not a port (0-65535)",
+                                 printable(spec), printable(port)));
+  a.port = static_cast<uint16_t>(p);
+  return a;
+}
+
+MetricsServer::MetricsServer(const std::string& spec) {
+  const ListenAddress a = parse_listen_address(spec);
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0)
+    throw RuntimeError(fmt::format("--metrics-listen {}: socket: {}", spec, std::strerror(errno)));
+  const int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(a.addr);
+  sa.sin_port = htons(a.port);
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      listen(listen_fd_, 16) != 0) {
+    const int e = errno;
+    close(listen_fd_);
+    throw RuntimeError(
+        fmt::format("--metrics-listen {}: cannot listen: {}", spec, std::strerror(e)));
+  }
+  socklen_t len = sizeof sa;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+  port_ = ntohs(sa.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+MetricsServer::~MetricsServer() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+void MetricsServer::publish(std::string text) {
+  std::lock_guard<std::mutex> lock(mu_);
+  text_ = std::move(text);
+}
+
+void MetricsServer::serve() {
+  while (!stop_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    answer(fd);
+    close(fd);
+  }
+}
+
+// One request per connection (HTTP/1.0 style, Connection: close), read for at most 2 s.
+void MetricsServer::answer(int fd) {
+  std::string req;
+  char buf[2048];
+  while (req.find("\r\n\r\n") == std::string::npos && req.size() < 16384) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 2000) <= 0) return;
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return;
+    req.append(buf, static_cast<size_t>(n));
+  }
+  std::string status = "200 OK", body;
+  const std::string line = req.substr(0, req.find("\r\n"));
+  if (line.rfind("GET ", 0) != 0) {
+    status = "405 Method Not Allowed";
+    body = "only GET\n";
+  } else {
+    const std::string path = line.substr(4, line.find(' ', 4) - 4);
+    if (path != "/metrics" && path.rfind("/metrics?", 0) != 0) {
+      status = "404 Not Found";
+      body = "dpscan serves /metrics\n";
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      body = text_;
+      scrapes_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  const std::string head = fmt::format(
+      "HTTP/1.1 {}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: "
+      "{}\r\nConnection: close\r\n\r\n",
+      status, body.size());
+  const std::string all = head + body;
+  size_t off = 0;
+  while (off < all.size()) {
+    const ssize_t n = send(fd, all.data() + off, all.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace dpscan
