@@ -15,25 +15,10 @@
 #include "dpscan/plan.hpp"
 #include "engine/dataplane.hpp"
 #include "engine/engine.hpp"
+#include "engine/interrupts.hpp"
 #include "probe/modules.hpp"
 
 namespace {
-
-std::atomic<int> g_interrupts{0};
-
-extern "C" void on_signal(int) {
-  g_interrupts.fetch_add(1);
-}
-
-void install_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  // A closed pipe is a write error we report, not a silent death.
-  std::signal(SIGPIPE, SIG_IGN);
-}
 
 void print_closing(const dpscan::RunSummary& s) {
   using dpscan::log::info;
@@ -65,9 +50,9 @@ bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane) {
   ctx.start_time =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   dpscan::Outputs outputs(plan.outputs, ctx, plan.dry_run);
-  dpscan::RunSummary summary = plan.dry_run
-                                   ? dpscan::run_dry_run(plan, outputs, g_interrupts)
-                                   : dpscan::run_scan(plan, dataplane, outputs, g_interrupts);
+  dpscan::RunSummary summary =
+      plan.dry_run ? dpscan::run_dry_run(plan, outputs, dpscan::interrupts())
+                   : dpscan::run_scan(plan, dataplane, outputs, dpscan::interrupts());
   outputs.end();
   summary.scan_name = plan.name;
   summary.plan = dpscan::describe_plan(plan, summary.seed);
@@ -129,7 +114,7 @@ int run(int argc, char** argv) {
     }
   }
   dpscan::log::level() = plans.front().verbosity;
-  install_signal_handlers();
+  dpscan::install_interrupt_handlers();
   dpscan::Dataplane dataplane;
   for (const auto& plan : plans) {
     if (plans.size() > 1) dpscan::log::info("scan '{}'", plan.name);

@@ -44,34 +44,6 @@ MacAddr mac_or_throw(const std::string& text) {
       fmt::format("--gateway-mac: '{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
 }
 
-// Splits --eal-args like a shell would for the simple cases: white space separates,
-// single and double quotes group.
-std::vector<std::string> split_args(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool in_word = false;
-  char quote = 0;
-  for (char c : s) {
-    if (quote) {
-      if (c == quote)
-        quote = 0;
-      else
-        cur += c;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == ' ' || c == '\t' || c == '\n') {
-      if (in_word) out.push_back(cur), cur.clear(), in_word = false;
-    } else {
-      cur += c;
-      in_word = true;
-    }
-  }
-  if (quote) throw UsageError("--eal-args: unterminated quote");
-  if (in_word) out.push_back(cur);
-  return out;
-}
-
 // "2,3" or "4-7" or "2,4-5": CPU numbers for --tx-cpus/--rx-cpus, in the order given.
 std::vector<unsigned> parse_cpu_list(const std::string& text, const char* option) {
   auto bad = [&](const std::string& why) {
@@ -156,6 +128,34 @@ uint64_t wire_bytes(OptionProfile p) {
 }
 
 }  // namespace
+
+// Splits --eal-args like a shell would for the simple cases: white space separates,
+// single and double quotes group.
+std::vector<std::string> split_args(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : s) {
+    if (quote) {
+      if (c == quote)
+        quote = 0;
+      else
+        cur += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(cur), cur.clear(), in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote) throw UsageError("--eal-args: unterminated quote");
+  if (in_word) out.push_back(cur);
+  return out;
+}
 
 ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v) {
   plan.verbosity = vm.count("quiet") ? -1 : static_cast<int>(vm.count("verbose"));

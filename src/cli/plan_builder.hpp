@@ -13,4 +13,7 @@ namespace dpscan {
 // `plan` and `v` are what describe() bound and Boost stored into `vm` (after notify).
 ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v);
 
+// Splits --eal-args like a shell would for the simple cases (dpscan-reflect's too).
+std::vector<std::string> split_args(const std::string& s);
+
 }  // namespace dpscan

@@ -26,7 +26,8 @@ MainLoop::MainLoop(const ScanPlan& plan, const RunState& state, Sender& sender, 
 
 void MainLoop::sample_progress() {
   if (plan_.checkpoint_path.empty() || config_.cooldown_s <= 0) return;
-  SendProgress p = sender_.progress();  // the positions first, then the clock
+  if (!history_.wants(Clock::now())) return;  // reading the positions allocates: not every poll
+  SendProgress p = sender_.progress();        // the positions first, then the clock
   history_.record(Clock::now(), std::move(p));
 }
 

@@ -25,11 +25,12 @@ class ProgressHistory {
 
   ProgressHistory(Duration lag, Duration every) : lag_(lag), every_(every) {}
 
-  // Keeps `p` as the positions at time `t` (t never decreases) unless the last sample is
-  // younger than `every`; the first sample is always kept.
+  // Whether a sample at `t` would be kept: the first one, then one per `every`.
+  bool wants(TimePoint t) const { return samples_.empty() || t - samples_.back().first >= every_; }
+
+  // Keeps `p` as the positions at time `t` (t never decreases) if wants(t).
   void record(TimePoint t, Progress p) {
-    if (!samples_.empty() && t - samples_.back().first < every_) return;
-    samples_.emplace_back(t, std::move(p));
+    if (wants(t)) samples_.emplace_back(t, std::move(p));
   }
 
   // The newest sample at least `lag` old at `now` (the oldest sample if none is yet: the

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/plan_builder.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/ip_set.hpp"
 #include "dpscan/log.hpp"
@@ -20,6 +21,7 @@
 #include "dpscan_version.h"
 #include "engine/device.hpp"
 #include "engine/eal.hpp"
+#include "engine/interrupts.hpp"
 #include "reflect_worlds.h"
 #include "reflector.hpp"
 #include "world.hpp"
@@ -29,11 +31,6 @@ using namespace dpscan;
 using namespace dpscan::reflect;
 
 namespace {
-
-std::atomic<int> g_interrupts{0};
-extern "C" void on_signal(int) {
-  g_interrupts.fetch_add(1);
-}
 
 struct Options {
   std::string world = "internet";
@@ -255,21 +252,8 @@ int run(int argc, char** argv) {
   r.device = o.device;
   r.single_lcore = true;
   r.verbosity = verbosity;
-  std::string arg;
-  for (char ch : o.eal_args + " ") {
-    if (ch == ' ') {
-      if (!arg.empty()) r.eal_args.push_back(arg);
-      arg.clear();
-    } else {
-      arg += ch;
-    }
-  }
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  r.eal_args = split_args(o.eal_args);
+  install_interrupt_handlers();
 
   Eal eal(r);
   Device dev(eal.layout().port_id, o.device, eal.layout().rx_queues, 1);
@@ -279,7 +263,7 @@ int run(int argc, char** argv) {
             ro.gateway_ip.to_string());
   ro.watch_link = di.driver == "net_memif";
   Reflector reflector(world, o.seed, dev.port(), dev.rx_queues(), 0, dev.mac(), ro);
-  reflector.run(g_interrupts);
+  reflector.run(interrupts());
   if (!o.answered.empty()) reflector.write_answered(o.answered);
   if (!o.summary.empty())
     write_summary(o.summary, world, reflector, config.impairments, dev.stats());
