@@ -380,6 +380,7 @@ struct Reflector::Impl {
     last_status = start;
     // Scripts wait for this line: from here on every frame that arrives is polled.
     log::info("answering");
+    uint64_t last_rx = start;
     for (;;) {
       const uint64_t now = rte_rdtsc();
       for (uint16_t q = 0; q < rx_queues && link_up(); ++q) {
@@ -387,7 +388,13 @@ struct Reflector::Impl {
         c.received += n;
         for (uint16_t i = 0; i < n; ++i) handle(pkts[i], now);
         if (n) rte_pktmbuf_free_bulk(pkts, n);
+        if (n) last_rx = now;
       }
+      // With opt.watch_link (memif), after 100 ms without a frame the loop polls once a
+      // millisecond: a scanner leaves when it has gone quiet, and a burst then overlaps the
+      // memif PMD's unmap (see link_up) a thousand times less often. The delay line's slots
+      // are a millisecond, so answers still leave on time.
+      if (opt.watch_link && now - last_rx > hz / 10) rte_delay_us_sleep(1000);
       send_due(now);
       if (noise_interval && now >= next_noise) {
         send_noise(now);
