@@ -17,6 +17,8 @@ PACKAGES=(
   strace masscan ndiff
   # --metrics-listen is checked against a real Prometheus (and its promtool)
   prometheus
+  # the JetStream results sink (work in progress on this branch)
+  libnats-dev nats-server
   # the fresh-root check (scripts/fresh-root-check.sh)
   debootstrap git
 )

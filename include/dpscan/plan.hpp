@@ -25,6 +25,7 @@ std::string_view to_string(RxChecksum m);
 struct OutputSpec {
   OutputFormat format = OutputFormat::kCsv;
   std::string path = "-";  // "-" is standard output
+  bool nats = false;       // path is nats://HOST:PORT/SUBJECT: ndjson batches to JetStream
 };
 
 enum class StatusFormat : uint8_t { kText, kNdjson, kNone };

@@ -17,6 +17,7 @@
 #include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/ports.hpp"
+#include "output/nats_sink.hpp"
 
 namespace dpscan {
 namespace {
@@ -330,6 +331,18 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
           "output-spec",
           fmt::format("--output-spec: '{}' is not FORMAT:PATH (e.g. ndjson:results.json)", spec),
           static_cast<int>(i));
+    }
+    if (spec.substr(0, colon) == "nats") {
+      const std::string url = spec.substr(colon + 1);
+      about(
+          "output-spec",
+          [&] {
+            check_nats_url(url);
+            return 0;
+          },
+          static_cast<int>(i));
+      plan.outputs.push_back({OutputFormat::kNdjson, url, true});
+      continue;
     }
     plan.outputs.push_back(
         {about(

@@ -10,6 +10,7 @@
 
 #include "dpscan/error.hpp"
 #include "dpscan/output.hpp"
+#include "nats_sink.hpp"
 
 namespace dpscan {
 
@@ -88,6 +89,7 @@ void FileSink::close() {
 }
 
 std::unique_ptr<Sink> make_sink(const OutputSpec& spec) {
+  if (spec.nats) return make_nats_sink(spec.path);
   return std::make_unique<FileSink>(spec.path);
 }
 
