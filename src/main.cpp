@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "cluster/commands.hpp"
+#include "cluster/worker.hpp"
 #include "dpscan/campaign.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
@@ -37,8 +39,10 @@ void print_closing(const dpscan::RunSummary& s) {
        s.interrupted ? " (interrupted)" : "");
 }
 
-// One scan: its outputs, the engine, the summary. Returns true when it was interrupted.
-bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane) {
+// One scan (or a cluster worker's shard of one): its outputs, the engine, the summary.
+// Returns true when it was interrupted.
+bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
+             dpscan::RunLease* lease = nullptr) {
   dpscan::OutputContext ctx;
   const dpscan::ModuleNames names = dpscan::module_names(plan.probe);
   ctx.protocol = std::string(names.protocol);
@@ -51,9 +55,13 @@ bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane) {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   dpscan::Outputs outputs(plan.outputs, ctx, plan.dry_run);
   dpscan::RunSummary summary =
-      plan.dry_run ? dpscan::run_dry_run(plan, outputs, dpscan::interrupts())
-                   : dpscan::run_scan(plan, dataplane, outputs, dpscan::interrupts());
+      plan.dry_run ? dpscan::run_dry_run(plan, outputs, dpscan::interrupts(), lease)
+                   : dpscan::run_scan(plan, dataplane, outputs, dpscan::interrupts(), lease);
   outputs.end();
+  summary.sinks = outputs.reports();
+  if (lease)
+    summary.cluster = fmt::format(R"("shard": "{}/{}", "taken_over": {})", plan.shard_index + 1,
+                                  plan.shard_count, lease->lost());
   summary.scan_name = plan.name;
   summary.plan = dpscan::describe_plan(plan, summary.seed);
   if (!plan.summary_path.empty()) dpscan::write_summary_file(summary, plan.summary_path);
@@ -68,19 +76,32 @@ std::string joined_command_line(int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
+  if (argc >= 2 && (std::string(argv[1]) == "cluster" || std::string(argv[1]) == "collect"))
+    return dpscan::run_cluster_command(argc - 1, argv + 1);
   dpscan::OptionMap cli = dpscan::command_line_options(argc, argv);  // argv parsed once
   if (dpscan::print_help_or_version(cli)) return 0;
   const bool print = cli.erase("print-config") > 0;
   const auto config = cli.find("config");
   const bool campaign_file = config != cli.end();
   std::vector<dpscan::NamedOptions> scans;
+  dpscan::ClusterSection cluster;
+  std::string cluster_url;
+  if (const auto c = cli.find("cluster"); c != cli.end()) {
+    cluster_url = c->second.values.at(0);
+    cli.erase(c);
+  }
   if (!campaign_file) {
     scans.push_back({"", "", cli});
   } else {
     const dpscan::Campaign campaign = dpscan::load_campaign(config->second.values.at(0));
     cli.erase("config");
     scans = dpscan::merge_campaign(campaign, cli);
+    cluster = campaign.cluster;
   }
+  if (!cluster_url.empty() && !cluster.present)
+    throw dpscan::UsageError(
+        "--cluster runs the shards of a cluster campaign: -c FILE with 'shards: N' (and a "
+        "'cluster' section)");
   if (print && campaign_file) {  // the merged campaign as it is
     std::fputs(dpscan::print_config(scans).c_str(), stdout);
     return 0;
@@ -116,6 +137,20 @@ int run(int argc, char** argv) {
   dpscan::log::level() = plans.front().verbosity;
   dpscan::install_interrupt_handlers();
   dpscan::Dataplane dataplane;
+  if (cluster.present) {
+    if (cluster_url.empty()) cluster_url = cluster.servers;
+    if (cluster_url.empty())
+      throw dpscan::UsageError(fmt::format(
+          "{}: a cluster campaign needs its servers: --cluster URL, or 'servers' in 'cluster'",
+          cluster.where));
+    dpscan::ClusterJob job{plans, scan_places, cluster, cluster_url};
+    return dpscan::run_cluster_worker(std::move(job), dpscan::interrupts(),
+                                      [&](const dpscan::ScanPlan& plan, dpscan::RunLease& lease) {
+                                        dpscan::log::info("scan '{}' shard {}/{}", plan.name,
+                                                          plan.shard_index + 1, plan.shard_count);
+                                        return run_one(plan, dataplane, &lease);
+                                      });
+  }
   for (const auto& plan : plans) {
     if (plans.size() > 1) dpscan::log::info("scan '{}'", plan.name);
     if (run_one(plan, dataplane)) return 130;  // Ctrl-C ends the campaign

@@ -43,10 +43,25 @@ struct CampaignScan {
   OptionMap options;
 };
 
+// A campaign run by several workers (docs/cluster.md): `shards: N` and a `cluster:` map with
+// `servers` (a URL or a list; --cluster on the command line overrides it), `bucket` (default:
+// the file's name without .yaml), `replicas`, `claim-ttl`, `heartbeat`.
+struct ClusterSection {
+  bool present = false;     // the file has `cluster:` or `shards:`
+  std::string where;        // file:line:col of `cluster:` (or of `shards:`)
+  std::string servers;      // comma-separated URLs, as given
+  std::string bucket;       // key-value bucket; also names the results stream and subject
+  uint32_t shards = 0;      // 0: not given
+  int replicas = 1;         // copies of the bucket and of the results stream
+  double claim_ttl_s = 10;  // a claim whose heartbeat was not seen for this long expires
+  double heartbeat_s = 1;
+};
+
 struct Campaign {
   std::string path;
   OptionMap defaults;
   std::vector<CampaignScan> scans;
+  ClusterSection cluster;
 };
 
 // Reads and checks the structure and the value types; throws UsageError "file:line:col: ...".

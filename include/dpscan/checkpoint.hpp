@@ -29,5 +29,9 @@ uint64_t plan_identity(const ScanPlan& plan, uint64_t seed, const SipKey& key);
 
 void write_checkpoint(const std::string& path, const Checkpoint& c);  // throws RuntimeError
 Checkpoint read_checkpoint(const std::string& path);                  // throws UsageError
+// The file's text, for a checkpoint kept elsewhere (a cluster's key-value bucket); `name`
+// names it in errors.
+std::string checkpoint_text(const Checkpoint& c);
+Checkpoint parse_checkpoint(const std::string& text, const std::string& name);
 
 }  // namespace dpscan

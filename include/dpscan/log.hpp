@@ -39,6 +39,11 @@ template <typename... Args>
 void verbose(fmt::format_string<Args...> f, Args&&... args) {
   if (level() >= 1) write_line("", fmt::format(f, std::forward<Args>(args)...));
 }
+// Something went wrong and the run goes on (shown unless --quiet).
+template <typename... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  if (level() >= 0) write_line("warning: ", fmt::format(f, std::forward<Args>(args)...));
+}
 template <typename... Args>
 void error(fmt::format_string<Args...> f, Args&&... args) {
   write_line("error: ", fmt::format(f, std::forward<Args>(args)...));

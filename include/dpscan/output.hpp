@@ -54,6 +54,17 @@ class Sink {
   virtual void flush() = 0;
   virtual void close() = 0;  // flush and end
   virtual const std::string& name() const = 0;
+  // flush() without waiting, for a sink that stores in the background: mark() returns a
+  // ticket for everything written so far, settled(ticket) whether all of it is stored. A
+  // checkpoint is written once its tickets are settled, so the main lcore never waits for a
+  // server.
+  virtual uint64_t mark() {
+    flush();
+    return 0;
+  }
+  virtual bool settled(uint64_t /*ticket*/) const { return true; }
+  // What the sink did, for the summary's "outputs" (a JSON object's members), after close().
+  virtual std::string report_json() const { return {}; }
 };
 
 // A file, or standard output for "-", with a large buffer and checked writes. The file is
@@ -133,7 +144,13 @@ class Outputs {
     }
   }
   void flush();  // before a checkpoint: what it claims is in every sink
+  // The same without waiting: tickets for everything so far, then whether they are settled.
+  std::vector<uint64_t> mark();
+  bool settled(const std::vector<uint64_t>& tickets) const;
+  void hand_over_all();  // batches leave at least once a second (the main loop calls this)
   void end();
+  // {"name":..., members of report_json()} for each sink that reports, after end().
+  std::vector<std::string> reports() const;
 
  private:
   struct Slot {

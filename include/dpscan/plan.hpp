@@ -25,7 +25,14 @@ std::string_view to_string(RxChecksum m);
 struct OutputSpec {
   OutputFormat format = OutputFormat::kCsv;
   std::string path = "-";  // "-" is standard output
-  bool nats = false;       // path is nats://HOST:PORT/SUBJECT: ndjson batches to JetStream
+  // nats: path is nats://HOST:PORT/SUBJECT, ndjson batches to a JetStream stream
+  // (src/output/nats_sink.cpp) with `nats_replicas` copies, if the sink creates it.
+  bool nats = false;
+  int nats_replicas = 1;
+  bool nats_wait = false;  // at the end, wait for the server as long as it takes (a cluster
+                           // shard is done only once its results are in the stream)
+  std::string nats_creds;  // --nats-creds
+  std::string nats_ca;     // --nats-ca
 };
 
 enum class StatusFormat : uint8_t { kText, kNdjson, kNone };
@@ -53,6 +60,8 @@ struct ScanPlan {
   double max_runtime_s = 0;  // 0: no limit
   std::string checkpoint_path;
   std::string resume_path;
+  std::string resume_text;  // a checkpoint's text (checkpoint_text) kept elsewhere: a cluster's
+                            // bucket; resume_path then names it in messages
   double checkpoint_interval_s = 5;
 
   // How to send.
@@ -81,6 +90,9 @@ struct ScanPlan {
   std::array<bool, kStatusCount> report{true, false, false};  // by Status (--report)
   std::string summary_path;
   std::string metrics_listen;  // --metrics-listen ADDR:PORT, empty: none
+  std::string cluster;         // --cluster URL: run a cluster campaign's shards (docs/cluster.md)
+  std::string nats_creds;      // --nats-creds FILE, for every NATS connection
+  std::string nats_ca;         // --nats-ca FILE
   double cooldown_s = 8;
   uint64_t dedup_memory = uint64_t{1} << 30;
   bool dry_run = false;

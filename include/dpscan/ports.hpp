@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace dpscan {
 
 std::vector<uint16_t> parse_ports(std::string_view list);
+// "22,80,8000-8100": a sorted port list, runs collapsed.
+std::string ports_text(const std::vector<uint16_t>& ports);
 
 }  // namespace dpscan

@@ -35,10 +35,12 @@ struct RunSummary {
   bool dry_run = false;
   double send_duration_s = 0;
   std::string dedup_mode;
-  std::string rx_checksum;      // --rx-checksum (scans only)
-  DeviceInfo device;            // scans only (driver empty for a dry run)
-  CounterValues counters;       // every counter of counter_table(), at the end of the run
-  uint64_t bench_answered = 0;  // --bench-responder: SYN-ACKs the responder sent
+  std::string rx_checksum;         // --rx-checksum (scans only)
+  DeviceInfo device;               // scans only (driver empty for a dry run)
+  CounterValues counters;          // every counter of counter_table(), at the end of the run
+  uint64_t bench_answered = 0;     // --bench-responder: SYN-ACKs the responder sent
+  std::vector<std::string> sinks;  // Outputs::reports(): JSON members per reporting sink
+  std::string cluster;             // JSON members: bucket, shard, owner (a cluster worker's)
 
   uint64_t sent() const { return counters.get(TxCounter::kSent); }
   double send_rate() const {

@@ -337,11 +337,14 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
       about(
           "output-spec",
           [&] {
-            check_nats_url(url);
+            check_nats_output(url);
             return 0;
           },
           static_cast<int>(i));
-      plan.outputs.push_back({OutputFormat::kNdjson, url, true});
+      OutputSpec o{OutputFormat::kNdjson, url, true};
+      o.nats_creds = plan.nats_creds;
+      o.nats_ca = plan.nats_ca;
+      plan.outputs.push_back(o);
       continue;
     }
     plan.outputs.push_back(

@@ -18,8 +18,8 @@ constexpr const char* kTargetsKey = "targets";
 constexpr const char* kOutputsKey = "outputs";
 constexpr const char* kNameKey = "name";
 // Options that make no sense inside a file.
-const std::set<std::string> kCommandLineOnly{"config", "print-config", "help", "version",
-                                             "scan-name"};
+const std::set<std::string> kCommandLineOnly{"config",  "print-config", "help",
+                                             "version", "scan-name",    "cluster"};
 // Options whose values are paths that may name the scan.
 const std::set<std::string> kPathOptions{"output", "output-spec", "summary", "checkpoint",
                                          "resume"};
@@ -140,6 +140,74 @@ OptionMap read_options(const std::string& file, const YAML::Node& map, bool is_s
   return out;
 }
 
+uint64_t number(const std::string& file, const std::string& key, const YAML::Node& v, uint64_t lo,
+                uint64_t hi) {
+  const std::string s = scalar(file, key, v);
+  uint64_t n = 0;
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos ||
+      (n = std::stoull(s)) < lo || n > hi)
+    fail_at(file, v,
+            fmt::format("'{}' must be a whole number from {} to {}, not '{}'", key, lo, hi, s));
+  return n;
+}
+
+double seconds(const std::string& file, const std::string& key, const YAML::Node& v) {
+  const std::string s = scalar(file, key, v);
+  size_t used = 0;
+  double d = 0;
+  try {
+    d = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != s.size() || !(d > 0) || d > 3600)
+    fail_at(file, v, fmt::format("'{}' must be seconds above 0 (at most 3600), not '{}'", key, s));
+  return d;
+}
+
+void read_cluster(const std::string& file, const YAML::Node& k, const YAML::Node& v,
+                  ClusterSection& c) {
+  if (!v.IsMap())
+    fail_at(file, v, "'cluster' must be a map: servers, bucket, replicas, claim-ttl, heartbeat");
+  c.where = where(file, k.Mark());
+  for (const auto& kv : v) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& val = kv.second;
+    if (key == "servers") {
+      if (val.IsSequence()) {
+        for (const auto& item : val)
+          c.servers += (c.servers.empty() ? "" : ",") + scalar(file, "servers", item);
+      } else {
+        c.servers = scalar(file, key, val);
+      }
+    } else if (key == "bucket") {
+      c.bucket = scalar(file, key, val);
+      for (char ch : c.bucket)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
+          fail_at(file, val,
+                  fmt::format("'bucket' may hold letters, digits, '-' and '_' only, not '{}'",
+                              c.bucket));
+    } else if (key == "shards") {
+      c.shards = static_cast<uint32_t>(number(file, key, val, 1, 65536));
+    } else if (key == "replicas") {
+      c.replicas = static_cast<int>(number(file, key, val, 1, 5));
+    } else if (key == "claim-ttl") {
+      c.claim_ttl_s = seconds(file, key, val);
+    } else if (key == "heartbeat") {
+      c.heartbeat_s = seconds(file, key, val);
+    } else {
+      fail_at(file, kv.first,
+              fmt::format("unknown key '{}' in 'cluster' (servers, bucket, shards, replicas, "
+                          "claim-ttl, heartbeat)",
+                          key));
+    }
+  }
+  if (c.heartbeat_s * 2 > c.claim_ttl_s)
+    fail_at(file, k,
+            fmt::format("'claim-ttl' ({} s) must be at least twice 'heartbeat' ({} s)",
+                        c.claim_ttl_s, c.heartbeat_s));
+}
+
 }  // namespace
 
 Campaign load_campaign(const std::string& path) {
@@ -168,10 +236,32 @@ Campaign load_campaign(const std::string& path) {
     } else if (key == "scans") {
       scans = kv.second;
       scans_mark = kv.first.Mark();
+    } else if (key == "cluster") {
+      read_cluster(path, kv.first, kv.second, c.cluster);
+      c.cluster.present = true;
+    } else if (key == "shards") {
+      c.cluster.shards = static_cast<uint32_t>(number(path, key, kv.second, 1, 65536));
+      if (!c.cluster.present) c.cluster.where = where(path, kv.first.Mark());
+      c.cluster.present = true;
     } else {
-      fail_at(
-          path, kv.first,
-          fmt::format("unknown top-level key '{}' (a campaign has 'defaults' and 'scans')", key));
+      fail_at(path, kv.first,
+              fmt::format("unknown top-level key '{}' (a campaign has 'defaults', 'scans', and "
+                          "for several workers 'shards' and 'cluster')",
+                          key));
+    }
+  }
+  if (c.cluster.present) {
+    if (c.cluster.shards == 0)
+      throw UsageError(
+          fmt::format("{}: a cluster campaign needs 'shards: N' (at top level or in "
+                      "'cluster')",
+                      c.cluster.where));
+    if (c.cluster.bucket.empty()) {  // the file's name without directory and .yaml
+      std::string stem = path.substr(path.find_last_of('/') + 1);
+      stem = stem.substr(0, stem.find('.'));
+      for (char& ch : stem)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_')) ch = '_';
+      c.cluster.bucket = stem.empty() ? "dpscan" : stem;
     }
   }
   if (!scans.IsDefined())

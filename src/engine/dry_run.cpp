@@ -78,7 +78,8 @@ class DryRunSender final : public Sender {
 
 }  // namespace
 
-RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts) {
+RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts,
+                       RunLease* lease) {
   const RunSetup run(plan);
   RunSummary sum = run.summary_start(plan);
   out.begin();
@@ -94,6 +95,7 @@ RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int
   if (!plan.metrics_listen.empty()) metrics.emplace(plan.metrics_listen);
   LoopConfig config;
   config.metrics = metrics ? &*metrics : nullptr;
+  config.lease = lease;
   MainLoop loop(plan, run.state, sender, out, interrupts, config);
   sum.interrupted = loop.run();
   sum.counters = sender.counters();

@@ -12,9 +12,12 @@ namespace dpscan {
 // Both call out.begin() once the plan has been checked, and leave end() to the caller.
 // `interrupts` counts SIGINT/SIGTERM: the first stops sending (then the cooldown runs), the
 // second ends the run at once. Results are written as they arrive.
+// `lease`: the shard of a cluster worker (lease.hpp), or none.
 class Dataplane;
+class RunLease;
 RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
-                    const std::atomic<int>& interrupts);
-RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts);
+                    const std::atomic<int>& interrupts, RunLease* lease = nullptr);
+RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts,
+                       RunLease* lease = nullptr);
 
 }  // namespace dpscan

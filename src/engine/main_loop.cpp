@@ -1,5 +1,6 @@
 #include "main_loop.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include "dpscan/log.hpp"
@@ -25,7 +26,7 @@ MainLoop::MainLoop(const ScanPlan& plan, const RunState& state, Sender& sender, 
       history_(seconds(config.cooldown_s), std::chrono::milliseconds(50)) {}
 
 void MainLoop::sample_progress() {
-  if (plan_.checkpoint_path.empty() || config_.cooldown_s <= 0) return;
+  if (!wants_checkpoints() || config_.cooldown_s <= 0) return;
   if (!history_.wants(Clock::now())) return;  // reading the positions allocates: not every poll
   SendProgress p = sender_.progress();        // the positions first, then the clock
   history_.record(Clock::now(), std::move(p));
@@ -33,14 +34,37 @@ void MainLoop::sample_progress() {
 
 // What the checkpoint claims must be safe first: every result so far is in the sinks, and
 // the positions are those of one cooldown ago (progress_history.hpp), or the final ones once
-// the whole cooldown has been waited for.
-void MainLoop::checkpoint(bool waited) {
-  if (plan_.checkpoint_path.empty()) return;
-  out_.flush();
+// the whole cooldown has been waited for. While the run goes on, the checkpoint waits (as
+// pending_) until the sinks have stored what was written before it, so that a sink that
+// stores in the background (JetStream) never holds up the main lcore; an older pending one is
+// kept rather than replaced, so that a slow sink still lets checkpoints through.
+void MainLoop::checkpoint(bool waited, bool blocking) {
+  if (!wants_checkpoints()) return;
   // No cooldown (a dry run): nothing can arrive late, the positions are final at once.
   const bool now_final = waited || config_.cooldown_s <= 0;
-  const SendProgress p = now_final ? sender_.progress() : history_.settled(Clock::now());
-  write_checkpoint(plan_.checkpoint_path, state_.checkpoint(p.positions, p.sent));
+  if (blocking) {
+    out_.flush();
+    const SendProgress p = now_final ? sender_.progress() : history_.settled(Clock::now());
+    pending_.reset();
+    store(state_.checkpoint(p.positions, p.sent));
+    return;
+  }
+  if (!pending_) {
+    const SendProgress p = now_final ? sender_.progress() : history_.settled(Clock::now());
+    pending_ = Pending{state_.checkpoint(p.positions, p.sent), out_.mark()};
+  }
+  store_settled();
+}
+
+void MainLoop::store_settled() {
+  if (!pending_ || !out_.settled(pending_->tickets)) return;
+  store(pending_->checkpoint);
+  pending_.reset();
+}
+
+void MainLoop::store(const Checkpoint& c) {
+  if (!plan_.checkpoint_path.empty()) write_checkpoint(plan_.checkpoint_path, c);
+  if (config_.lease) config_.lease->checkpoint(c);
 }
 
 void MainLoop::print_status(Clock::time_point now, std::optional<Clock::time_point> cooldown_end,
@@ -65,6 +89,19 @@ void MainLoop::print_status(Clock::time_point now, std::optional<Clock::time_poi
 }
 
 void MainLoop::publish_metrics(Clock::time_point now, double rate_pps) {
+  if (config_.lease) {
+    const CounterValues c = sender_.counters();
+    LeaseProgress p;
+    // The shard's progress, including what a run before a takeover or resume sent.
+    uint64_t before = 0;
+    for (uint64_t s : state_.start_sent) before += s;
+    p.sent = before + c.get(TxCounter::kSent);
+    p.planned = sender_.sending_done() ? p.sent : std::max(p.sent, sender_.planned());
+    for (size_t i = 0; i < kStatusCount; ++i) p.results += c.get(static_cast<Status>(i));
+    p.rate_pps = rate_pps;
+    p.sending_done = sender_.sending_done();
+    config_.lease->progress(p);
+  }
   if (!config_.metrics) return;
   MetricGauges g;
   g.planned = sender_.planned();
@@ -96,10 +133,14 @@ bool MainLoop::run() {
     }
     if (plan_.max_runtime_s > 0 && now - begin_ >= seconds(plan_.max_runtime_s))
       sender_.stop_sending();
+    if (config_.lease && config_.lease->lost() && !interrupted) {
+      interrupted = true;  // another worker has the shard: stop, keep the answers in flight
+      sender_.stop_sending();
+    }
     if (irq >= 2) break;
     if (!cooldown_end && sender_.sending_done()) {
       cooldown_end = now + seconds(config_.cooldown_s);
-      checkpoint(false);  // the final positions only after the cooldown
+      checkpoint(false, false);  // the final positions only after the cooldown
       if (interrupted && config_.cooldown_s > 0) {
         log::info(
             "interrupted: sending stopped; waiting {} s for answers (Ctrl-C again to quit now)",
@@ -111,10 +152,12 @@ bool MainLoop::run() {
       break;
     }
     if (now >= next_checkpoint) {  // in the cooldown too: the settled positions move on
-      checkpoint(false);
+      checkpoint(false, false);
       next_checkpoint = now + seconds(plan_.checkpoint_interval_s);
     }
+    store_settled();
     if (now >= next_status) {
+      out_.hand_over_all();  // a batch leaves within a second, however slow the results
       print_status(now, cooldown_end, false);
       publish_metrics(now, last_rate_);
       next_status += std::chrono::seconds(1);
@@ -124,7 +167,7 @@ bool MainLoop::run() {
   }
   if (config_.status) config_.status->finish();
   sender_.stop(out_);
-  checkpoint(cooldown_done);
+  checkpoint(cooldown_done, true);
   print_status(Clock::now(), cooldown_end, true);
   publish_metrics(Clock::now(), last_rate_);
   if (config_.status) config_.status->finish();

@@ -15,6 +15,7 @@
 #include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
+#include "lease.hpp"
 #include "progress_history.hpp"
 #include "run_state.hpp"
 #include "status.hpp"
@@ -47,6 +48,7 @@ struct LoopConfig {
   std::chrono::steady_clock::duration tick{};  // sleep between polls when idle
   StatusPrinter* status = nullptr;             // none: no status line (dry run)
   MetricsServer* metrics = nullptr;            // --metrics-listen: published once a second
+  RunLease* lease = nullptr;                   // a cluster worker's shard (checkpoints, progress)
 };
 
 class MainLoop {
@@ -60,7 +62,12 @@ class MainLoop {
  private:
   using Clock = std::chrono::steady_clock;
   void sample_progress();
-  void checkpoint(bool waited);  // waited: the whole cooldown is over, nothing is in flight
+  // waited: the whole cooldown is over, nothing is in flight; blocking: at the end, wait for
+  // the sinks (otherwise the checkpoint is stored once they have settled: store_settled()).
+  void checkpoint(bool waited, bool blocking);
+  void store_settled();
+  void store(const Checkpoint& c);
+  bool wants_checkpoints() const { return !plan_.checkpoint_path.empty() || config_.lease; }
   void print_status(Clock::time_point now, std::optional<Clock::time_point> cooldown_end,
                     bool final);
   void publish_metrics(Clock::time_point now, double rate_pps);
@@ -76,6 +83,11 @@ class MainLoop {
   double last_rate_ = 0;
   uint64_t last_sent_ = 0;
   ProgressHistory<Clock, SendProgress> history_;
+  struct Pending {
+    Checkpoint checkpoint;
+    std::vector<uint64_t> tickets;  // Outputs::mark() when it was taken
+  };
+  std::optional<Pending> pending_;
 };
 
 }  // namespace dpscan

@@ -16,7 +16,9 @@ RunState prepare_run(const ScanPlan& plan, const TargetSpace& space) {
   st.start_position.assign(lcores, 0);
   st.start_sent.assign(lcores, 0);
   if (!plan.resume_path.empty()) {
-    const Checkpoint c = read_checkpoint(plan.resume_path);
+    const Checkpoint c = plan.resume_text.empty()
+                             ? read_checkpoint(plan.resume_path)
+                             : parse_checkpoint(plan.resume_text, plan.resume_path);
     if (plan.seed_given && plan.seed != c.seed) {
       throw UsageError(fmt::format("checkpoint '{}' was written by a scan with seed {}, not {}",
                                    plan.resume_path, c.seed, plan.seed));

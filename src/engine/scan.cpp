@@ -372,7 +372,7 @@ class ScanSender final : public Sender {
 
 template <ProbeModule M>
 RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
-                         const std::atomic<int>& interrupts) {
+                         const std::atomic<int>& interrupts, RunLease* lease) {
   const RunSetup run(plan);  // set-up, shared with the dry run
   RunSummary sum = run.summary_start(plan);
   dataplane.open(plan);  // EAL and the device, once per process
@@ -384,8 +384,9 @@ RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& ou
     metrics.emplace(plan.metrics_listen);
     log::info("metrics: http://{}/metrics", plan.metrics_listen);
   }
-  MainLoop loop(plan, run.state, sender, out, interrupts,
-                LoopConfig{plan.cooldown_s, kMainTick, &status, metrics ? &*metrics : nullptr});
+  MainLoop loop(
+      plan, run.state, sender, out, interrupts,
+      LoopConfig{plan.cooldown_s, kMainTick, &status, metrics ? &*metrics : nullptr, lease});
   sum.interrupted = loop.run();  // launch, main loop, stop
   sender.summarize(sum);
   sum.end_time = unix_now();
@@ -395,9 +396,9 @@ RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& ou
 }  // namespace
 
 RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
-                    const std::atomic<int>& interrupts) {
+                    const std::atomic<int>& interrupts, RunLease* lease) {
   return with_module(plan.probe, [&](auto module) {
-    return run_scan_with<decltype(module)>(plan, dataplane, out, interrupts);
+    return run_scan_with<decltype(module)>(plan, dataplane, out, interrupts, lease);
   });
 }
 

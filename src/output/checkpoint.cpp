@@ -43,14 +43,18 @@ uint64_t plan_identity(const ScanPlan& plan, uint64_t seed, const SipKey& key) {
   return siphash24(kFileKey, reinterpret_cast<const uint8_t*>(b.data()), b.size());
 }
 
-void write_checkpoint(const std::string& path, const Checkpoint& c) {
+std::string checkpoint_text(const Checkpoint& c) {
   std::string body =
       fmt::format("{}\nplan {:016x}\nseed {}\nkey {:016x} {:016x}\ncookie {}\nlcores {}\n", kMagic,
                   c.plan_hash, c.seed, c.key.k0, c.key.k1, to_string(c.cookie), c.positions.size());
   for (size_t i = 0; i < c.positions.size(); ++i)
     body += fmt::format("lcore {} {} {}\n", i, c.positions[i], c.sent[i]);
   body += fmt::format("check {:016x}\n", hash_text(body));
+  return body;
+}
 
+void write_checkpoint(const std::string& path, const Checkpoint& c) {
+  const std::string body = checkpoint_text(c);
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -78,7 +82,10 @@ Checkpoint read_checkpoint(const std::string& path) {
   if (!in) throw UsageError(fmt::format("cannot read checkpoint '{}'", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string text = ss.str();
+  return parse_checkpoint(ss.str(), path);
+}
+
+Checkpoint parse_checkpoint(const std::string& text, const std::string& path) {
   auto corrupt = [&](const char* why) {
     return UsageError(
         fmt::format("checkpoint '{}' is corrupt or not a dpscan checkpoint ({})", path, why));

@@ -1,20 +1,24 @@
 // --output-spec nats:nats://[USER:PASS@]HOST:PORT/SUBJECT: ndjson batches published to a NATS
-// JetStream stream (docs/design.md, decision 14).
+// JetStream stream (docs/design.md, decision 14; docs/cluster.md).
 //
-// write() hands each batch (whole records, about 64 KiB) to a publisher thread, so the main
-// lcore never waits for the server. The thread publishes batches in order, each with a
-// message id (this run's random id and the batch number) and waits for JetStream's
-// acknowledgement: a batch retried after a lost acknowledgement is stored once (the stream's
-// duplicate window). While the server is away, batches are appended to a local spool file
-// (SUBJECT's name + ".spool" in the working directory, or DPSCAN_NATS_SPOOL) and replayed in
-// order, before any newer batch, once it answers again. flush() returns when every batch
-// written so far is acknowledged or in the spool (fsynced): what a checkpoint needs.
+// write() hands each batch (whole records, at most about 64 KiB, at least once a second) to
+// a publisher thread, so the main lcore never waits for the server. The thread publishes
+// batches in order, each with a message id (this run's random id and the batch number), and
+// waits for JetStream's acknowledgement: a batch retried after a lost acknowledgement is
+// stored once (the stream's duplicate window). When a batch is not acknowledged in time, or
+// the connection is down, it and every later batch are appended to a local spool file
+// (SUBJECT.spool in the working directory, or $DPSCAN_NATS_SPOOL; fsynced, locked against a
+// second process) and replayed in order, before any newer batch, once the server answers
+// again; a spool left by a run that died is replayed by the next run with that output.
+// mark()/settled() tell the main loop when every batch so far is acknowledged or fsynced in
+// the spool: what a checkpoint needs.
 #include "nats_sink.hpp"
 
 #include <fcntl.h>
-#include <nats/nats.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -25,77 +29,78 @@
 
 #include <fmt/format.h>
 
+#include "cluster/nats_client.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
+#include "dpscan/text.hpp"
+#include "encoder_base.hpp"
+#include "engine/interrupts.hpp"
 
 namespace dpscan {
 namespace {
 
-constexpr int64_t kAckTimeoutMs = 2000;
+constexpr int64_t kAckTimeoutMs = 1000;
+constexpr auto kCloseWait = std::chrono::seconds(30);
+// Batches waiting for the publisher beyond this many (16 MiB) go to the spool: a cluster
+// slower than the scan costs disk, not memory, and the order is kept.
+constexpr size_t kMaxQueued = 256;
 
 struct Batch {
   uint64_t seq;
   std::string data;
 };
 
-// nats://[user:pass@]host:port/subject -> (server URL, subject)
-std::pair<std::string, std::string> split_url(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos ||
-      (url.compare(0, scheme, "nats") != 0 && url.compare(0, scheme, "tls") != 0))
-    throw UsageError(fmt::format(
-        "--output-spec nats:{}: expected nats://[USER:PASS@]HOST:PORT/SUBJECT (or tls://...)",
-        url));
-  const size_t slash = url.find('/', scheme + 3);
-  if (slash == std::string::npos || slash + 1 == url.size())
-    throw UsageError(fmt::format("--output-spec nats:{}: no /SUBJECT after the server", url));
-  const std::string subject = url.substr(slash + 1);
-  for (char ch : subject)
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_'))
-      throw UsageError(
-          fmt::format("--output-spec nats:{}: subject '{}' may hold letters, digits, "
-                      "'.', '-' and '_' only",
-                      url, subject));
-  return {url.substr(0, slash), subject};
-}
-
-std::string stream_name(const std::string& subject) {
-  std::string s = "DPSCAN_";
-  for (char ch : subject) s += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-  return s;
+std::pair<NatsUrl, std::string> split(const std::string& url) {
+  NatsUrl u = parse_nats_url(url, "--output-spec nats");
+  std::string subject = u.path;
+  if (subject.empty())
+    throw UsageError(
+        fmt::format("--output-spec nats:{}: no /SUBJECT after the server", printable(url)));
+  if (!nats_name_ok(subject, true))
+    throw UsageError(
+        fmt::format("--output-spec nats:{}: subject '{}' may hold letters, digits, '-', '_' and "
+                    "'.' between them only",
+                    printable(url), printable(subject)));
+  return {std::move(u), std::move(subject)};
 }
 
 class NatsSink final : public Sink {
  public:
-  explicit NatsSink(const std::string& url) : name_("nats:" + url) {
-    std::tie(server_, subject_) = split_url(url);
+  explicit NatsSink(const OutputSpec& spec) {
+    auto [url, subject] = split(spec.path);
+    subject_ = subject;
+    // Short in messages: the subject, and the first server (of how many).
+    name_ = fmt::format(
+        "nats:{} on {}{}", subject_, masked_servers(NatsUrl{{url.servers.front()}, url.tls, {}}),
+        url.servers.size() > 1 ? fmt::format(" (+{})", url.servers.size() - 1) : "");
+    stream_ = results_stream(subject_);
+    replicas_ = spec.nats_replicas;
+    wait_ = spec.nats_wait;
     const char* env = std::getenv("DPSCAN_NATS_SPOOL");
     spool_path_ = env && *env ? env : subject_ + ".spool";
     spool_fd_ = ::open(spool_path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (spool_fd_ < 0)
       throw RuntimeError(fmt::format("{}: cannot open the spool {}: {}", name_, spool_path_,
                                      std::strerror(errno)));
-    spooled_ = ::lseek(spool_fd_, 0, SEEK_END) > 0;  // left by an earlier run: replayed first
+    if (::flock(spool_fd_, LOCK_EX | LOCK_NB) != 0)
+      throw RuntimeError(fmt::format(
+          "{}: the spool {} is in use by another dpscan (give each its own working directory "
+          "or DPSCAN_NATS_SPOOL)",
+          name_, spool_path_));
+    spool_count_ = count_spool();
+    spooled_ = spool_count_ > 0;  // left by an earlier run: replayed first
+    if (spooled_)
+      log::info("{}: {} batches left in the spool {} by an earlier run: replayed first", name_,
+                spool_count_, spool_path_);
     run_id_ = std::random_device{}() | (uint64_t{std::random_device{}()} << 32);
-    natsOptions* opts = nullptr;
-    natsStatus s = natsOptions_Create(&opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(opts, server_.c_str());
-    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
-    if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
-    // With a callback the first connection is retried in the background (without one,
-    // Connect would retry in this thread, forever with MaxReconnect -1).
-    if (s == NATS_OK)
-      s = natsOptions_SetRetryOnFailedConnect(
-          opts, true, [](natsConnection*, void*) {}, nullptr);
-    if (s == NATS_OK) s = natsConnection_Connect(&conn_, opts);
-    natsOptions_Destroy(opts);
-    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
-      throw RuntimeError(fmt::format("{}: {}", name_, natsStatus_GetText(s)));
-    if (s == NATS_NOT_YET_CONNECTED)
-      log::info("{}: server not reachable yet; results go to the spool {} until it is", name_,
-                spool_path_);
-    if (natsConnection_JetStream(&js_, conn_, nullptr) != NATS_OK)
-      throw RuntimeError(fmt::format("{}: no JetStream context", name_));
+    client_ = std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_);
+    if (!client_->ensure_stream(stream_, subject_, replicas_))
+      log::warn(
+          "{}: the server did not answer about stream {}; results go to the spool until "
+          "it does",
+          name_, stream_);
+    else
+      stream_ok_ = true;
     thread_ = std::thread([this] { run(); });
   }
 
@@ -104,9 +109,11 @@ class NatsSink final : public Sink {
       close();
     } catch (...) {
     }
-    jsCtx_Destroy(js_);
-    natsConnection_Destroy(conn_);
-    if (spool_fd_ >= 0) ::close(spool_fd_);
+    if (spool_fd_ >= 0) {
+      // An empty spool is removed (while still locked: no other run is using it).
+      if (!spooled_ && ::lseek(spool_fd_, 0, SEEK_END) == 0) ::unlink(spool_path_.c_str());
+      ::close(spool_fd_);
+    }
   }
 
   void write(std::string_view batch) override {
@@ -116,9 +123,15 @@ class NatsSink final : public Sink {
     cv_.notify_all();
   }
 
+  uint64_t mark() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    return queued_;
+  }
+  bool settled(uint64_t ticket) const override { return handled_.load() >= ticket; }
+
   void flush() override {
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return handled_ == queued_; });
+    done_cv_.wait(lock, [&] { return handled_.load() == queued_; });
   }
 
   void close() override {
@@ -130,14 +143,25 @@ class NatsSink final : public Sink {
       cv_.notify_all();
     }
     if (thread_.joinable()) thread_.join();
-    // A last chance for the spool, for a few seconds, if the server is back.
-    for (int i = 0; i < 10 && spooled_ && !replay(); ++i) {
-      if (!connected()) break;
+    // Everything written is to reach the stream: the spool is replayed until it is empty. A
+    // cluster worker's shard waits as long as it takes (its claim says done only then; a
+    // second Ctrl-C gives up), a plain output for kCloseWait, then leaves the spool to the
+    // next run and says so.
+    const auto start = std::chrono::steady_clock::now();
+    auto next_note = start + std::chrono::seconds(5);
+    while (spooled_ && !replay()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (interrupts().load() >= 2 || (!wait_ && now - start >= kCloseWait)) break;
+      if (now >= next_note) {
+        log::warn("{}: waiting for the server to take the {} batches in the spool {}", name_,
+                  spool_count_, spool_path_);
+        next_note = now + std::chrono::seconds(10);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     closed_ = true;
-    log::info("{}: {} batches stored in stream {} ({} through the spool){}", name_, published_,
-              stream_name(subject_), replayed_,
+    log::info("{}: {} batches stored in stream {} ({} through the spool){}", name_, stored_,
+              stream_, replayed_,
               spooled_ ? fmt::format("; {} batches still in the spool {}: the next run with this "
                                      "output replays them first",
                                      spool_count_, spool_path_)
@@ -146,51 +170,44 @@ class NatsSink final : public Sink {
 
   const std::string& name() const override { return name_; }
 
+  std::string report_json() const override {
+    return fmt::format(
+        R"("name":"{}","stream":"{}","subject":"{}","batches":{},"stored":{},"spooled":{},"replayed":{},)"
+        R"("in_spool":{},"spool":"{}")",
+        json_escape(name_), stream_, subject_, next_seq_, stored_, spooled_total_, replayed_,
+        spool_count_, json_escape(spool_path_));
+  }
+
  private:
-  bool ensure_stream() {
-    if (stream_ok_) return true;
-    jsStreamInfo* si = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetStreamInfo(&si, js_, stream_name(subject_).c_str(), nullptr, &jerr);
-    if (s == NATS_NOT_FOUND) {
-      jsStreamConfig cfg;
-      jsStreamConfig_Init(&cfg);
-      const std::string name = stream_name(subject_);
-      const char* subjects[] = {subject_.c_str()};
-      cfg.Name = name.c_str();
-      cfg.Subjects = subjects;
-      cfg.SubjectsLen = 1;
-      cfg.Storage = js_FileStorage;
-      s = js_AddStream(&si, js_, &cfg, nullptr, &jerr);
-    }
-    if (si) jsStreamInfo_Destroy(si);
-    stream_ok_ = s == NATS_OK;
-    return stream_ok_;
-  }
-
-  bool connected() const { return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED; }
-
-  // Replay is tried only with a connection, and at most twice a second.
-  bool may_replay() {
-    if (!spooled_ || !connected()) return false;
-    const auto now = std::chrono::steady_clock::now();
-    if (now < next_replay_) return false;
-    next_replay_ = now + std::chrono::milliseconds(500);
-    return true;
-  }
-
   bool publish(const std::string& id, const std::string& data) {
-    if (!connected() || !ensure_stream()) return false;
+    if (!client_->connected()) return false;
+    if (!stream_ok_) {
+      try {
+        stream_ok_ = client_->ensure_stream(stream_, subject_, replicas_);
+      } catch (const RuntimeError& e) {
+        log::warn("{}", e.what());
+      }
+      if (!stream_ok_) return false;
+    }
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = id.c_str();
     po.MaxWait = kAckTimeoutMs;
     jsPubAck* ack = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_Publish(&ack, js_, subject_.c_str(), data.data(),
+    const natsStatus s = js_Publish(&ack, client_->js(), subject_.c_str(), data.data(),
                                     static_cast<int>(data.size()), &po, &jerr);
     if (ack) jsPubAck_Destroy(ack);
     return s == NATS_OK;
+  }
+
+  // Replay is tried only with a connection, and at most twice a second.
+  bool may_replay() {
+    if (!spooled_ || !client_->connected()) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_replay_) return false;
+    next_replay_ = now + std::chrono::milliseconds(500);
+    return true;
   }
 
   // The spool: records of [u32 id length][id][u32 data length][data], appended and fsynced.
@@ -209,41 +226,66 @@ class NatsSink final : public Sink {
                                      std::strerror(errno)));
     spooled_ = true;
     ++spool_count_;
+    ++spooled_total_;
+  }
+
+  // Reads the record at `off` (false at the end, or at a torn record a crash left).
+  bool read_record(off_t& off, std::string& id, std::string& data) const {
+    const auto get = [&](std::string& x) {
+      uint32_t n = 0;
+      if (::pread(spool_fd_, &n, 4, off) != 4) return false;
+      x.resize(n);
+      if (::pread(spool_fd_, x.data(), n, off + 4) != static_cast<ssize_t>(n)) return false;
+      off += 4 + n;
+      return true;
+    };
+    const off_t at = off;
+    if (get(id) && get(data)) return true;
+    off = at;
+    return false;
+  }
+
+  uint64_t count_spool() const {
+    off_t off = 0;
+    uint64_t n = 0;
+    std::string id, data;
+    while (read_record(off, id, data)) ++n;
+    return n;
   }
 
   // Replays the spool in order from replay_off_; true once it is empty (and truncated).
   bool replay() {
-    for (;;) {
-      uint32_t n = 0;
-      std::string id, data;
-      const auto get = [&](std::string& x) {
-        if (::pread(spool_fd_, &n, 4, replay_off_) != 4) return false;
-        x.resize(n);
-        if (::pread(spool_fd_, x.data(), n, replay_off_ + 4) != static_cast<ssize_t>(n))
-          return false;
-        replay_off_ += 4 + n;
-        return true;
-      };
-      const off_t at = replay_off_;
-      if (!get(id) || !get(data)) break;
-      if (!publish(id, data)) {
-        replay_off_ = at;
-        return false;
-      }
+    std::string id, data;
+    for (off_t off = replay_off_; read_record(off, id, data); replay_off_ = off) {
+      if (!publish(id, data)) return false;
       ++replayed_;
-      ++published_;
+      ++stored_;
       if (spool_count_) --spool_count_;
     }
     if (::ftruncate(spool_fd_, 0) != 0) return false;
     replay_off_ = 0;
     spooled_ = false;
     spool_count_ = 0;
+    log::info("{}: the spool is replayed; publishing directly again", name_);
     return true;
   }
 
   void run() {
+    try {
+      loop();
+    } catch (const std::exception& e) {
+      log::error("{}", e.what());
+      failed_ = true;
+      std::unique_lock<std::mutex> lock(mu_);
+      handled_ = queued_;  // nobody waits for a sink that cannot write
+      done_cv_.notify_all();
+    }
+  }
+
+  void loop() {
     for (;;) {
       Batch b;
+      bool behind = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait_for(lock, std::chrono::milliseconds(500),
@@ -256,14 +298,17 @@ class NatsSink final : public Sink {
         }
         b = std::move(queue_.front());
         queue_.pop_front();
+        behind = queue_.size() >= kMaxQueued;
       }
       const std::string id = fmt::format("{:016x}-{}", run_id_, b.seq);
-      if (may_replay()) replay();
-      if (spooled_ || !publish(id, b.data)) {
-        if (!spooled_) log::info("{}: server away; spooling to {}", name_, spool_path_);
+      if (may_replay() && !behind) replay();
+      if (spooled_ || behind || !publish(id, b.data)) {
+        if (!spooled_)
+          log::warn("{}: server {}; spooling to {}", name_,
+                    behind ? "slower than the scan" : "away or slow", spool_path_);
         spool(id, b.data);
       } else {
-        ++published_;
+        ++stored_;
       }
       std::unique_lock<std::mutex> lock(mu_);
       ++handled_;
@@ -271,9 +316,10 @@ class NatsSink final : public Sink {
     }
   }
 
-  std::string name_, server_, subject_, spool_path_;
-  natsConnection* conn_ = nullptr;
-  jsCtx* js_ = nullptr;
+  std::string name_, subject_, stream_, spool_path_;
+  int replicas_ = 1;
+  bool wait_ = false;
+  std::unique_ptr<NatsClient> client_;
   int spool_fd_ = -1;
   off_t replay_off_ = 0;
   uint64_t run_id_ = 0;
@@ -281,23 +327,31 @@ class NatsSink final : public Sink {
   std::chrono::steady_clock::time_point next_replay_{};
   bool spooled_ = false;
   bool closed_ = false;
-  uint64_t spool_count_ = 0, published_ = 0, replayed_ = 0;
+  bool failed_ = false;
+  uint64_t spool_count_ = 0, stored_ = 0, replayed_ = 0, spooled_total_ = 0;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   std::deque<Batch> queue_;
-  uint64_t next_seq_ = 0, queued_ = 0, handled_ = 0;
+  uint64_t next_seq_ = 0, queued_ = 0;
+  std::atomic<uint64_t> handled_{0};
   bool stop_ = false;
   std::thread thread_;
 };
 
 }  // namespace
 
-std::unique_ptr<Sink> make_nats_sink(const std::string& url) {
-  return std::make_unique<NatsSink>(url);
+std::unique_ptr<Sink> make_nats_sink(const OutputSpec& spec) {
+  return std::make_unique<NatsSink>(spec);
 }
 
-void check_nats_url(const std::string& url) {
-  split_url(url);
+void check_nats_output(const std::string& url) {
+  split(url);
+}
+
+std::string results_stream(const std::string& subject) {
+  std::string s = "DPSCAN_";
+  for (char ch : subject) s += ch == '.' ? '_' : ch;
+  return s;
 }
 
 }  // namespace dpscan

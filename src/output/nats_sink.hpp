@@ -8,6 +8,10 @@
 
 namespace dpscan {
 
-std::unique_ptr<Sink> make_nats_sink(const std::string& url);  // nats://HOST:PORT/SUBJECT
-void check_nats_url(const std::string& url);                   // throws UsageError
+// spec.path: nats://[USER:PASS@]HOST:PORT[,HOST:PORT...]/SUBJECT (or tls://...).
+std::unique_ptr<Sink> make_nats_sink(const OutputSpec& spec);
+void check_nats_output(const std::string& url);  // throws UsageError
+// The stream a subject's results are stored in: DPSCAN_ and the subject, '.' as '_'.
+std::string results_stream(const std::string& subject);
+
 }  // namespace dpscan

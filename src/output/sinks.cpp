@@ -89,7 +89,7 @@ void FileSink::close() {
 }
 
 std::unique_ptr<Sink> make_sink(const OutputSpec& spec) {
-  if (spec.nats) return make_nats_sink(spec.path);
+  if (spec.nats) return make_nats_sink(spec);
   return std::make_unique<FileSink>(spec.path);
 }
 
@@ -117,6 +117,34 @@ void Outputs::flush() {
     hand_over(o);
     o.sink->flush();
   }
+}
+
+std::vector<uint64_t> Outputs::mark() {
+  std::vector<uint64_t> tickets;
+  for (auto& o : outputs_) {
+    hand_over(o);
+    tickets.push_back(o.sink->mark());
+  }
+  return tickets;
+}
+
+bool Outputs::settled(const std::vector<uint64_t>& tickets) const {
+  for (size_t i = 0; i < outputs_.size() && i < tickets.size(); ++i)
+    if (!outputs_[i].sink->settled(tickets[i])) return false;
+  return true;
+}
+
+void Outputs::hand_over_all() {
+  for (auto& o : outputs_) hand_over(o);
+}
+
+std::vector<std::string> Outputs::reports() const {
+  std::vector<std::string> out;
+  for (const auto& o : outputs_) {
+    const std::string r = o.sink->report_json();
+    if (!r.empty()) out.push_back(r);
+  }
+  return out;
 }
 
 void Outputs::end() {

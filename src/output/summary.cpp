@@ -7,25 +7,10 @@
 #include "dpscan/addr.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
+#include "dpscan/ports.hpp"
 #include "encoder_base.hpp"
 
 namespace dpscan {
-namespace {
-
-// "22,80,8000-8100": the sorted port list, runs collapsed.
-std::string ports_text(const std::vector<uint16_t>& ports) {
-  std::string s;
-  for (size_t i = 0; i < ports.size();) {
-    size_t j = i;
-    while (j + 1 < ports.size() && ports[j + 1] == ports[j] + 1) ++j;
-    s += (s.empty() ? "" : ",") +
-         (j == i ? fmt::format("{}", ports[i]) : fmt::format("{}-{}", ports[i], ports[j]));
-    i = j + 1;
-  }
-  return s;
-}
-
-}  // namespace
 
 std::string describe_plan(const ScanPlan& p, uint64_t seed) {
   fmt::memory_buffer b;
@@ -87,6 +72,13 @@ std::string summary_json(const RunSummary& s) {
   fmt::format_to(out, ",\n");
   if (!s.dedup_mode.empty()) fmt::format_to(out, "  \"dedup\": \"{}\",\n", s.dedup_mode);
   if (s.bench_answered) fmt::format_to(out, "  \"bench_answered\": {},\n", s.bench_answered);
+  if (!s.sinks.empty()) {  // sinks that store in the background: JetStream's batches, spool
+    fmt::format_to(out, "  \"outputs\": [");
+    for (size_t i = 0; i < s.sinks.size(); ++i)
+      fmt::format_to(out, "{}{{{}}}", i ? ", " : "", s.sinks[i]);
+    fmt::format_to(out, "],\n");
+  }
+  if (!s.cluster.empty()) fmt::format_to(out, "  \"cluster\": {{{}}},\n", s.cluster);
   if (!s.device.driver.empty()) {
     auto names = [](const std::vector<std::string>& v) {
       std::string r;

@@ -60,4 +60,16 @@ std::vector<uint16_t> parse_ports(std::string_view list) {
   return ports;
 }
 
+std::string ports_text(const std::vector<uint16_t>& ports) {
+  std::string s;
+  for (size_t i = 0; i < ports.size();) {
+    size_t j = i;
+    while (j + 1 < ports.size() && ports[j + 1] == ports[j] + 1) ++j;
+    s += (s.empty() ? "" : ",") +
+         (j == i ? fmt::format("{}", ports[i]) : fmt::format("{}-{}", ports[i], ports[j]));
+    i = j + 1;
+  }
+  return s;
+}
+
 }  // namespace dpscan

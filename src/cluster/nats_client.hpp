@@ -1,0 +1,67 @@
+// One connection to a NATS server (or cluster) with a JetStream context, as dpscan's results
+// sink, cluster workers, `cluster status` and `collect` open it (docs/cluster.md).
+//
+// URLs are what NATS users write: nats://HOST:PORT, several servers separated by commas,
+// nats://USER:PASS@HOST:PORT, tls://HOST:PORT; a credentials file (--nats-creds) and a CA
+// file for TLS (--nats-ca) come from options. The first connection must succeed (a typo or a
+// missing server is an error before anything is sent); after that the client reconnects on
+// its own, for ever, and callers see failures as timeouts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nats/nats.h>
+
+namespace dpscan {
+
+struct NatsAuth {
+  std::string creds_file;  // --nats-creds: a user JWT and NKey seed (NATS' .creds)
+  std::string ca_file;     // --nats-ca: the CA that signed the servers' certificates
+};
+
+struct NatsUrl {
+  std::vector<std::string> servers;  // each nats://[USER:PASS@]HOST:PORT or tls://...
+  bool tls = false;
+  std::string path;  // what followed the server list after '/', if anything
+};
+
+// Throws UsageError naming `what` (the option or key) for a malformed URL.
+NatsUrl parse_nats_url(const std::string& url, const std::string& what);
+
+// The servers for messages: without passwords.
+std::string masked_servers(const NatsUrl& url);
+
+// Stream and subject names: letters, digits, '-' and '_' (and '.' between subject tokens).
+bool nats_name_ok(const std::string& name, bool subject);
+
+class NatsClient {
+ public:
+  // Throws RuntimeError ("cannot connect to ...: <the server's reason>") when the first
+  // connection fails: no server, wrong credentials, TLS refused.
+  NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::string& who);
+  ~NatsClient();
+  NatsClient(const NatsClient&) = delete;
+  NatsClient& operator=(const NatsClient&) = delete;
+
+  bool connected() const;
+  natsConnection* conn() const { return conn_; }
+  jsCtx* js() const { return js_; }
+  const std::string& servers() const { return servers_text_; }
+
+  // The stream named `stream` taking `subject`, created (file storage, `replicas` copies, a
+  // 2-minute duplicate window) if it does not exist yet. False when the server did not
+  // answer; throws RuntimeError when it refused.
+  bool ensure_stream(const std::string& stream, const std::string& subject, int replicas);
+
+ private:
+  natsConnection* conn_ = nullptr;
+  jsCtx* js_ = nullptr;
+  std::string servers_text_;
+};
+
+// The text of the last libnats error of this thread, or natsStatus_GetText(s).
+std::string nats_error(natsStatus s);
+
+}  // namespace dpscan

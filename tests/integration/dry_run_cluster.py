@@ -1,0 +1,158 @@
+#!/usr/bin/env /usr/bin/python3
+"""dry_run_cluster.py - a cluster campaign's shards split between workers through a real NATS
+JetStream (Debian's nats-server, started by this test on 127.0.0.1 and stopped by it), as dry
+runs: no device, so it runs in the sanitizer build too.
+
+- Two workers run `dpscan -c CAMPAIGN --cluster URL` at once on a campaign of 8 shards (a dry
+  run of 198.18.0.0/16 x 22,80: every probe is a record): both exit 0, each ran some shards,
+  `dpscan collect` gives every (address, port) of the space (Python's ipaddress) exactly once,
+  in csv and in ndjson; `dpscan cluster status --json` says 8 of 8 shards done and the probes
+  sent add up to the space.
+- A worker with another seed, or another plan (other ports) on the same bucket, is refused
+  (exit 2) before it runs anything; an unreachable server, wrong credentials (a second server
+  with a password) and a missing credentials file exit 1 with NATS' reason; malformed URLs,
+  cluster sections and --cluster without a cluster campaign exit 2 with line and column.
+Exit 0 pass, 1 fail, 77 skip (no nats-server). Env: DPSCAN."""
+import csv
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from campaign_common import DPSCAN, check, main, run  # noqa: E402
+from nats_common import NatsCluster  # noqa: E402
+
+TARGETS, PORTS, SHARDS = "198.18.0.0/16", (22, 80), 8
+
+CAMPAIGN = """\
+shards: {shards}
+cluster:
+  bucket: {bucket}
+  claim-ttl: 2
+  heartbeat: 0.5
+defaults:
+  no-default-blocklist: true
+  dry-run: true
+  status-format: none
+scans:
+  - name: dry
+    targets: {targets}
+    ports: {ports}
+    output: /dev/null
+"""
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def expect_fail(cmd, rc, needle, what, cwd=None):
+    p = run(cmd, timeout=60, cwd=cwd)
+    check(p.returncode == rc and needle in p.stderr,
+          f"{what}: expected exit {rc} and '{needle}', got {p.returncode}: {p.stderr[-600:]}")
+    check("claimed" not in p.stderr, f"{what}: a shard was claimed: {p.stderr[-600:]}")
+    return p
+
+
+def body():
+    work = tempfile.mkdtemp(prefix="dpscan-drycluster.")
+    try:
+        with NatsCluster(os.path.join(work, "nats"), nodes=1) as nc:
+            os.makedirs(nc.workdir)
+            nc.start().wait_ready()
+            url = nc.url()
+            camp = write(os.path.join(work, "c.yaml"), CAMPAIGN.format(
+                shards=SHARDS, bucket="dry", targets=TARGETS, ports=",".join(map(str, PORTS))))
+            dirs = [os.path.join(work, f"w{i}") for i in range(2)]
+            procs = []
+            for d in dirs:
+                os.makedirs(d)
+                procs.append(subprocess.Popen([DPSCAN, "-c", camp, "--cluster", url], cwd=d,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                              text=True))
+            errs = []
+            for p in procs:
+                _, err = p.communicate(timeout=120)
+                errs.append(err)
+                check(p.returncode == 0, f"a worker exited {p.returncode}: {err[-1500:]}")
+            ran = [e.count("cluster: claimed") + e.count("cluster: took over") for e in errs]
+            print(f"workers ran {ran} of {SHARDS} shards", flush=True)
+            check(sum(ran) == SHARDS, f"shards run: {ran}, not {SHARDS} in all")
+
+            want = {(str(a), p) for a in ipaddress.ip_network(TARGETS) for p in PORTS}
+            out_csv = os.path.join(work, "all.csv")
+            run([DPSCAN, "collect", "--cluster", url, "dry", "-o", out_csv], check_rc=0)
+            with open(out_csv) as f:
+                rows = [(r["ip"], int(r["port"])) for r in csv.DictReader(f)]
+            check(len(rows) == len(set(rows)), f"collect wrote {len(rows) - len(set(rows))} "
+                                               "pairs twice")
+            got = set(rows)
+            check(got == want, f"collect: {len(want - got)} missing, {len(got - want)} extra")
+            nd = run([DPSCAN, "collect", "--cluster", url, "dry", "--output-format", "ndjson"],
+                     check_rc=0).stdout
+            got_nd = {(r["ip"], r["port"]) for r in map(json.loads, nd.splitlines())}
+            check(got_nd == want, "collect --output-format ndjson differs from the space")
+            st = json.loads(run([DPSCAN, "cluster", "status", "--cluster", url, "dry", "--json"],
+                                check_rc=0).stdout)
+            check(st["shards_done"] == SHARDS and st["done"] and st["sent"] == len(want),
+                  f"cluster status: {st}")
+            text = run([DPSCAN, "cluster", "status", "--cluster", url, "dry"], check_rc=0).stdout
+            check(f"total: {SHARDS} of {SHARDS} shards done" in text, f"status text: {text}")
+            print(f"collected {len(got)} = the space; cluster status: {st['shards_done']} done, "
+                  f"sent {st['sent']}", flush=True)
+
+            # Refused before anything runs.
+            w = dirs[0]
+            expect_fail([DPSCAN, "-c", camp, "--cluster", url, "--seed", "12345"], 2,
+                        "needs the same seed", "another seed", cwd=w)
+            expect_fail([DPSCAN, "-c", camp, "--cluster", url, "-p", "22"], 2,
+                        "holds another plan", "another plan", cwd=w)
+            expect_fail([DPSCAN, "-c", camp, "--cluster", "nats://127.0.0.1:1"], 1,
+                        "cannot connect", "unreachable server", cwd=w)
+            expect_fail([DPSCAN, "-c", camp, "--cluster", url, "--nats-creds",
+                         os.path.join(work, "missing.creds")], 1, "missing.creds",
+                        "missing credentials file", cwd=w)
+            expect_fail([DPSCAN, "-c", camp, "--cluster", "http://127.0.0.1:4222"], 2,
+                        "unknown scheme", "bad URL", cwd=w)
+            expect_fail([DPSCAN, "198.18.0.0/24", "-p", "80", "--dry-run", "--cluster", url], 2,
+                        "cluster campaign", "--cluster without a campaign", cwd=w)
+            expect_fail([DPSCAN, "198.18.0.0/24", "-p", "80", "--dry-run", "--no-default-blocklist", "--output-spec",
+                         f"nats:{nc.url().split(',')[0]}"], 2, "no /SUBJECT",
+                        "nats output without a subject", cwd=w)
+            bad = write(os.path.join(work, "bad.yaml"),
+                        CAMPAIGN.format(shards=SHARDS, bucket="dry", targets=TARGETS,
+                                        ports="22").replace("claim-ttl: 2", "claim-ttl: 0"))
+            expect_fail([DPSCAN, "-c", bad, "--cluster", url], 2, "bad.yaml:4:14",
+                        "claim-ttl 0", cwd=w)
+            bad = write(os.path.join(work, "bad2.yaml"),
+                        CAMPAIGN.format(shards=SHARDS, bucket="d r y", targets=TARGETS,
+                                        ports="22"))
+            expect_fail([DPSCAN, "-c", bad, "--cluster", url], 2, "bad2.yaml:3:11",
+                        "a bucket name with spaces", cwd=w)
+            expect_fail([DPSCAN, "collect", "--cluster", url, "nosuch"], 1, "no results stream",
+                        "collect of an unknown campaign", cwd=w)
+
+        # Wrong credentials: a server with a password.
+        with NatsCluster(os.path.join(work, "auth"), nodes=1,
+                         extra="authorization { user: scanner, password: right }") as auth:
+            os.makedirs(auth.workdir)
+            auth.start().wait_ready()
+            port = auth.client_ports[0]
+            expect_fail([DPSCAN, "-c", camp, "--cluster", f"nats://scanner:wrong@127.0.0.1:{port}"],
+                        1, "Authorization", "wrong password", cwd=dirs[1])
+            p = run([DPSCAN, "-c", camp, "--cluster", f"nats://scanner:right@127.0.0.1:{port}"],
+                    cwd=dirs[1], timeout=120)
+            check(p.returncode == 0, f"the right password: exit {p.returncode}: {p.stderr[-800:]}")
+            check("right" not in p.stderr, "the password appears in dpscan's messages")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main("dry_run_cluster", body, needs_root=False)
