@@ -5,7 +5,9 @@
 // Names follow Prometheus' conventions: counters end in _total (dpscan_probes_sent_total,
 // dpscan_<counter>_total), results by status are dpscan_results_total{status=...}, drops
 // are dpscan_dropped_total{reason=...}; gauges (planned probes, send rate, elapsed seconds,
-// sending done) carry their unit. Every sample has the labels scan="NAME" and shard="I/N".
+// sending done) carry their unit. Every sample has the labels scan="NAME" and shard="I/N";
+// a counter kept by the TX or RX lcores has one sample per lcore, labelled lcore="tx0",
+// "rx1", ... (sum them for the run's total), the device's counters one without that label.
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dpscan/counters.hpp"
 
@@ -32,8 +35,16 @@ struct MetricGauges {
   bool sending_done = false;
 };
 
-std::string prometheus_text(const CounterValues& c, const MetricLabels& labels,
-                            const MetricGauges& g);
+// One lcore's share of the counters (only the entries of its home are set).
+struct LcoreCounters {
+  std::string lcore;  // "tx0", "rx0", ...
+  CounterHome home;
+  CounterValues values;
+};
+
+// `lcores` empty: one sample per counter, without the lcore label (a dry run).
+std::string prometheus_text(const CounterValues& c, const std::vector<LcoreCounters>& lcores,
+                            const MetricLabels& labels, const MetricGauges& g);
 
 // ADDR:PORT (an IPv4 address, or * for every address): checked, for the option's error.
 struct ListenAddress {

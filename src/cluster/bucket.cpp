@@ -1,6 +1,8 @@
 #include "bucket.hpp"
 
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -45,18 +47,28 @@ Fields parse_fields(const std::string& text) {
   return f;
 }
 
-Bucket::Bucket(NatsClient& client, const std::string& name, int replicas, bool create)
+Bucket::Bucket(NatsClient& client, const std::string& name, int replicas, bool create,
+               double retry_s)
     : name_(name) {
-  natsStatus s = js_KeyValue(&kv_, client.js(), name.c_str());
-  if (s == NATS_NOT_FOUND && create) {
-    kvConfig cfg;
-    kvConfig_Init(&cfg);
-    cfg.Bucket = name.c_str();
-    cfg.History = 1;
-    cfg.Replicas = replicas;
-    cfg.StorageType = js_FileStorage;
-    s = js_CreateKeyValue(&kv_, client.js(), &cfg);
-    if (s != NATS_OK) s = js_KeyValue(&kv_, client.js(), name.c_str());  // another's, at once
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(retry_s);
+  natsStatus s = NATS_OK;
+  for (;;) {
+    s = js_KeyValue(&kv_, client.js(), name.c_str());
+    if (s == NATS_NOT_FOUND && create) {
+      kvConfig cfg;
+      kvConfig_Init(&cfg);
+      cfg.Bucket = name.c_str();
+      cfg.History = 1;
+      cfg.Replicas = replicas;
+      cfg.StorageType = js_FileStorage;
+      s = js_CreateKeyValue(&kv_, client.js(), &cfg);
+      if (s != NATS_OK) s = js_KeyValue(&kv_, client.js(), name.c_str());  // another's, at once
+    }
+    // A bucket being created by another worker, a cluster electing leaders: wait a while.
+    if (s == NATS_OK || (s == NATS_NOT_FOUND && !create) ||
+        std::chrono::steady_clock::now() >= until)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   if (s == NATS_NOT_FOUND)
     throw RuntimeError(

@@ -29,9 +29,9 @@ Fields parse_fields(const std::string& text);
 class Bucket {
  public:
   // Opens the bucket, creating it (file storage, `replicas` copies, history 1) if
-  // `create`; throws RuntimeError when the server refuses or does not answer, or the bucket
-  // is missing and not to be created.
-  Bucket(NatsClient& client, const std::string& name, int replicas, bool create);
+  // `create`, trying for `retry_s` seconds; throws RuntimeError when it still fails, or
+  // the bucket is missing and not to be created.
+  Bucket(NatsClient& client, const std::string& name, int replicas, bool create, double retry_s);
   ~Bucket();
   Bucket(const Bucket&) = delete;
   Bucket& operator=(const Bucket&) = delete;

@@ -93,7 +93,7 @@ int cluster_status(int argc, char** argv) {
   }
   c.bucket = vm["campaign"].as<std::string>();
   NatsClient client(parse_nats_url(c.cluster, "--cluster"), NatsAuth{c.creds, c.ca}, "--cluster");
-  Bucket bucket(client, c.bucket, 1, false);
+  Bucket bucket(client, c.bucket, 1, false, 10);
   auto keys = bucket.keys();
   // Right after a node left, the bucket's replicas may still be electing a leader.
   for (int i = 0; i < 40 && !keys; ++i) {

@@ -85,7 +85,8 @@ std::string masked_servers(const NatsUrl& url) {
   return text;
 }
 
-NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::string& who)
+NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::string& who,
+                       std::atomic<uint64_t>* async_errors)
     : servers_text_(masked_servers(url)) {
   std::vector<const char*> servers;
   for (const auto& s : url.servers) servers.push_back(s.c_str());
@@ -114,7 +115,16 @@ NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::stri
     const std::string why = nats_error(s);
     throw RuntimeError(fmt::format("{}: cannot connect to {}: {}", who, servers_text_, why));
   }
-  if (natsConnection_JetStream(&js_, conn_, nullptr) != NATS_OK) {
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  if (async_errors) {
+    jo.PublishAsync.MaxPending = 256;
+    jo.PublishAsync.ErrHandler = [](jsCtx*, jsPubAckErr*, void* counter) {
+      static_cast<std::atomic<uint64_t>*>(counter)->fetch_add(1);
+    };
+    jo.PublishAsync.ErrHandlerClosure = async_errors;
+  }
+  if (natsConnection_JetStream(&js_, conn_, &jo) != NATS_OK) {
     natsConnection_Destroy(conn_);
     throw RuntimeError(fmt::format("{}: {}: no JetStream context", who, servers_text_));
   }
@@ -145,9 +155,12 @@ bool NatsClient::ensure_stream(const std::string& stream, const std::string& sub
     cfg.Replicas = replicas;
     cfg.Duplicates = int64_t{120} * 1000000000;  // nanoseconds
     s = js_AddStream(&si, js_, &cfg, nullptr, &jerr);
-    if (s != NATS_OK && jerr == JSStreamNameExistErr)
-      s = NATS_OK;  // another worker's
-    else if (s != NATS_OK && jerr != 0)
+    if (s != NATS_OK && jerr == JSStreamNameExistErr) s = NATS_OK;  // another worker's
+    // Refusals that waiting does not mend; anything else (a timeout, a cluster electing its
+    // leaders) is tried again later, the batches going to the spool meanwhile.
+    else if (s != NATS_OK &&
+             (jerr == JSStreamSubjectOverlapErr || jerr == JSInsufficientResourcesErr ||
+              jerr == JSStreamReplicasNotSupportedErr))
       throw RuntimeError(fmt::format("cannot create the JetStream stream {} on {}: {}", stream,
                                      servers_text_, nats_error(s)));
   }

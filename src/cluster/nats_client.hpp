@@ -8,6 +8,7 @@
 // its own, for ever, and callers see failures as timeouts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -40,7 +41,9 @@ class NatsClient {
  public:
   // Throws RuntimeError ("cannot connect to ...: <the server's reason>") when the first
   // connection fails: no server, wrong credentials, TLS refused.
-  NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::string& who);
+  // async_errors: counts asynchronous publishes that failed (js_PublishAsync), if given.
+  NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::string& who,
+             std::atomic<uint64_t>* async_errors = nullptr);
   ~NatsClient();
   NatsClient(const NatsClient&) = delete;
   NatsClient& operator=(const NatsClient&) = delete;

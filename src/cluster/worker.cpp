@@ -214,7 +214,7 @@ class Worker {
         owner_(make_owner_id()),
         client_(parse_nats_url(job_.servers, "--cluster"),
                 NatsAuth{job_.plans.front().nats_creds, job_.plans.front().nats_ca}, "--cluster"),
-        bucket_(client_, job_.section.bucket, job_.section.replicas, true),
+        bucket_(client_, job_.section.bucket, job_.section.replicas, true, 30),
         ttl_(std::chrono::duration_cast<Clock::duration>(
             std::chrono::duration<double>(job_.section.claim_ttl_s))) {}
 

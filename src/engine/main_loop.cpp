@@ -108,8 +108,9 @@ void MainLoop::publish_metrics(Clock::time_point now, double rate_pps) {
   g.send_rate_pps = rate_pps;
   g.elapsed_s = std::chrono::duration<double>(now - begin_).count();
   g.sending_done = sender_.sending_done();
-  config_.metrics->publish(prometheus_text(
-      sender_.counters(), MetricLabels{plan_.name, plan_.shard_index, plan_.shard_count}, g));
+  config_.metrics->publish(
+      prometheus_text(sender_.counters(), sender_.lcore_counters(),
+                      MetricLabels{plan_.name, plan_.shard_index, plan_.shard_count}, g));
 }
 
 bool MainLoop::run() {

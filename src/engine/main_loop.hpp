@@ -40,6 +40,8 @@ class Sender {
   virtual void stop(Outputs& out) = 0;    // the end: stop the workers, hand over the rest
   virtual SendProgress progress() const = 0;
   virtual CounterValues counters() const = 0;
+  // Each lcore's share, for the metrics' lcore label (none: the totals only).
+  virtual std::vector<LcoreCounters> lcore_counters() const { return {}; }
   virtual uint64_t planned() const = 0;  // probes this run will send at most
 };
 

@@ -223,6 +223,21 @@ class ScanSender final : public Sender {
     return collect_counters(tx_stats_, rx_stats_, device);
   }
 
+  std::vector<LcoreCounters> lcore_counters() const override {
+    std::vector<LcoreCounters> out;
+    for (size_t t = 0; t < tx_stats_.size(); ++t) {
+      out.push_back({fmt::format("tx{}", t), CounterHome::kTx, {}});
+      for (size_t i = 0; i < kTxSlots; ++i)
+        out.back().values.add(CounterHome::kTx, i, tx_stats_[t].counters.get(i));
+    }
+    for (size_t r = 0; r < rx_stats_.size(); ++r) {
+      out.push_back({fmt::format("rx{}", r), CounterHome::kRx, {}});
+      for (size_t i = 0; i < kRxSlots; ++i)
+        out.back().values.add(CounterHome::kRx, i, rx_stats_[r].counters.get(i));
+    }
+    return out;
+  }
+
   uint64_t planned() const override { return planned_; }
 
   uint64_t wire_bytes() const { return std::max<uint64_t>(tmpl_.frame().size(), 60) + 24; }

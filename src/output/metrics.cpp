@@ -51,7 +51,8 @@ std::pair<std::string, std::string> metric_of(const CounterDef& d) {
 
 }  // namespace
 
-std::string prometheus_text(const CounterValues& c, const MetricLabels& l, const MetricGauges& g) {
+std::string prometheus_text(const CounterValues& c, const std::vector<LcoreCounters>& lcores,
+                            const MetricLabels& l, const MetricGauges& g) {
   const std::string base = fmt::format("scan=\"{}\",shard=\"{}/{}\"", label_value(l.scan),
                                        l.shard_index + 1, l.shard_count);
   fmt::memory_buffer b;
@@ -69,7 +70,15 @@ std::string prometheus_text(const CounterValues& c, const MetricLabels& l, const
       fmt::format_to(out, "# HELP {} {}\n# TYPE {} counter\n", name, help, name);
       last_family = name;
     }
-    fmt::format_to(out, "{}{{{}{}{}}} {}\n", name, base, extra.empty() ? "" : ",", extra, c[i]);
+    const bool per_lcore = table[i].home != CounterHome::kDevice && !lcores.empty();
+    if (!per_lcore) {
+      fmt::format_to(out, "{}{{{}{}{}}} {}\n", name, base, extra.empty() ? "" : ",", extra, c[i]);
+      continue;
+    }
+    for (const auto& lc : lcores)
+      if (lc.home == table[i].home)
+        fmt::format_to(out, "{}{{{},lcore=\"{}\"{}{}}} {}\n", name, base, label_value(lc.lcore),
+                       extra.empty() ? "" : ",", extra, lc.values[i]);
   }
   auto gauge = [&](std::string_view name, std::string_view help, auto value) {
     fmt::format_to(out, "# HELP {} {}\n# TYPE {} gauge\n{}{{{}}} {}\n", name, help, name, name,

@@ -44,9 +44,12 @@ constexpr auto kCloseWait = std::chrono::seconds(30);
 // Batches waiting for the publisher beyond this many (16 MiB) go to the spool: a cluster
 // slower than the scan costs disk, not memory, and the order is kept.
 constexpr size_t kMaxQueued = 256;
+// Batches published before waiting for their acknowledgements (4 MiB).
+constexpr size_t kWindow = 64;
 
 struct Batch {
-  uint64_t seq;
+  uint64_t seq = 0;
+  std::string id;  // the message id: this run's id and seq (or as read from the spool)
   std::string data;
 };
 
@@ -93,7 +96,8 @@ class NatsSink final : public Sink {
       log::info("{}: {} batches left in the spool {} by an earlier run: replayed first", name_,
                 spool_count_, spool_path_);
     run_id_ = std::random_device{}() | (uint64_t{std::random_device{}()} << 32);
-    client_ = std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_);
+    client_ = std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_,
+                                           &async_errors_);
     if (!client_->ensure_stream(stream_, subject_, replicas_))
       log::warn(
           "{}: the server did not answer about stream {}; results go to the spool until "
@@ -118,7 +122,7 @@ class NatsSink final : public Sink {
 
   void write(std::string_view batch) override {
     std::unique_lock<std::mutex> lock(mu_);
-    queue_.push_back({next_seq_++, std::string(batch)});
+    queue_.push_back({next_seq_++, {}, std::string(batch)});
     ++queued_;
     cv_.notify_all();
   }
@@ -179,7 +183,11 @@ class NatsSink final : public Sink {
   }
 
  private:
-  bool publish(const std::string& id, const std::string& data) {
+  // Publishes a window of batches at once (asynchronously, each with its message id) and
+  // waits for every acknowledgement: one round trip per window, not per batch. True when all
+  // are stored; otherwise the caller spools the whole window (a batch that was stored anyway
+  // is stored once more only outside the stream's duplicate window, and `collect` drops it).
+  bool publish(const std::vector<const Batch*>& window) {
     if (!client_->connected()) return false;
     if (!stream_ok_) {
       try {
@@ -189,16 +197,29 @@ class NatsSink final : public Sink {
       }
       if (!stream_ok_) return false;
     }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MsgId = id.c_str();
-    po.MaxWait = kAckTimeoutMs;
-    jsPubAck* ack = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_Publish(&ack, client_->js(), subject_.c_str(), data.data(),
-                                    static_cast<int>(data.size()), &po, &jerr);
-    if (ack) jsPubAck_Destroy(ack);
-    return s == NATS_OK;
+    const uint64_t errors = async_errors_.load();
+    bool ok = true;
+    for (const Batch* b : window) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = b->id.c_str();
+      if (js_PublishAsync(client_->js(), subject_.c_str(), b->data.data(),
+                          static_cast<int>(b->data.size()), &po) != NATS_OK) {
+        ok = false;
+        break;
+      }
+    }
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = kAckTimeoutMs;
+    if (js_PublishAsyncComplete(client_->js(), &wait) != NATS_OK) ok = false;
+    if (async_errors_.load() != errors) ok = false;
+    if (!ok) {  // forget what is still pending: it is spooled
+      natsMsgList pending{};
+      if (js_PublishAsyncGetPendingList(&pending, client_->js()) == NATS_OK)
+        natsMsgList_Destroy(&pending);
+    }
+    return ok;
   }
 
   // Replay is tried only with a connection, and at most twice a second.
@@ -253,14 +274,22 @@ class NatsSink final : public Sink {
     return n;
   }
 
-  // Replays the spool in order from replay_off_; true once it is empty (and truncated).
+  // Replays the spool in order from replay_off_, a window at a time; true once it is empty
+  // (and truncated).
   bool replay() {
-    std::string id, data;
-    for (off_t off = replay_off_; read_record(off, id, data); replay_off_ = off) {
-      if (!publish(id, data)) return false;
-      ++replayed_;
-      ++stored_;
-      if (spool_count_) --spool_count_;
+    for (;;) {
+      std::vector<Batch> window;
+      off_t off = replay_off_;
+      Batch b;
+      while (window.size() < kWindow && read_record(off, b.id, b.data)) window.push_back(b);
+      if (window.empty()) break;
+      std::vector<const Batch*> ptrs;
+      for (const auto& w : window) ptrs.push_back(&w);
+      if (!publish(ptrs)) return false;
+      replay_off_ = off;
+      replayed_ += window.size();
+      stored_ += window.size();
+      spool_count_ -= std::min<uint64_t>(spool_count_, window.size());
     }
     if (::ftruncate(spool_fd_, 0) != 0) return false;
     replay_off_ = 0;
@@ -284,7 +313,7 @@ class NatsSink final : public Sink {
 
   void loop() {
     for (;;) {
-      Batch b;
+      std::vector<Batch> window;
       bool behind = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
@@ -296,22 +325,26 @@ class NatsSink final : public Sink {
           if (may_replay()) replay();  // the server may be back
           continue;
         }
-        b = std::move(queue_.front());
-        queue_.pop_front();
+        while (!queue_.empty() && window.size() < kWindow) {
+          window.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
         behind = queue_.size() >= kMaxQueued;
       }
-      const std::string id = fmt::format("{:016x}-{}", run_id_, b.seq);
+      for (auto& b : window) b.id = fmt::format("{:016x}-{}", run_id_, b.seq);
       if (may_replay() && !behind) replay();
-      if (spooled_ || behind || !publish(id, b.data)) {
+      std::vector<const Batch*> ptrs;
+      for (const auto& b : window) ptrs.push_back(&b);
+      if (spooled_ || behind || !publish(ptrs)) {
         if (!spooled_)
           log::warn("{}: server {}; spooling to {}", name_,
                     behind ? "slower than the scan" : "away or slow", spool_path_);
-        spool(id, b.data);
+        for (const auto& b : window) spool(b.id, b.data);
       } else {
-        ++stored_;
+        stored_ += window.size();
       }
       std::unique_lock<std::mutex> lock(mu_);
-      ++handled_;
+      handled_ += window.size();
       done_cv_.notify_all();
     }
   }
@@ -319,6 +352,7 @@ class NatsSink final : public Sink {
   std::string name_, subject_, stream_, spool_path_;
   int replicas_ = 1;
   bool wait_ = false;
+  std::atomic<uint64_t> async_errors_{0};  // negative acknowledgements, timeouts
   std::unique_ptr<NatsClient> client_;
   int spool_fd_ = -1;
   off_t replay_off_ = 0;

@@ -209,7 +209,8 @@ def body():
                 nc.stop(0)
             ws, rcs = scenario(3, "one NATS node stopped", stop_node)
             if rcs != [0, 0]:
-                errors.append(f"one node stopped: exits {rcs}: {ws[0].stderr()[-800:]}")
+                errors.append(f"one node stopped: exits {rcs}: {ws[0].stderr()[-800:]} "
+                              f"{ws[1].stderr()[-800:]}")
             nc.start(0)
             nc.wait_ready()
 
