@@ -69,14 +69,25 @@ class NatsCluster:
                                              stdout=log, stderr=subprocess.STDOUT)
         return self
 
-    def wait_ready(self, timeout=30):
-        """Every running node answers /healthz with ok (JetStream ready, a meta leader)."""
+    def _ready(self, j, strict):
+        if strict:  # JetStream ready and every stream current
+            out = self._http(j, "/healthz")
+            return bool(out and '"ok"' in out)
+        out = self._http(j, "/jsz")  # up, and the cluster has a meta leader
+        try:
+            return bool(json.loads(out).get("meta_cluster", {}).get("leader")) if out else False
+        except ValueError:
+            return False
+
+    def wait_ready(self, timeout=30, strict=True):
+        """Every running node answers /healthz with ok (strict: JetStream ready, a meta leader,
+        every stream current), or (not strict, after a restart, while the streams may still
+        catch up) is up and sees a meta leader."""
         t_end = time.monotonic() + timeout
         pending = [j for j in range(self.n) if self.procs[j] and self.procs[j].poll() is None]
         while pending and time.monotonic() < t_end:
             for j in list(pending):
-                out = self._http(j, "/healthz")
-                if out and '"ok"' in out:
+                if self._ready(j, strict):
                     pending.remove(j)
             time.sleep(0.2)
         for j in range(self.n):

@@ -1,0 +1,30 @@
+// libFuzzer target over what `dpscan collect` reads from a results stream, bytes another
+// program could have published: parse_record() on each line. A record it accepts must
+// encode back to a record it accepts with the same content (the ndjson encoder is the other
+// side of the round trip).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "cluster/records.hpp"
+#include "dpscan/output.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view line(reinterpret_cast<const char*>(data), size);
+  const auto rec = dpscan::parse_record(line);
+  if (!rec || rec->probe) return 0;
+  dpscan::OutputContext ctx;
+  ctx.scan_name = rec->scan;
+  auto enc = dpscan::make_encoder(dpscan::OutputFormat::kNdjson, ctx, false);
+  std::string again;
+  enc->result(rec->result, again);
+  again.pop_back();
+  const auto back = dpscan::parse_record(again);
+  if (!back || back->result.ip != rec->result.ip || back->result.port != rec->result.port ||
+      back->result.status != rec->result.status || back->result.ttl != rec->result.ttl ||
+      back->result.window != rec->result.window || back->result.time_s != rec->result.time_s)
+    std::abort();
+  return 0;
+}
