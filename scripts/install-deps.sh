@@ -17,8 +17,9 @@ PACKAGES=(
   strace masscan ndiff
   # --metrics-listen is checked against a real Prometheus (and its promtool)
   prometheus
-  # the JetStream results sink (work in progress on this branch)
-  libnats-dev nats-server
+  # cluster campaigns and the JetStream results sink; the tests start nats-server (and make
+  # a CA and a certificate with openssl for its TLS)
+  libnats-dev nats-server openssl
   # the fresh-root check (scripts/fresh-root-check.sh)
   debootstrap git
 )

@@ -10,7 +10,9 @@ runs: no device, so it runs in the sanitizer build too.
   sent add up to the space.
 - A worker with another seed, or another plan (other ports) on the same bucket, is refused
   (exit 2) before it runs anything; an unreachable server, wrong credentials (a second server
-  with a password) and a missing credentials file exit 1 with NATS' reason; malformed URLs,
+  with a password) and a missing credentials file exit 1 with NATS' reason; a TLS server
+  (a CA and certificate made with openssl) is reached with tls:// and --nats-ca, for the
+  workers and for collect, and refused without the CA; malformed URLs,
   cluster sections and --cluster without a cluster campaign exit 2 with line and column.
 Exit 0 pass, 1 fail, 77 skip (no nats-server). Env: DPSCAN."""
 import csv
@@ -50,6 +52,24 @@ def write(path, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def make_ca(work):
+    """A CA and a certificate for 127.0.0.1 signed by it (openssl), for the TLS server."""
+    d = os.path.join(work, "pki")
+    os.makedirs(d)
+    f = {k: os.path.join(d, k + ".pem") for k in ("ca", "ca_key", "cert", "key", "csr")}
+    ext = os.path.join(d, "ext")
+    with open(ext, "w") as fh:
+        fh.write("subjectAltName=IP:127.0.0.1\n")
+    for cmd in (["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                 "/CN=dpscan test CA", "-keyout", f["ca_key"], "-out", f["ca"]],
+                ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+                 f["key"], "-out", f["csr"]],
+                ["x509", "-req", "-in", f["csr"], "-CA", f["ca"], "-CAkey", f["ca_key"],
+                 "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f["cert"]]):
+        run(["openssl"] + cmd, check_rc=0)
+    return f
 
 
 def expect_fail(cmd, rc, needle, what, cwd=None):
@@ -150,6 +170,26 @@ def body():
                     cwd=dirs[1], timeout=120)
             check(p.returncode == 0, f"the right password: exit {p.returncode}: {p.stderr[-800:]}")
             check("right" not in p.stderr, "the password appears in dpscan's messages")
+
+        # TLS: a server with a certificate from a CA made here; tls:// with --nats-ca works,
+        # without it the certificate is refused.
+        ca = make_ca(work)
+        with NatsCluster(os.path.join(work, "tls"), nodes=1,
+                         extra=f"tls {{ cert_file: {ca['cert']}, key_file: {ca['key']} }}") as tls:
+            os.makedirs(tls.workdir)
+            tls.start().wait_ready()
+            turl = f"tls://127.0.0.1:{tls.client_ports[0]}"
+            expect_fail([DPSCAN, "-c", camp, "--cluster", turl], 1, "certificate",
+                        "TLS without the CA", cwd=dirs[1])
+            p = run([DPSCAN, "-c", camp, "--cluster", turl, "--nats-ca", ca["ca"]], cwd=dirs[1],
+                    timeout=120)
+            check(p.returncode == 0, f"TLS with --nats-ca: exit {p.returncode}: {p.stderr[-800:]}")
+            got = run([DPSCAN, "collect", "--cluster", turl, "--nats-ca", ca["ca"], "dry",
+                       "--output-format", "ndjson"], check_rc=0).stdout
+            check(len(got.splitlines()) == len(want), "collect over TLS: "
+                                                      f"{len(got.splitlines())} records")
+            print(f"TLS: {len(want)} records through tls:// with --nats-ca; refused without",
+                  flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
