@@ -96,27 +96,36 @@ std::optional<Bucket::Entry> Bucket::get(const std::string& key) {
   return out;
 }
 
-Bucket::Cas Bucket::settle(const std::string& key, const std::string& value, uint64_t& revision) {
+// A write that failed may still have been stored (its acknowledgement lost), or not have
+// happened at all (no leader, a timeout): the value read back says which. Only another
+// writer's value is a conflict; the old value still there is no answer (try again).
+Bucket::Cas Bucket::settle(const std::string& key, const std::string& value, uint64_t last,
+                           uint64_t& revision) {
   const auto e = get(key);
   if (!e) return Cas::kNoAnswer;
-  if (e->found && e->value == value) {  // ours: the acknowledgement was what got lost
+  if (e->found && e->value == value) {  // ours
     revision = e->revision;
     return Cas::kDone;
   }
+  if (last == 0 ? !e->found : (e->found && e->revision == last)) return Cas::kNoAnswer;
   return Cas::kConflict;
 }
 
 Bucket::Cas Bucket::create(const std::string& key, const std::string& value, uint64_t& revision) {
   const natsStatus s =
       kvStore_Create(&revision, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
-  return s == NATS_OK ? Cas::kDone : settle(key, value, revision);
+  return s == NATS_OK ? Cas::kDone : settle(key, value, 0, revision);
 }
 
 Bucket::Cas Bucket::update(const std::string& key, const std::string& value, uint64_t last,
                            uint64_t& revision) {
   const natsStatus s = kvStore_Update(&revision, kv_, key.c_str(), value.data(),
                                       static_cast<int>(value.size()), last);
-  return s == NATS_OK ? Cas::kDone : settle(key, value, revision);
+  return s == NATS_OK ? Cas::kDone : settle(key, value, last, revision);
+}
+
+bool Bucket::erase(const std::string& key) {
+  return kvStore_Delete(kv_, key.c_str()) == NATS_OK;
 }
 
 bool Bucket::put(const std::string& key, const std::string& value) {

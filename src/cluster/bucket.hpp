@@ -15,7 +15,9 @@
 namespace dpscan {
 
 // Keys: plan.SCAN (the plan's identity), claim.SCAN.I (owner, state, progress; heartbeat),
-// ckpt.SCAN.I (the shard's last settled checkpoint). I is 1-based, as in --shard I/N.
+// ckpt.SCAN.I (the shard's last settled checkpoint), worker.OWNER (each worker writes it
+// while it watches: silence is counted only while its own writes work). I is 1-based, as
+// in --shard I/N.
 std::string bucket_scan_name(const std::string& scan);  // a scan name as a key token
 std::string claim_key(const std::string& scan, uint32_t shard);
 std::string checkpoint_key(const std::string& scan, uint32_t shard);
@@ -46,15 +48,17 @@ class Bucket {
   enum class Cas { kDone, kConflict, kNoAnswer };
   // Create: only if the key has no value; update: only if its revision is still `last`.
   // `revision` receives the new one. A write whose acknowledgement was lost reads back as
-  // kDone when the value now there is exactly ours.
+  // kDone when the value now there is exactly ours, and one that did not happen (the old
+  // value or revision still there) as kNoAnswer; only another writer's value is kConflict.
   Cas create(const std::string& key, const std::string& value, uint64_t& revision);
   Cas update(const std::string& key, const std::string& value, uint64_t last, uint64_t& revision);
   bool put(const std::string& key, const std::string& value);
+  bool erase(const std::string& key);
   std::optional<std::vector<std::string>> keys();  // nullopt: no answer
   const std::string& name() const { return name_; }
 
  private:
-  Cas settle(const std::string& key, const std::string& value, uint64_t& revision);
+  Cas settle(const std::string& key, const std::string& value, uint64_t last, uint64_t& revision);
   kvStore* kv_ = nullptr;
   std::string name_;
 };

@@ -227,7 +227,7 @@ int collect(int argc, char** argv) {
   // the window after its checkpoint) or twice by one is written once: the first.
   std::map<std::string, std::vector<Record>> by_scan;
   uint64_t messages = 0, records = 0, malformed = 0, duplicates = 0, probes = 0;
-  std::unordered_set<uint64_t> seen;
+  std::map<std::string, std::unordered_set<uint64_t>> seen;  // per scan: (address, port)
   for (uint64_t seq = first; seq && seq <= last; ++seq) {
     natsMsg* m = nullptr;
     s = js_GetMsg(&m, client.js(), stream.c_str(), seq, nullptr, &jerr);
@@ -254,7 +254,7 @@ int collect(int argc, char** argv) {
       }
       probes += rec->probe;
       const uint64_t key = uint64_t{rec->result.ip.value()} << 16 | rec->result.port;
-      if (!seen.insert(key ^ (std::hash<std::string>{}(rec->scan) << 48)).second) {
+      if (!seen[rec->scan].insert(key).second) {
         ++duplicates;
         continue;
       }

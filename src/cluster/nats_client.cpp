@@ -117,6 +117,7 @@ NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::stri
   }
   jsOptions jo;
   jsOptions_Init(&jo);
+  jo.Wait = 2000;  // a key-value request unanswered this long counts as no answer
   if (async_errors) {
     jo.PublishAsync.MaxPending = 256;
     jo.PublishAsync.ErrHandler = [](jsCtx*, jsPubAckErr*, void* counter) {

@@ -92,7 +92,7 @@ class ShardLease final : public RunLease {
     stop();
     if (lost_) return false;
     for (int tries = 0;; ++tries) {
-      if (store_checkpoint() && beat(state)) return !lost_;
+      if (beat("running") && store_checkpoint() && beat(state)) return !lost_;
       if (lost_) return false;
       if (interrupts.load() >= 2) return false;
       if (tries == 4)
@@ -166,7 +166,9 @@ class ShardLease final : public RunLease {
       cv_.wait_for(lock, period_, [&] { return stop_; });
       if (stop_) break;
       lock.unlock();
-      if (store_checkpoint()) beat("running");
+      // The heartbeat first: a worker that lost the shard (cut off, taken over) finds out
+      // before it could overwrite the new owner's checkpoint.
+      if (beat("running")) store_checkpoint();
       lock.lock();
     }
   }
@@ -232,7 +234,11 @@ class Worker {
     for (;;) {
       if (interrupts_.load() > 0) return 130;
       bool all_done = true;
-      bool unanswered = false;
+      // Silence is counted only while this worker can write to the bucket itself: while
+      // the cluster cannot take writes (no leader, away), nobody's heartbeat can.
+      bool unanswered = !bucket_.put("worker." + bucket_scan_name(owner_),
+                                     fmt::format("time={:.1f}", unix_time()));
+      if (unanswered) seen_.clear();
       for (const Unit& u : units_) {
         if (interrupts_.load() > 0) return 130;
         const auto e = bucket_.get(u.claim);
@@ -257,6 +263,7 @@ class Worker {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
+    bucket_.erase("worker." + bucket_scan_name(owner_));
     log::info("cluster: every shard of bucket '{}' is done ({} run by this worker)", bucket_.name(),
               ran);
     return 0;
@@ -437,6 +444,11 @@ int run_cluster_worker(ClusterJob job, const std::atomic<int>& interrupts,
       throw UsageError(
           fmt::format("{}scan '{}': a cluster campaign splits the scan into its "
                       "'shards'; leave out 'shard'",
+                      at, p.name));
+    if (p.max_runtime_s > 0 || p.max_targets || p.max_targets_percent)
+      throw UsageError(
+          fmt::format("{}scan '{}': a cluster campaign runs every shard to its "
+                      "end; leave out 'max-runtime' and 'max-targets'",
                       at, p.name));
     if (!p.checkpoint_path.empty() || !p.resume_path.empty())
       throw UsageError(

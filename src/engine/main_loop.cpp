@@ -96,7 +96,7 @@ void MainLoop::publish_metrics(Clock::time_point now, double rate_pps) {
     uint64_t before = 0;
     for (uint64_t s : state_.start_sent) before += s;
     p.sent = before + c.get(TxCounter::kSent);
-    p.planned = sender_.sending_done() ? p.sent : std::max(p.sent, sender_.planned());
+    p.planned = sender_.sending_done() ? p.sent : std::max(p.sent, before + sender_.planned());
     for (size_t i = 0; i < kStatusCount; ++i) p.results += c.get(static_cast<Status>(i));
     p.rate_pps = rate_pps;
     p.sending_done = sender_.sending_done();

@@ -90,12 +90,17 @@ class NatsSink final : public Sink {
           "{}: the spool {} is in use by another dpscan (give each its own working directory "
           "or DPSCAN_NATS_SPOOL)",
           name_, spool_path_));
-    spool_count_ = count_spool();
+    // Whole records only: a tail torn by a crash (or a full disk) is cut off.
+    off_t end = 0;
+    spool_count_ = count_spool(end);
+    if (::lseek(spool_fd_, 0, SEEK_END) != end && ::ftruncate(spool_fd_, end) != 0)
+      throw RuntimeError(fmt::format("{}: cannot repair the spool {}: {}", name_, spool_path_,
+                                     std::strerror(errno)));
     spooled_ = spool_count_ > 0;  // left by an earlier run: replayed first
     if (spooled_)
       log::info("{}: {} batches left in the spool {} by an earlier run: replayed first", name_,
                 spool_count_, spool_path_);
-    run_id_ = std::random_device{}() | (uint64_t{std::random_device{}()} << 32);
+    run_prefix_ = fmt::format("{:08x}{:08x}-", std::random_device{}(), std::random_device{}());
     client_ = std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_,
                                            &async_errors_);
     if (!client_->ensure_stream(stream_, subject_, replicas_))
@@ -109,6 +114,10 @@ class NatsSink final : public Sink {
   }
 
   ~NatsSink() override {
+    // Not closed by its owner: the run is failing. Replay what it can, but do not wait long
+    // for a cluster that is away.
+    wait_ = false;
+    close_wait_ = std::chrono::seconds(3);
     try {
       close();
     } catch (...) {
@@ -122,6 +131,7 @@ class NatsSink final : public Sink {
 
   void write(std::string_view batch) override {
     std::unique_lock<std::mutex> lock(mu_);
+    fail_if_failed();
     queue_.push_back({next_seq_++, {}, std::string(batch)});
     ++queued_;
     cv_.notify_all();
@@ -129,33 +139,50 @@ class NatsSink final : public Sink {
 
   uint64_t mark() override {
     std::unique_lock<std::mutex> lock(mu_);
+    fail_if_failed();
     return queued_;
   }
-  bool settled(uint64_t ticket) const override { return handled_.load() >= ticket; }
+  // A cluster shard's checkpoint (nats_wait) needs its results in the stream: another
+  // machine may take the shard over from it, and this machine's spool would be lost to it.
+  // A plain output's checkpoint is resumed here, where the spool is replayed first: fsynced
+  // in the spool is enough.
+  bool settled(uint64_t ticket) const override {
+    return !failed_ && (wait_ ? acked_.load() : handled_.load()) >= ticket;
+  }
 
   void flush() override {
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return handled_.load() == queued_; });
+    while (!done_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] {
+      return (wait_ ? acked_.load() : handled_.load()) == queued_ || failed_ ||
+             interrupts().load() >= 2;
+    })) {
+    }
+    fail_if_failed();
   }
 
   void close() override {
     if (closed_) return;
-    flush();
+    closed_ = true;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [&] { return handled_.load() == queued_ || failed_; });
       stop_ = true;
       cv_.notify_all();
     }
     if (thread_.joinable()) thread_.join();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      fail_if_failed();
+    }
     // Everything written is to reach the stream: the spool is replayed until it is empty. A
     // cluster worker's shard waits as long as it takes (its claim says done only then; a
     // second Ctrl-C gives up), a plain output for kCloseWait, then leaves the spool to the
     // next run and says so.
     const auto start = std::chrono::steady_clock::now();
     auto next_note = start + std::chrono::seconds(5);
-    while (spooled_ && !replay()) {
+    while (spooled_ && !replay(SIZE_MAX)) {
       const auto now = std::chrono::steady_clock::now();
-      if (interrupts().load() >= 2 || (!wait_ && now - start >= kCloseWait)) break;
+      if (interrupts().load() >= 2 || (!wait_ && now - start >= close_wait_)) break;
       if (now >= next_note) {
         log::warn("{}: waiting for the server to take the {} batches in the spool {}", name_,
                   spool_count_, spool_path_);
@@ -163,7 +190,6 @@ class NatsSink final : public Sink {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
-    closed_ = true;
     log::info("{}: {} batches stored in stream {} ({} through the spool){}", name_, stored_,
               stream_, replayed_,
               spooled_ ? fmt::format("; {} batches still in the spool {}: the next run with this "
@@ -222,152 +248,183 @@ class NatsSink final : public Sink {
     return ok;
   }
 
-  // Replay is tried only with a connection, and at most twice a second.
-  bool may_replay() {
-    if (!spooled_ || !client_->connected()) return false;
-    const auto now = std::chrono::steady_clock::now();
-    if (now < next_replay_) return false;
-    next_replay_ = now + std::chrono::milliseconds(500);
-    return true;
+  // Replay is tried only with a connection, and half a second after a failed attempt.
+  bool may_replay() const {
+    return spooled_ && client_->connected() && std::chrono::steady_clock::now() >= next_replay_;
   }
 
-  // The spool: records of [u32 id length][id][u32 data length][data], appended and fsynced.
-  void spool(const std::string& id, const std::string& data) {
+  // The spool: records of [u32 magic][u32 id length][id][u32 data length][data], appended
+  // and fsynced; a write that fails is cut off again, so the file holds whole records only.
+  static constexpr uint32_t kMagic = 0x50535044;    // "DPSP"
+  static constexpr uint32_t kMaxField = 64u << 20;  // no batch is near this: a torn length
+
+  void spool(const Batch& b) {
     std::string rec;
-    const auto put = [&](const std::string& x) {
-      const uint32_t n = static_cast<uint32_t>(x.size());
-      rec.append(reinterpret_cast<const char*>(&n), 4);
-      rec += x;
-    };
-    put(id);
-    put(data);
+    const auto put = [&](uint32_t n) { rec.append(reinterpret_cast<const char*>(&n), 4); };
+    put(kMagic);
+    put(static_cast<uint32_t>(b.id.size()));
+    rec += b.id;
+    put(static_cast<uint32_t>(b.data.size()));
+    rec += b.data;
+    const off_t before = ::lseek(spool_fd_, 0, SEEK_END);
     if (::write(spool_fd_, rec.data(), rec.size()) != static_cast<ssize_t>(rec.size()) ||
-        ::fsync(spool_fd_) != 0)
-      throw RuntimeError(fmt::format("{}: cannot write the spool {}: {}", name_, spool_path_,
-                                     std::strerror(errno)));
+        ::fsync(spool_fd_) != 0) {
+      const int err = errno;
+      if (before >= 0 && ::ftruncate(spool_fd_, before) != 0) {
+        // the next run cuts the torn tail off (count_spool)
+      }
+      throw RuntimeError(
+          fmt::format("{}: cannot write the spool {}: {}", name_, spool_path_, std::strerror(err)));
+    }
     spooled_ = true;
     ++spool_count_;
     ++spooled_total_;
   }
 
-  // Reads the record at `off` (false at the end, or at a torn record a crash left).
+  // Reads the record at `off` (false at the end, or at a torn or foreign tail).
   bool read_record(off_t& off, std::string& id, std::string& data) const {
-    const auto get = [&](std::string& x) {
-      uint32_t n = 0;
-      if (::pread(spool_fd_, &n, 4, off) != 4) return false;
-      x.resize(n);
-      if (::pread(spool_fd_, x.data(), n, off + 4) != static_cast<ssize_t>(n)) return false;
-      off += 4 + n;
+    off_t at = off;
+    const auto u32 = [&](uint32_t& v) {
+      if (::pread(spool_fd_, &v, 4, at) != 4) return false;
+      at += 4;
       return true;
     };
-    const off_t at = off;
-    if (get(id) && get(data)) return true;
+    const auto field = [&](std::string& x) {
+      uint32_t n = 0;
+      if (!u32(n) || n > kMaxField) return false;
+      x.resize(n);
+      if (::pread(spool_fd_, x.data(), n, at) != static_cast<ssize_t>(n)) return false;
+      at += n;
+      return true;
+    };
+    uint32_t magic = 0;
+    if (!u32(magic) || magic != kMagic || !field(id) || !field(data)) return false;
     off = at;
-    return false;
+    return true;
   }
 
-  uint64_t count_spool() const {
-    off_t off = 0;
+  // The number of whole records, and where they end.
+  uint64_t count_spool(off_t& end) const {
+    end = 0;
     uint64_t n = 0;
     std::string id, data;
-    while (read_record(off, id, data)) ++n;
+    while (read_record(end, id, data)) ++n;
     return n;
   }
 
-  // Replays the spool in order from replay_off_, a window at a time; true once it is empty
-  // (and truncated).
-  bool replay() {
-    for (;;) {
+  // Replays the spool in order from replay_off_, at most `windows` windows; true once it is
+  // empty (and truncated). Batches of this run count as acknowledged as they are stored: the
+  // spool holds them in order, after every earlier batch of this run that was not stored.
+  bool replay(size_t windows) {
+    for (size_t w = 0; w < windows; ++w) {
       std::vector<Batch> window;
       off_t off = replay_off_;
       Batch b;
       while (window.size() < kWindow && read_record(off, b.id, b.data)) window.push_back(b);
       if (window.empty()) break;
       std::vector<const Batch*> ptrs;
-      for (const auto& w : window) ptrs.push_back(&w);
-      if (!publish(ptrs)) return false;
+      for (const auto& x : window) ptrs.push_back(&x);
+      if (!publish(ptrs)) {
+        next_replay_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+        return false;
+      }
       replay_off_ = off;
       replayed_ += window.size();
       stored_ += window.size();
       spool_count_ -= std::min<uint64_t>(spool_count_, window.size());
+      uint64_t ours = 0;
+      for (const auto& x : window) ours += x.id.compare(0, run_prefix_.size(), run_prefix_) == 0;
+      acked_ += ours;
+      { std::lock_guard<std::mutex> lock(mu_); }  // a waiter in flush() sees it, or wakes
+      done_cv_.notify_all();
     }
+    if (spool_count_ > 0) return false;
     if (::ftruncate(spool_fd_, 0) != 0) return false;
     replay_off_ = 0;
     spooled_ = false;
-    spool_count_ = 0;
     log::info("{}: the spool is replayed; publishing directly again", name_);
     return true;
+  }
+
+  // The publisher thread's failure (the spool cannot be written) becomes the run's error,
+  // at the next write, mark or flush (held: mu_).
+  void fail_if_failed() const {
+    if (failed_) throw RuntimeError(error_);
   }
 
   void run() {
     try {
       loop();
     } catch (const std::exception& e) {
-      log::error("{}", e.what());
-      failed_ = true;
       std::unique_lock<std::mutex> lock(mu_);
-      handled_ = queued_;  // nobody waits for a sink that cannot write
+      error_ = e.what();
+      failed_ = true;
       done_cv_.notify_all();
     }
   }
 
+  // Each pass takes a window of batches from the queue; while the spool holds anything,
+  // they join it (in order) and one window of the spool is replayed, so that the queue
+  // never waits for a whole replay: a cluster slower than the scan costs disk, not memory.
   void loop() {
     for (;;) {
       std::vector<Batch> window;
       bool behind = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(500),
+        // With a spool to replay, no waiting (a window of it is replayed below).
+        cv_.wait_for(lock, std::chrono::milliseconds(may_replay() ? 0 : 500),
                      [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) {
-          if (stop_) return;
-          lock.unlock();
-          if (may_replay()) replay();  // the server may be back
-          continue;
-        }
+        if (queue_.empty() && stop_) return;
         while (!queue_.empty() && window.size() < kWindow) {
           window.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
         behind = queue_.size() >= kMaxQueued;
       }
-      for (auto& b : window) b.id = fmt::format("{:016x}-{}", run_id_, b.seq);
-      if (may_replay() && !behind) replay();
-      std::vector<const Batch*> ptrs;
-      for (const auto& b : window) ptrs.push_back(&b);
-      if (spooled_ || behind || !publish(ptrs)) {
-        if (!spooled_)
-          log::warn("{}: server {}; spooling to {}", name_,
-                    behind ? "slower than the scan" : "away or slow", spool_path_);
-        for (const auto& b : window) spool(b.id, b.data);
-      } else {
-        stored_ += window.size();
+      if (!window.empty()) {
+        for (auto& b : window) b.id = run_prefix_ + std::to_string(b.seq);
+        std::vector<const Batch*> ptrs;
+        for (const auto& b : window) ptrs.push_back(&b);
+        if (spooled_ || behind || !publish(ptrs)) {
+          if (!spooled_)
+            log::warn("{}: server {}; spooling to {}", name_,
+                      behind ? "slower than the scan" : "away or slow", spool_path_);
+          for (const auto& b : window) spool(b);
+        } else {
+          stored_ += window.size();
+          acked_ += window.size();
+        }
+        std::unique_lock<std::mutex> lock(mu_);
+        handled_ += window.size();
+        done_cv_.notify_all();
       }
-      std::unique_lock<std::mutex> lock(mu_);
-      handled_ += window.size();
-      done_cv_.notify_all();
+      if (may_replay()) replay(1);
     }
   }
 
   std::string name_, subject_, stream_, spool_path_;
   int replicas_ = 1;
   bool wait_ = false;
+  std::chrono::seconds close_wait_ = kCloseWait;
   std::atomic<uint64_t> async_errors_{0};  // negative acknowledgements, timeouts
   std::unique_ptr<NatsClient> client_;
   int spool_fd_ = -1;
   off_t replay_off_ = 0;
-  uint64_t run_id_ = 0;
+  std::string run_prefix_;  // this run's message ids: RUN-SEQ
   bool stream_ok_ = false;
   std::chrono::steady_clock::time_point next_replay_{};
   bool spooled_ = false;
   bool closed_ = false;
-  bool failed_ = false;
+  std::atomic<bool> failed_{false};
+  std::string error_;
   uint64_t spool_count_ = 0, stored_ = 0, replayed_ = 0, spooled_total_ = 0;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   std::deque<Batch> queue_;
   uint64_t next_seq_ = 0, queued_ = 0;
-  std::atomic<uint64_t> handled_{0};
+  std::atomic<uint64_t> handled_{0};  // acknowledged or spooled
+  std::atomic<uint64_t> acked_{0};    // this run's batches acknowledged by the stream
   bool stop_ = false;
   std::thread thread_;
 };

@@ -107,7 +107,9 @@ def body():
 
             want = {(str(a), p) for a in ipaddress.ip_network(TARGETS) for p in PORTS}
             out_csv = os.path.join(work, "all.csv")
-            run([DPSCAN, "collect", "--cluster", url, "dry", "-o", out_csv], check_rc=0)
+            p = run([DPSCAN, "collect", "--cluster", url, "dry", "-o", out_csv], check_rc=0)
+            # Every probe was published once: nothing for collect to leave out.
+            check(" 0 duplicates left out" in p.stderr, f"collect: {p.stderr.strip()[-300:]}")
             with open(out_csv) as f:
                 rows = [(r["ip"], int(r["port"])) for r in csv.DictReader(f)]
             check(len(rows) == len(set(rows)), f"collect wrote {len(rows) - len(set(rows))} "
@@ -133,6 +135,8 @@ def body():
                         "needs the same seed", "another seed", cwd=w)
             expect_fail([DPSCAN, "-c", camp, "--cluster", url, "-p", "22"], 2,
                         "holds another plan", "another plan", cwd=w)
+            expect_fail([DPSCAN, "-c", camp, "--cluster", url, "--max-runtime", "5"], 2,
+                        "leave out 'max-runtime'", "--max-runtime in a cluster", cwd=w)
             expect_fail([DPSCAN, "-c", camp, "--cluster", "nats://127.0.0.1:1"], 1,
                         "cannot connect", "unreachable server", cwd=w)
             expect_fail([DPSCAN, "-c", camp, "--cluster", url, "--nats-creds",
