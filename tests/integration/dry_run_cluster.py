@@ -27,6 +27,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from campaign_common import DPSCAN, check, main, run  # noqa: E402
 from nats_common import NatsCluster  # noqa: E402
+from nats_creds import NKey, Operator  # noqa: E402
 
 TARGETS, PORTS, SHARDS = "198.18.0.0/16", (22, 80), 8
 
@@ -174,6 +175,30 @@ def body():
                     cwd=dirs[1], timeout=120)
             check(p.returncode == 0, f"the right password: exit {p.returncode}: {p.stderr[-800:]}")
             check("right" not in p.stderr, "the password appears in dpscan's messages")
+
+        # A credentials file (decentralized auth: an operator, an account with JetStream and
+        # a user, made by nats_creds.py): the user's .creds works, a user of an account the
+        # server does not know is refused.
+        op = Operator()
+        with NatsCluster(os.path.join(work, "creds"), nodes=1, extra=op.server_conf()) as cs:
+            os.makedirs(cs.workdir)
+            cs.start().wait_ready()
+            curl = f"nats://127.0.0.1:{cs.client_ports[0]}"
+            good = op.creds(os.path.join(work, "good.creds"))
+            bad = op.creds(os.path.join(work, "bad.creds"), account=NKey("account"))
+            expect_fail([DPSCAN, "-c", camp, "--cluster", curl, "--nats-creds", bad], 1,
+                        "Authorization", "creds of an unknown account", cwd=dirs[1])
+            expect_fail([DPSCAN, "-c", camp, "--cluster", curl], 1, "Authorization",
+                        "no creds for a server that needs them", cwd=dirs[1])
+            p = run([DPSCAN, "-c", camp, "--cluster", curl, "--nats-creds", good], cwd=dirs[1],
+                    timeout=120)
+            check(p.returncode == 0, f"--nats-creds: exit {p.returncode}: {p.stderr[-800:]}")
+            got = run([DPSCAN, "collect", "--cluster", curl, "--nats-creds", good, "dry",
+                       "--output-format", "ndjson"], check_rc=0).stdout
+            check(len(got.splitlines()) == len(want), f"collect with creds: "
+                                                      f"{len(got.splitlines())} records")
+            print(f"creds: {len(want)} records with --nats-creds; an unknown account's user and "
+                  f"no creds refused", flush=True)
 
         # TLS: a server with a certificate from a CA made here; tls:// with --nats-ca works,
         # without it the certificate is refused.
