@@ -31,4 +31,6 @@ if [[ ! -f $dir/build.ninja ]]; then
   step "configuring $dir (meson setup)" meson setup "$dir" "$@"
 fi
 echo "build: compiling $dir (ninja)" >&2
-step "compiling $dir (ninja)" ninja -C "$dir"
+# $DPSCAN_BUILD_TARGETS: only these ninja targets (a build whose other programs no test uses).
+# shellcheck disable=SC2086
+step "compiling $dir (ninja)" ninja -C "$dir" ${DPSCAN_BUILD_TARGETS:-}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A new user's machine, as a test: builds a fresh Debian 12 root (debootstrap minbase: no
 # compiler, no python, no cmake, no DPDK), clones this repository's committed HEAD into it
-# and runs CMD there as root (default: the README's demo, then the unit tests and the
-# clang fuzz build, i.e. every build and run dependency the two README commands need).
+# and runs CMD there as root (default: the README's demo, then the unit tests, the clang fuzz
+# build's configuration and a sanitized libFuzzer program, i.e. every build and run
+# dependency the two README commands need).
 # Fails if CMD fails: a package that install-deps.sh does not install but the build or the
 # demo needs is found only by accident on a developer's machine, never here.
 #
@@ -13,9 +14,16 @@
 # kernel, so the demo's network-namespace lab works inside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The clang fuzz build is configured (meson finds every dependency with clang) and a small
+# libFuzzer program is built with the sanitizers and run (the runtimes are installed); the
+# full fuzz build, the same sources, runs in CI on the host.
 cmd=${1:-'scripts/demo.sh && meson test -C build --suite unit --print-errorlogs &&
-  CC=clang CXX=clang++ scripts/build.sh build-fuzz -Dfuzz=true -Dtests=false \
-    -Db_sanitize=address,undefined -Db_lundef=false'}
+  CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Dtests=false \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null &&
+  printf "extern \"C\" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n" \
+    >/tmp/fuzz-check.cc &&
+  clang++ -fsanitize=fuzzer,address,undefined /tmp/fuzz-check.cc -o /tmp/fuzz-check &&
+  /tmp/fuzz-check -runs=100 2>/dev/null && echo "fresh root: clang fuzz toolchain ok"'}
 
 say() { echo "fresh-root-check: $*" >&2; }
 # Inside a fresh root (this script's, or ../shared/tools/fresh-root.sh's chroot) the check

@@ -4,7 +4,7 @@
 # first and the unit, dry-run and bad-input tests in the second, the unit tests in a portable
 # build (build-portable/, -Dnative=false: no -march=native, the AVX-512 paths chosen at run
 # time), fuzzes the RX parser for 30 s (build-fuzz/, clang + libFuzzer), runs the README's
-# demo, the unit tests and the fuzz build once more in a freshly debootstrapped Debian 12 root
+# demo, the unit tests and the fuzz toolchain once more in a freshly debootstrapped Debian 12 root
 # (scripts/fresh-root-check.sh: a dependency install-deps.sh forgets fails there), and ends
 # with one line "N passed, N failed[, N skipped]". Exits non-zero if anything failed.
 # Integration tests need root (network namespaces). DPSCAN_FRESH_ROOT=0 leaves out the
@@ -16,7 +16,7 @@ scripts/install-deps.sh || exit 1
 scripts/build.sh build || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug ||
   { echo "sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
-scripts/build.sh build-portable -Dnative=false ||
+DPSCAN_BUILD_TARGETS=tests/unit_tests scripts/build.sh build-portable -Dnative=false ||
   { echo "portable build failed"; echo "0 passed, 1 failed"; exit 1; }
 CC=clang CXX=clang++ scripts/build.sh build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
   -Db_lundef=false || { echo "fuzz build failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -24,7 +24,7 @@ CC=clang CXX=clang++ scripts/build.sh build-fuzz -Dfuzz=true -Dtests=false -Db_s
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 meson test -C build --print-errorlogs --num-processes 2 "$@"
 meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite sanitize "$@"
-meson test -C build-portable --print-errorlogs --num-processes 2 --suite unit "$@"
+meson test -C build-portable --no-rebuild --print-errorlogs --num-processes 2 --suite unit "$@"
 meson test -C build-fuzz --print-errorlogs --suite fuzz "$@"
 
 # A new user's machine: the README's commands in a fresh Debian 12 root.
