@@ -90,7 +90,6 @@ struct ScanPlan {
   std::array<bool, kStatusCount> report{true, false, false};  // by Status (--report)
   std::string summary_path;
   std::string metrics_listen;  // --metrics-listen ADDR:PORT, empty: none
-  std::string cluster;         // --cluster URL: run a cluster campaign's shards (docs/cluster.md)
   std::string nats_creds;      // --nats-creds FILE, for every NATS connection
   std::string nats_ca;         // --nats-ca FILE
   double cooldown_s = 8;

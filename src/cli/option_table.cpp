@@ -65,7 +65,7 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
   misc.add_options()
       ("config,c", po::value(&v.config), "run the scans of campaign FILE (YAML); options given here override the file")
       ("print-config", po::bool_switch(), "print the effective configuration as a campaign (YAML) and exit")
-      ("cluster", po::value(&plan.cluster), "run the shards of a cluster campaign (-c FILE with shards and cluster) as one of its workers, with the NATS JetStream servers at URL (nats://HOST:PORT[,HOST:PORT...])")
+      ("cluster", po::value<std::string>(), "run the shards of a cluster campaign (-c FILE with shards and cluster) as one of its workers, with the NATS JetStream servers at URL (nats://HOST:PORT[,HOST:PORT...])")
       ("scan-name", po::value(&plan.name)->default_value("scan"), "name of the scan in results and summaries")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")

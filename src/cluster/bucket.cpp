@@ -27,6 +27,10 @@ std::string plan_key(const std::string& scan) {
   return "plan." + bucket_scan_name(scan);
 }
 
+double unix_time() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 std::string fields_text(const Fields& f) {
   std::string s;
   for (const auto& [k, v] : f) s += (s.empty() ? "" : " ") + k + "=" + v;

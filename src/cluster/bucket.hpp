@@ -25,6 +25,7 @@ std::string plan_key(const std::string& scan);
 
 // "k=v k=v ..." values (what `nats kv get` shows, and easy to read back).
 using Fields = std::map<std::string, std::string>;
+double unix_time();  // seconds since the epoch: heartbeat times in the values
 std::string fields_text(const Fields& f);
 Fields parse_fields(const std::string& text);
 

@@ -61,10 +61,6 @@ po::variables_map parse(int argc, char** argv, const po::options_description& d,
   return vm;
 }
 
-double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 uint64_t num(const Fields& f, const char* k) {
   const auto it = f.find(k);
   if (it == f.end()) return 0;
@@ -118,7 +114,7 @@ int cluster_status(int argc, char** argv) {
   }
   if (plans.empty())
     throw RuntimeError(fmt::format("bucket '{}' holds no campaign plan", c.bucket));
-  const double now = now_unix();
+  const double now = unix_time();
   std::string out, js;
   uint64_t all_sent = 0, all_probes = 0, all_results = 0, shards_done = 0, shards_all = 0;
   double all_rate = 0;
@@ -278,7 +274,7 @@ int collect(int argc, char** argv) {
     throw UsageError(fmt::format("collect: no results of scan '{}' in the stream", scan_filter));
   OutputContext ctx;
   ctx.scan_name = scan;
-  ctx.start_time = now_unix();
+  ctx.start_time = unix_time();
   Outputs out({OutputSpec{fmt_, output}}, ctx, probes > 0);
   out.begin();
   uint64_t written = 0;

@@ -1,5 +1,5 @@
 // A shard held by a cluster worker (src/cluster/worker.cpp), as the main loop sees it: it is
-// told each settled checkpoint (every result before it acknowledged or spooled) and the
+// told each settled checkpoint (every result before it acknowledged by the stream) and the
 // progress once a second, and says when another worker has taken the shard over. It stores
 // and heartbeats on a thread of its own: the main loop never waits for the server.
 #pragma once
@@ -15,7 +15,6 @@ struct LeaseProgress {
   uint64_t planned = 0;
   uint64_t results = 0;
   double rate_pps = 0;
-  bool sending_done = false;
 };
 
 class RunLease {

@@ -42,17 +42,17 @@ void MainLoop::checkpoint(bool waited, bool blocking) {
   if (!wants_checkpoints()) return;
   // No cooldown (a dry run): nothing can arrive late, the positions are final at once.
   const bool now_final = waited || config_.cooldown_s <= 0;
+  const auto take = [&] {
+    const SendProgress p = now_final ? sender_.progress() : history_.settled(Clock::now());
+    return state_.checkpoint(p.positions, p.sent);
+  };
   if (blocking) {
     out_.flush();
-    const SendProgress p = now_final ? sender_.progress() : history_.settled(Clock::now());
     pending_.reset();
-    store(state_.checkpoint(p.positions, p.sent));
+    store(take());
     return;
   }
-  if (!pending_) {
-    const SendProgress p = now_final ? sender_.progress() : history_.settled(Clock::now());
-    pending_ = Pending{state_.checkpoint(p.positions, p.sent), out_.mark()};
-  }
+  if (!pending_) pending_ = Pending{take(), out_.mark()};
   store_settled();
 }
 
@@ -99,7 +99,6 @@ void MainLoop::publish_metrics(Clock::time_point now, double rate_pps) {
     p.planned = sender_.sending_done() ? p.sent : std::max(p.sent, before + sender_.planned());
     for (size_t i = 0; i < kStatusCount; ++i) p.results += c.get(static_cast<Status>(i));
     p.rate_pps = rate_pps;
-    p.sending_done = sender_.sending_done();
     config_.lease->progress(p);
   }
   if (!config_.metrics) return;

@@ -130,17 +130,20 @@ def body():
                 check(text, "no /metrics during the cooldown")
                 # Prometheus has scraped a sample with sending done (1 s interval)
                 # (the per-lcore series summed, as a user's query would)
+                # One query (one request) per look: the run ends a few seconds after sending,
+                # and its series go stale then. Each part is tagged by a label q.
+                names = {"done": "dpscan_sending_done", "up": "up",
+                         "sent": "dpscan_probes_sent_total", "results": "dpscan_results_total"}
+                query = " or ".join(f'label_replace({e}, "q", "{q}", "", "")' for q, e in (
+                    ("done", "dpscan_sending_done"), ("up", "up"),
+                    ("sent", "sum(dpscan_probes_sent_total)"),
+                    ("results", "sum by (status) (dpscan_results_total)")))
                 stored, deadline = {}, time.time() + 10
                 while time.time() < deadline:
-                    stored = {}
-                    for name, query in (("dpscan_sending_done", "dpscan_sending_done"),
-                                        ("up", "up"),
-                                        ("dpscan_probes_sent_total", "sum(dpscan_probes_sent_total)"),
-                                        ("dpscan_results_total",
-                                         "sum by (status) (dpscan_results_total)")):
-                        q = get(api + "/api/v1/query?query=" + urllib.parse.quote(query))
-                        for r in (json.loads(q)["data"]["result"] if q else []):
-                            stored[(name, r["metric"].get("status", ""))] = float(r["value"][1])
+                    q = get(api + "/api/v1/query?query=" + urllib.parse.quote(query))
+                    stored = {(names[r["metric"]["q"]], r["metric"].get("status", "")):
+                              float(r["value"][1]) for r in (json.loads(q)["data"]["result"]
+                                                             if q else [])}
                     if stored.get(("dpscan_sending_done", "")) == 1:
                         break
                     time.sleep(0.5)
