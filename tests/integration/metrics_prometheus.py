@@ -8,8 +8,7 @@ counters; once it has sent everything (dpscan_sending_done 1):
 - every counter of the final status record (--status-format ndjson: the counter table) is
   there once, under Prometheus' names (dpscan_probes_sent_total, dpscan_<name>_total,
   dpscan_results_total{status}, dpscan_dropped_total{reason}), with scan and shard labels,
-  one sample per lcore (lcore="tx0", "rx0") for the lcores' counters, summed here (more
-  TX lcores than this machine's 2 CPUs can poll starve Prometheus' scrapes);
+  one sample per lcore (lcore="tx0", "rx0") for the lcores' counters, summed here;
 - the sending counters and the results by status equal the run's summary;
 - Prometheus stored the same figures (its HTTP query API) and up{job="dpscan"} is 1.
 Bad values of --metrics-listen and a port already taken are refused with a clear error.
