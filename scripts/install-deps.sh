@@ -10,6 +10,8 @@ PACKAGES=(
   # build
   g++ meson ninja-build pkg-config
   libdpdk-dev dpdk dpdk-dev libboost-program-options-dev libyaml-cpp-dev libfmt-dev doctest-dev
+  # IPv6 hitlists: .gz, .xz and .zst read through Debian's libraries
+  zlib1g-dev liblzma-dev libzstd-dev
   # sanitizer and fuzz builds, formatting check
   clang libclang-rt-14-dev clang-format
   # the lab and the tests

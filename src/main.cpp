@@ -45,7 +45,8 @@ bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
              dpscan::RunLease* lease = nullptr) {
   dpscan::OutputContext ctx;
   const dpscan::ModuleNames names = dpscan::module_names(plan.probe);
-  ctx.protocol = std::string(names.protocol);
+  ctx.protocol = names.protocol;
+  ctx.slot_names = dpscan::probe_slot_names(plan);
   ctx.scan_type = std::string(names.scan_type);
   ctx.scan_name = plan.name;
   ctx.csv_fields = plan.csv_fields;

@@ -1,6 +1,7 @@
 // Resume state (masscan's paused.conf, which ZMap lacks: ZMap #27). A checkpoint names the
 // plan it belongs to by a hash over everything that fixes the probe order and the cookies
-// (address intervals, ports, seed, cookie key, shard, lcores, retries), and holds each local
+// (the family and address list, the probe module and its slots, seed, cookie key, shard,
+// lcores, retries), and holds each local
 // subshard's walk position and probes sent. It is written atomically: a temporary file in
 // the same directory, fsync, rename; a crash leaves either the old or the new file. The last
 // line is a hash of the rest, so a damaged or edited file is refused.
@@ -25,7 +26,13 @@ struct Checkpoint {
   std::vector<uint64_t> sent;       // per local TX lcore: probes sent (for --max-targets)
 };
 
-uint64_t plan_identity(const ScanPlan& plan, uint64_t seed, const SipKey& key);
+// The identity of an IPv4 address list (IPv6's is Ipv6Targets::identity()).
+uint64_t ipv4_identity(const IpSet& addresses);
+// The identity of a plan's targets whatever the seed (random IPv6 interface IDs taken with
+// one fixed key), for comparing plans (a cluster's workers).
+uint64_t targets_identity(const ScanPlan& plan);
+uint64_t plan_identity(const ScanPlan& plan, uint64_t targets_id, uint64_t seed,
+                       const SipKey& key);
 
 void write_checkpoint(const std::string& path, const Checkpoint& c);  // throws RuntimeError
 Checkpoint read_checkpoint(const std::string& path);                  // throws UsageError

@@ -1,5 +1,6 @@
 // Stateless probe cookies (docs/design.md, decision 3). A keyed PRF over (source address,
-// destination address, destination port) gives 64 bits h: the low 32 are the SYN's sequence
+// destination address, destination port) — each address whole, 32 or 128 bits — gives 64
+// bits h: the low 32 are the SYN's sequence
 // number, bits 32..47 choose the source port inside the configured range, bits 48..63 are
 // the IP ID (so the IP ID is never a constant that fingerprints the scanner). An answer is
 // ours only when its destination port is that source port and its acknowledgement matches:
@@ -65,12 +66,51 @@ uint64_t cookie_hash_aes(const AesKeys& keys, uint32_t src, uint32_t dst, uint16
 void cookie_hash_aes_batch(const AesKeys& keys, const uint32_t* src, const uint32_t* dst,
                            const uint16_t* dport, uint64_t* out, unsigned n);
 
-// The cookie message is IPv4's (source, destination, port): an address family with longer
-// addresses adds its own message here (the 16-byte AES block has room for IPv6 only with
-// a second block).
+// IPv6's message: src(16) | dst(16) | dport(2), network order. SipHash-2-4 takes it in five
+// blocks; the AES PRF as a CBC-MAC of three blocks, src, dst, dport and zeros (a secure PRF for
+// messages of one fixed length): E(E(E(src) ^ dst) ^ (dport | 0...)).
+inline uint64_t cookie_hash_siphash(const SipKey& key, Ipv6Addr src, Ipv6Addr dst,
+                                    uint16_t dport) {
+  siphash_detail::State s(key);
+  s.compress(__builtin_bswap64(src.hi()));
+  s.compress(__builtin_bswap64(src.lo()));
+  s.compress(__builtin_bswap64(dst.hi()));
+  s.compress(__builtin_bswap64(dst.lo()));
+  s.compress((uint64_t{34} << 56) | __builtin_bswap16(dport));
+  return s.finish();
+}
+uint64_t cookie_hash_aes(const AesKeys& keys, Ipv6Addr src, Ipv6Addr dst, uint16_t dport);
+void cookie_hash_aes_batch(const AesKeys& keys, const Ipv6Addr* src, const Ipv6Addr* dst,
+                           const uint16_t* dport, uint64_t* out, unsigned n);
+
+// The cookie message is the family's (source, destination, destination port).
 inline uint64_t cookie_hash(const CookieParams& p, Ipv4Addr src, Ipv4Addr dst, uint16_t dport) {
   return p.algo == CookieAlgo::kAes ? cookie_hash_aes(p.aes, src.value(), dst.value(), dport)
                                     : cookie_hash_siphash(p.key, src.value(), dst.value(), dport);
+}
+inline uint64_t cookie_hash(const CookieParams& p, Ipv6Addr src, Ipv6Addr dst, uint16_t dport) {
+  return p.algo == CookieAlgo::kAes ? cookie_hash_aes(p.aes, src, dst, dport)
+                                    : cookie_hash_siphash(p.key, src, dst, dport);
+}
+// A burst's hashes (the AES PRF interleaves the probes' rounds).
+inline void cookie_hashes(const CookieParams& p, const Ipv4Addr* src, const Ipv4Addr* dst,
+                          const uint16_t* dport, uint64_t* out, unsigned n) {
+  if (p.algo == CookieAlgo::kAes) {
+    static_assert(sizeof(Ipv4Addr) == sizeof(uint32_t));
+    cookie_hash_aes_batch(p.aes, reinterpret_cast<const uint32_t*>(src),
+                          reinterpret_cast<const uint32_t*>(dst), dport, out, n);
+    return;
+  }
+  for (unsigned i = 0; i < n; ++i) out[i] = cookie_hash_siphash(p.key, src[i].value(),
+                                                              dst[i].value(), dport[i]);
+}
+inline void cookie_hashes(const CookieParams& p, const Ipv6Addr* src, const Ipv6Addr* dst,
+                          const uint16_t* dport, uint64_t* out, unsigned n) {
+  if (p.algo == CookieAlgo::kAes) {
+    cookie_hash_aes_batch(p.aes, src, dst, dport, out, n);
+    return;
+  }
+  for (unsigned i = 0; i < n; ++i) out[i] = cookie_hash_siphash(p.key, src[i], dst[i], dport[i]);
 }
 
 inline Cookie cookie_from_hash(const CookieParams& p, uint64_t h) {
@@ -80,7 +120,8 @@ inline Cookie cookie_from_hash(const CookieParams& p, uint64_t h) {
           static_cast<uint16_t>(h >> 48)};
 }
 
-inline Cookie make_cookie(const CookieParams& p, Ipv4Addr src, Ipv4Addr dst, uint16_t dport) {
+template <typename A>
+inline Cookie make_cookie(const CookieParams& p, A src, A dst, uint16_t dport) {
   return cookie_from_hash(p, cookie_hash(p, src, dst, dport));
 }
 

@@ -32,8 +32,8 @@ inline constexpr size_t kTxSlots = static_cast<size_t>(TxCounter::kCount);
 enum class RxCounter : uint16_t {
   kReceived,
   kDuplicates,
-  kArpReplies,
-  kRstSent,
+  kNeighbourReplies,
+  kRepliesSent,
   kVlanTagged,
   kIpOptions,
   kCsumPartial,

@@ -10,13 +10,13 @@
 #include <memory>
 #include <string_view>
 
-#include "dpscan/target_space.hpp"
 
 namespace dpscan {
 
 class Dedup {
  public:
-  Dedup(const TargetSpace& space, uint64_t memory_bytes);
+  // targets: the index space's size.
+  Dedup(uint64_t targets, uint64_t memory_bytes);
 
   // True the first time a pair is seen; false for a duplicate.
   bool first(uint64_t index) {

@@ -12,21 +12,29 @@
 #include <string_view>
 #include <vector>
 
+#include "dpscan/ip_addr.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/result.hpp"
-#include "dpscan/target_space.hpp"
 
 namespace dpscan {
 
 // What encoders need to know about the scan besides its results.
 struct OutputContext {
   std::string scan_name;                // ndjson/csv "scan" field, xml
-  std::vector<std::string> csv_fields;  // empty: the default columns
+  std::vector<std::string> csv_fields;  // empty: the module's default columns
   std::string command_line;             // xml nmaprun args
   std::vector<uint16_t> ports;          // xml scaninfo
   double start_time = 0;                // Unix seconds
-  std::string protocol = "tcp";         // the probe module's (list, xml)
+  Proto protocol = Proto::kTcp;         // the probe module's (default columns, xml)
   std::string scan_type = "syn";        // nmap's scaninfo type (xml)
+  std::vector<std::string> slot_names;  // UDP: the payload of each probe slot (Result::slot)
+};
+
+// A dry run's record: one probe.
+struct ProbeRecord {
+  IpAddr ip;
+  uint16_t port = 0;
+  uint16_t slot = 0;
 };
 
 class Encoder {
@@ -34,8 +42,8 @@ class Encoder {
   virtual ~Encoder() = default;
   // Each appends the bytes it produces to `out`.
   virtual void begin(std::string& out) = 0;
-  virtual void result(const Result& r, std::string& out) = 0;
-  virtual void probe(const Target& t, std::string& out) = 0;  // --dry-run records
+  virtual void result(const ResultView& r, std::string& out) = 0;
+  virtual void probe(const ProbeRecord& p, std::string& out) = 0;  // --dry-run records
   virtual void end(std::string& out) = 0;
 };
 
@@ -44,6 +52,8 @@ std::unique_ptr<Encoder> make_encoder(OutputFormat format, const OutputContext& 
 
 // The csv columns a user may choose (--output-fields); throws UsageError for others.
 std::vector<std::string> parse_output_fields(const std::string& list);
+// The csv columns of a module's results when --output-fields is not given.
+const std::vector<std::string>& default_output_fields(Proto protocol);
 
 class Sink {
  public:
@@ -131,15 +141,16 @@ class Outputs {
   explicit Outputs(std::vector<Output> outputs);
 
   void begin();
-  void result(const Result& r) {
+  void result(const ResultView& r) {
     for (auto& o : outputs_) {
       o.encoder->result(r, o.buffer);
       if (o.buffer.size() >= kBatch) hand_over(o);
     }
   }
-  void probe(const Target& t) {
+  void result(const Result& r) { result(ResultView{r, {}}); }
+  void probe(const ProbeRecord& p) {
     for (auto& o : outputs_) {
-      o.encoder->probe(t, o.buffer);
+      o.encoder->probe(p, o.buffer);
       if (o.buffer.size() >= kBatch) hand_over(o);
     }
   }

@@ -4,12 +4,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "dpscan/classify.hpp"
+#include "dpscan/family.hpp"
+#include "dpscan/ip_addr.hpp"
 #include "dpscan/ip_set.hpp"
 #include "dpscan/probe.hpp"
 #include "dpscan/sources.hpp"
@@ -37,12 +39,18 @@ struct OutputSpec {
 
 enum class StatusFormat : uint8_t { kText, kNdjson, kNone };
 
-// The probe module a scan sends (src/probe/modules.hpp). TCP SYN is the only one so far.
-enum class ProbeKind : uint8_t { kTcpSyn };
+// The probe module a scan sends (src/probe/modules.hpp; --probe-module).
+enum class ProbeKind : uint8_t { kTcpSyn, kUdp, kIcmpEcho };
+std::string_view to_string(ProbeKind k);
+ProbeKind parse_probe_kind(std::string_view name);  // throws UsageError
+
+struct Ipv6TargetSources;  // ipv6_targets.hpp: intervals, generators, hitlist, exclusions
 
 struct ScanPlan {
-  // What to scan.
-  IpSet addresses;                   // targets minus exclusions
+  // What to scan: one family per scan.
+  Family family = Family::kIpv4;
+  IpSet addresses;                   // IPv4: targets minus exclusions
+  std::shared_ptr<const Ipv6TargetSources> targets6;  // IPv6 (shared: a hitlist is not copied)
   uint64_t requested_addresses = 0;  // before exclusions, for the user's information
   std::vector<uint16_t> ports;
   uint64_t seed = 0;
@@ -69,8 +77,10 @@ struct ScanPlan {
   double rate_pps = 10000;  // 0: as fast as the device takes them
   std::string device;
   std::vector<std::string> eal_args;
-  SourceAddresses sources;
+  SourceAddresses sources;  // IPv4 scans
+  SourceAddresses6 sources6;  // IPv6 scans
   std::optional<Ipv4Addr> gateway_ip;
+  std::optional<Ipv6Addr> gateway_ip6;
   std::optional<MacAddr> gateway_mac;
   OptionProfile probe_options = OptionProfile::kWindows;
   uint8_t ttl = 64;
@@ -87,7 +97,8 @@ struct ScanPlan {
   std::vector<std::string> csv_fields;  // --output-fields
   StatusFormat status_format = StatusFormat::kText;
   std::string command_line;                                   // for the xml output
-  std::array<bool, kStatusCount> report{true, false, false};  // by Status (--report)
+  std::array<bool, kStatusCount> report{true, false, false, false};  // by Status (--report)
+  uint16_t udp_response_bytes = 0;  // --udp-response-bytes: answer bytes kept per result
   std::string summary_path;
   std::string metrics_listen;  // --metrics-listen ADDR:PORT, empty: none
   std::string nats_creds;      // --nats-creds FILE, for every NATS connection
@@ -98,6 +109,28 @@ struct ScanPlan {
   bool bench_responder = false;  // benchmark the RX path against an in-process responder
   int verbosity = 0;             // -1 quiet, 0 normal, 1+ verbose (DPDK's own log)
 };
+
+// The probe slots of the index space (target_space.hpp): the port of each (TCP: the ports;
+// UDP: each port once per payload sent to it; ICMP echo: one slot, port 0).
+std::vector<uint16_t> probe_slots(const ScanPlan& plan);
+// What each slot sends, for the outputs (UDP: the payload's name; others: none).
+std::vector<std::string> probe_slot_names(const ScanPlan& plan);
+// A hash of the module's settings that fix what its probes carry (UDP: the payloads), for
+// the checkpoint's plan identity.
+uint64_t probe_identity(const ScanPlan& plan);
+// The family's source addresses and gateway of a plan.
+inline const SourceAddresses& sources_of(Ipv4Addr, const ScanPlan& p) {
+  return p.sources;
+}
+inline const SourceAddresses6& sources_of(Ipv6Addr, const ScanPlan& p) {
+  return p.sources6;
+}
+inline const std::optional<Ipv4Addr>& gateway_of(Ipv4Addr, const ScanPlan& p) {
+  return p.gateway_ip;
+}
+inline const std::optional<Ipv6Addr>& gateway_of(Ipv6Addr, const ScanPlan& p) {
+  return p.gateway_ip6;
+}
 
 // Parses the command line (campaign.hpp: command_line_options, then plan_from_options).
 // Returns nullopt after --help or --version (already printed). Throws UsageError for

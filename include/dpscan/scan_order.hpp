@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "dpscan/cyclic.hpp"
-#include "dpscan/target_space.hpp"
 
 namespace dpscan {
 
@@ -25,8 +24,9 @@ struct ShardSpec {
 
 class ScanOrder {
  public:
-  ScanOrder(const TargetSpace& space, uint32_t retries, uint64_t seed, ShardSpec shard,
-            uint32_t lcores);
+  // targets: the index space's size (IndexSpace::size()). Throws UsageError when the probes
+  // are more than the largest cyclic group walks.
+  ScanOrder(uint64_t targets, uint32_t retries, uint64_t seed, ShardSpec shard, uint32_t lcores);
 
   uint64_t probes() const { return probes_; }  // over all shards
   uint32_t lcores() const { return lcores_; }
@@ -35,14 +35,15 @@ class ScanOrder {
   // The walk of one local lcore's subshard, over probe indices.
   CyclicWalk walk(uint32_t lcore) const;
 
-  // Probe index -> target.
-  Target target(uint64_t probe_index) const {
+  uint64_t targets() const { return targets_; }
+
+  // Probe index -> target index (IndexSpace::at).
+  uint64_t target_index(uint64_t probe_index) const {
     while (probe_index >= targets_) probe_index -= targets_;  // at most `retries` steps
-    return space_.at(probe_index);
+    return probe_index;
   }
 
  private:
-  const TargetSpace& space_;
   uint64_t targets_;
   uint64_t probes_;
   CyclicGroup group_;

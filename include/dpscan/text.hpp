@@ -13,4 +13,7 @@ namespace dpscan {
 // that many input bytes becomes "...".
 std::string printable(std::string_view s, size_t max = std::string_view::npos);
 
+// `s` without the spaces, tabs, carriage returns and line feeds at either end.
+std::string_view trim_space(std::string_view s);
+
 }  // namespace dpscan

@@ -8,16 +8,23 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <memory>
 #include <sstream>
 #include <tuple>
 
 #include <fmt/format.h>
 
 #include "dpscan/error.hpp"
+#include "dpscan/hitlist.hpp"
+#include "dpscan/ipv6_targets.hpp"
+#include "dpscan/log.hpp"
 #include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/ports.hpp"
+#include "dpscan/prefix_generator.hpp"
 #include "output/nats_sink.hpp"
+#include "target_specs.hpp"
 
 namespace dpscan {
 namespace {
@@ -122,10 +129,12 @@ double parse_bandwidth(const std::string& text) {
 
 // Bytes a probe takes on an Ethernet wire: the frame (padded to 60), FCS (4), preamble and
 // start delimiter (8), inter-frame gap (12). A 66-byte "windows" probe takes 90.
-uint64_t wire_bytes(OptionProfile p) {
+uint64_t wire_bytes(OptionProfile p, Family f) {
   ProbeConfig c;
   c.options = p;
-  return std::max<uint64_t>(ProbeTemplate(c).size(), 60) + 4 + 20;
+  const size_t frame =
+      f == Family::kIpv4 ? TcpTemplate<Ipv4>(c).size() : TcpTemplate<Ipv6>(c).size();
+  return std::max<uint64_t>(frame, 60) + 4 + 20;
 }
 
 }  // namespace
@@ -158,49 +167,97 @@ std::vector<std::string> split_args(const std::string& s) {
   return out;
 }
 
-ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v) {
-  plan.verbosity = vm.count("quiet") ? -1 : static_cast<int>(vm.count("verbose"));
-  plan.seed_given = vm.count("seed") > 0;
-  if (plan.seed_given) {
-    const auto [end, ec] = std::from_chars(v.seed.data(), v.seed.data() + v.seed.size(), plan.seed);
-    if (v.seed.empty() || ec != std::errc{} || end != v.seed.data() + v.seed.size()) {
-      throw OptionError("seed",
-                        fmt::format("--seed: '{}' is not a number from 0 to 2^64-1", v.seed));
-    }
-  }
+namespace {
 
-  // Targets and exclusions: each item's error names the item.
-  IpSet requested;
+// What to scan: the family (one per scan), the addresses of that family minus exclusions
+// and the default blocklist, and the ports. Each list item's error names the item.
+void plan_targets(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
+  TargetSpecs requested;
   for (size_t i = 0; i < v.targets.size(); ++i)
     about(
-        "targets", [&] { requested.add_specs(v.targets[i]); }, static_cast<int>(i));
+        "targets", [&] { add_target_specs(requested, v.targets[i], true); }, static_cast<int>(i));
   for (size_t i = 0; i < v.targets_files.size(); ++i)
     about(
-        "targets-file", [&] { requested.add_file(v.targets_files[i]); }, static_cast<int>(i));
-  if (requested.empty())
-    throw UsageError("no targets: give addresses, ranges or CIDR blocks, or --targets-file");
-  if (v.ports.empty()) throw UsageError("no ports: give -p/--ports, e.g. -p 80 or -p 22,80,443");
-  plan.ports = about("ports", [&] { return parse_ports(v.ports); });
-  IpSet excluded;
+        "targets-file", [&] { add_target_file(requested, v.targets_files[i], true); },
+        static_cast<int>(i));
+  auto hitlist = std::make_shared<std::vector<Ipv6Addr>>();
+  for (size_t i = 0; i < v.hitlists.size(); ++i) {
+    Hitlist h = about(
+        "hitlist", [&] { return load_hitlist(v.hitlists[i]); }, static_cast<int>(i));
+    log::info("hitlist {}: {} lines, {} addresses ({} duplicates){}", v.hitlists[i],
+              h.counts.lines, h.counts.addresses, h.counts.duplicates,
+              std::string_view(h.compression) == "none" ? ""
+                                                        : fmt::format(", {}", h.compression));
+    if (hitlist->empty()) {
+      *hitlist = std::move(h.addresses);
+    } else {  // several files: their union, still sorted and distinct
+      std::vector<Ipv6Addr> merged;
+      merged.reserve(hitlist->size() + h.addresses.size());
+      std::set_union(hitlist->begin(), hitlist->end(), h.addresses.begin(), h.addresses.end(),
+                     std::back_inserter(merged));
+      *hitlist = std::move(merged);
+    }
+    requested.any6 = true;
+  }
+  if (requested.any4 && requested.any6)
+    throw UsageError(
+        "the targets mix IPv4 and IPv6: a scan is of one family; give each family a scan of "
+        "its own in a campaign (-c FILE, docs/campaigns.md)");
+  if (!requested.any4 && !requested.any6)
+    throw UsageError(
+        "no targets: give addresses, ranges or CIDR blocks, --targets-file or --hitlist");
+  plan.family = requested.any6 ? Family::kIpv6 : Family::kIpv4;
+  if (v.ports.empty() && plan.probe != ProbeKind::kIcmpEcho)
+    throw UsageError("no ports: give -p/--ports, e.g. -p 80 or -p 22,80,443");
+  if (!v.ports.empty()) plan.ports = about("ports", [&] { return parse_ports(v.ports); });
+
+  TargetSpecs excluded;
   for (size_t i = 0; i < v.excludes.size(); ++i)
     about(
-        "exclude", [&] { excluded.add_specs(v.excludes[i]); }, static_cast<int>(i));
+        "exclude", [&] { add_target_specs(excluded, v.excludes[i], false); }, static_cast<int>(i));
   for (size_t i = 0; i < v.exclude_files.size(); ++i)
     about(
-        "exclude-file", [&] { excluded.add_file(v.exclude_files[i]); }, static_cast<int>(i));
+        "exclude-file", [&] { add_target_file(excluded, v.exclude_files[i], false); },
+        static_cast<int>(i));
   const bool use_blocklist = !vm["no-default-blocklist"].as<bool>();
-  if (use_blocklist) excluded.add(default_blocklist());
-  plan.requested_addresses = requested.size();
-  plan.addresses = requested.minus(excluded);
-  if (plan.addresses.empty()) {
-    if (use_blocklist && !requested.minus(default_blocklist()).size() && requested.size())
-      throw UsageError(
-          "every target is in the default blocklist (IANA special-purpose ranges); for the "
-          "lab's 198.18.0.0/15 add --no-default-blocklist");
-    throw UsageError("no targets left after exclusions");
+  const auto everything_blocked = [] {
+    return UsageError(
+        "every target is in the default blocklist (IANA special-purpose ranges); for the "
+        "lab's 198.18.0.0/15 and 2001:db8::/32 add --no-default-blocklist");
+  };
+  if (plan.family == Family::kIpv4) {
+    if (use_blocklist) excluded.v4.add(default_blocklist());
+    plan.requested_addresses = requested.v4.size();
+    plan.addresses = requested.v4.minus(excluded.v4);
+    if (plan.addresses.empty()) {
+      if (use_blocklist && !requested.v4.minus(default_blocklist()).size()) throw everything_blocked();
+      throw UsageError("no targets left after exclusions");
+    }
+    return;
   }
+  if (use_blocklist) excluded.v6.add(default_blocklist6());
+  auto t = std::make_shared<Ipv6TargetSources>();
+  t->intervals = requested.v6;
+  const InterfaceId iid = about("ipv6-iid", [&] { return parse_interface_id(v.ipv6_iid); });
+  for (size_t i = 0; i < requested.generators.size(); ++i)
+    t->generators.push_back(about(
+        "targets", [&] { return parse_generator(requested.generators[i], iid); },
+        static_cast<int>(i)));
+  if (!hitlist->empty()) t->hitlist = std::move(hitlist);
+  t->exclusions = excluded.v6;
+  // The list itself is built by the run (its random interface IDs follow the seed): try it
+  // now with the key of seed 0 so that an empty or too large list is a usage error before
+  // anything starts. (Cheap but for a hitlist: one pass.)
+  if (use_blocklist && t->generators.empty() && !t->hitlist &&
+      requested.v6.minus(default_blocklist6()).empty())
+    throw everything_blocked();
+  plan.requested_addresses = Ipv6Targets(*t).size();
+  plan.targets6 = std::move(t);
+}
 
-  // Order, limits, resume.
+// The order and its limits: seed, shard, lcores and their CPUs, retries, --max-targets,
+// --max-runtime, checkpoints.
+void plan_order(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
   if (!v.shard.empty()) {
     unsigned i = 0, n = 0;
     char tail;
@@ -277,7 +334,10 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
   if (!plan.resume_path.empty() && plan.checkpoint_path.empty())
     plan.checkpoint_path = plan.resume_path;
 
-  // Sending.
+}
+
+// The probes: the module and its options, the rate, the cookie, how answers are taken.
+void plan_probe(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
   if (!std::isfinite(plan.rate_pps) || plan.rate_pps < 0)
     throw OptionError("rate", "--rate must be 0 or more probes per second");
   if (v.ttl == 0 || v.ttl > 255) throw OptionError("ttl", "--ttl must be 1 to 255");
@@ -289,19 +349,29 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
   if (!v.bandwidth.empty()) {
     if (!vm["rate"].defaulted()) throw UsageError("give --rate or --bandwidth, not both");
     plan.rate_pps = about("bandwidth", [&] { return parse_bandwidth(v.bandwidth); }) /
-                    (8.0 * static_cast<double>(wire_bytes(plan.probe_options)));
+                    (8.0 * static_cast<double>(wire_bytes(plan.probe_options, plan.family)));
   }
   about("source-port", [&] { parse_source_ports(v.source_port, plan); });
   plan.send_rst = !vm["no-rst"].as<bool>();
   plan.cookie_algo = about("cookie", [&] { return parse_cookie_algo(v.cookie); });
   plan.rx_checksum = about("rx-checksum", [&] { return parse_rx_checksum(v.rx_checksum); });
-  plan.eal_args = about("eal-args", [&] { return split_args(v.eal_args); });
   plan.cooldown_s =
       about("cooldown", [&] { return seconds_or_throw(plan.cooldown_s, "cooldown"); });
+  if (plan.probe == ProbeKind::kIcmpEcho && !plan.ports.empty())
+    throw OptionError("ports", "--probe-module icmp-echo sends no ports: leave out -p");
+}
+
+// The device and the link: EAL arguments, our addresses and the gateway, of the scan's
+// family.
+void plan_device(const CliVars& v, ScanPlan& plan) {
+  plan.eal_args = about("eal-args", [&] { return split_args(v.eal_args); });
+  const bool v6 = plan.family == Family::kIpv6;
   std::string gateway_mac = v.gateway_mac;
   if (plan.bench_responder) {
     if (!plan.device.empty())
       throw UsageError("--bench-responder replaces --device; give only one");
+    if (v6 || plan.probe != ProbeKind::kTcpSyn)
+      throw UsageError("--bench-responder answers IPv4 TCP SYNs only");
     plan.device = "bench_responder";
     if (v.gateway_ip.empty() && gateway_mac.empty()) gateway_mac = "02:00:00:00:00:01";
   }
@@ -311,16 +381,38 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
           "no --device given (a PCI address or a DPDK virtual device); or use --dry-run");
     if (v.source_ip.empty()) throw UsageError("no --source-ip given");
     if (v.gateway_ip.empty() && gateway_mac.empty())
-      throw UsageError("give --gateway-ip (resolved by ARP) or --gateway-mac");
+      throw UsageError(v6 ? "give --gateway-ip (resolved by neighbour discovery) or --gateway-mac"
+                          : "give --gateway-ip (resolved by ARP) or --gateway-mac");
   }
-  if (!v.source_ip.empty())
-    plan.sources = about("source-ip", [&] { return SourceAddresses::parse(v.source_ip); });
-  if (!v.gateway_ip.empty())
-    plan.gateway_ip = about("gateway-ip", [&] { return ip_or_throw(v.gateway_ip, "gateway-ip"); });
+  // Our addresses and the gateway must be of the targets' family.
+  const auto same_family = [&](const std::string& text, const char* option) {
+    if ((text.find(':') != std::string::npos) != v6)
+      throw OptionError(option, fmt::format("--{}: '{}' is not an {} address, and the targets are",
+                                            option, text, v6 ? "IPv6" : "IPv4"));
+  };
+  if (!v.source_ip.empty()) {
+    about("source-ip", [&] { same_family(v.source_ip, "source-ip"); });
+    if (v6)
+      plan.sources6 = about("source-ip", [&] { return parse_sources6(v.source_ip); });
+    else
+      plan.sources = about("source-ip", [&] { return parse_sources4(v.source_ip); });
+  }
+  if (!v.gateway_ip.empty()) {
+    about("gateway-ip", [&] { same_family(v.gateway_ip, "gateway-ip"); });
+    if (v6)
+      plan.gateway_ip6 = about("gateway-ip", [&] {
+        if (auto ip = Ipv6Addr::parse(v.gateway_ip)) return *ip;
+        throw UsageError(fmt::format("--gateway-ip: '{}' is not an IPv6 address", v.gateway_ip));
+      });
+    else
+      plan.gateway_ip = about("gateway-ip", [&] { return ip_or_throw(v.gateway_ip, "gateway-ip"); });
+  }
   if (!gateway_mac.empty())
     plan.gateway_mac = about("gateway-mac", [&] { return mac_or_throw(gateway_mac); });
+}
 
-  // Results.
+// Where the results go: outputs, fields, status, the scan's name, the statuses reported.
+void plan_outputs(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
   plan.outputs.push_back(
       {about("output-format", [&] { return parse_output_format(v.output_format); }), v.output});
   for (size_t i = 0; i < v.output_specs.size(); ++i) {
@@ -377,7 +469,9 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
                                                plan.name));
   }
   plan.report.fill(false);
-  std::istringstream rs(v.report);
+  // A host discovery's answers are "up": what it reports unless told otherwise.
+  const bool discovery = plan.probe == ProbeKind::kIcmpEcho && vm["report"].defaulted();
+  std::istringstream rs(discovery ? std::string("up") : v.report);
   for (std::string item; std::getline(rs, item, ',');) {
     const auto status = parse_status(item);
     if (!status)
@@ -385,6 +479,27 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
                                               fmt::join(kStatusNames, ", ")));
     plan.report[static_cast<size_t>(*status)] = true;
   }
+}
+
+}  // namespace
+
+ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v) {
+  plan.verbosity = vm.count("quiet") ? -1 : static_cast<int>(vm.count("verbose"));
+  plan.seed_given = vm.count("seed") > 0;
+  if (plan.seed_given) {
+    const auto [end, ec] = std::from_chars(v.seed.data(), v.seed.data() + v.seed.size(), plan.seed);
+    if (v.seed.empty() || ec != std::errc{} || end != v.seed.data() + v.seed.size()) {
+      throw OptionError("seed",
+                        fmt::format("--seed: '{}' is not a number from 0 to 2^64-1", v.seed));
+    }
+  }
+
+  plan.probe = about("probe-module", [&] { return parse_probe_kind(v.probe_module); });
+  plan_targets(vm, v, plan);
+  plan_order(vm, v, plan);
+  plan_probe(vm, v, plan);
+  plan_device(v, plan);
+  plan_outputs(vm, v, plan);
   return plan;
 }
 

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -223,7 +224,8 @@ int collect(int argc, char** argv) {
   // the window after its checkpoint) or twice by one is written once: the first.
   std::map<std::string, std::vector<Record>> by_scan;
   uint64_t messages = 0, records = 0, malformed = 0, duplicates = 0, probes = 0;
-  std::map<std::string, std::unordered_set<uint64_t>> seen;  // per scan: (address, port)
+  // per scan: (address, port, payload)
+  std::map<std::string, std::unordered_set<std::string>> seen;
   for (uint64_t seq = first; seq && seq <= last; ++seq) {
     natsMsg* m = nullptr;
     s = js_GetMsg(&m, client.js(), stream.c_str(), seq, nullptr, &jerr);
@@ -249,7 +251,8 @@ int collect(int argc, char** argv) {
         continue;
       }
       probes += rec->probe;
-      const uint64_t key = uint64_t{rec->result.ip.value()} << 16 | rec->result.port;
+      const std::string key = fmt::format("{} {} {}", rec->result.ip.to_string(),
+                                          rec->result.port, rec->payload);
       if (!seen[rec->scan].insert(key).second) {
         ++duplicates;
         continue;
@@ -275,14 +278,23 @@ int collect(int argc, char** argv) {
   OutputContext ctx;
   ctx.scan_name = scan;
   ctx.start_time = unix_time();
+  std::vector<Record>& recs = by_scan[scan];
+  // The results' module and payload names, as the scan's outputs had them.
+  for (Record& r : recs) {
+    if (!r.probe) ctx.protocol = r.result.proto;
+    if (r.payload.empty()) continue;
+    auto it = std::find(ctx.slot_names.begin(), ctx.slot_names.end(), r.payload);
+    if (it == ctx.slot_names.end()) it = ctx.slot_names.insert(it, r.payload);
+    r.result.slot = static_cast<uint16_t>(it - ctx.slot_names.begin());
+  }
   Outputs out({OutputSpec{fmt_, output}}, ctx, probes > 0);
   out.begin();
   uint64_t written = 0;
-  for (const Record& r : by_scan[scan]) {
+  for (const Record& r : recs) {
     if (r.probe)
-      out.probe(Target{r.result.ip, r.result.port});
+      out.probe(ProbeRecord{r.result.ip, r.result.port});
     else
-      out.result(r.result);
+      out.result(ResultView{r.result, r.data});
     ++written;
   }
   out.end();

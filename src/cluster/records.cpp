@@ -1,12 +1,14 @@
 #include "records.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
 namespace dpscan {
 namespace {
 
-// {"k":"v","n":12,...}: strings (with \" \\ and \uXXXX below 0x80) and unsigned integers.
+// {"k":"v","n":12,...}: strings (with \" \\ and \uXXXX below 0x80) and unsigned numbers
+// (integers, and decimals like the amplification factor's 12.50).
 std::optional<std::map<std::string, std::string, std::less<>>> flat_object(std::string_view s) {
   std::map<std::string, std::string, std::less<>> out;
   size_t i = 0;
@@ -63,7 +65,7 @@ std::optional<std::map<std::string, std::string, std::less<>>> flat_object(std::
       if (!str(v)) return std::nullopt;
     } else {
       const size_t start = i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+      while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
       if (i == start) return std::nullopt;
       v = std::string(s.substr(start, i - start));
     }
@@ -90,41 +92,86 @@ bool number(const std::string& s, T& out) {
 
 }  // namespace
 
+// "0a1b..." -> bytes; false for an odd length or a non-hex digit.
+bool hex_bytes(const std::string& s, std::vector<uint8_t>& out) {
+  if (s.size() % 2) return false;
+  for (size_t i = 0; i < s.size(); i += 2) {
+    unsigned b = 0;
+    if (std::from_chars(s.data() + i, s.data() + i + 2, b, 16).ptr != s.data() + i + 2)
+      return false;
+    out.push_back(static_cast<uint8_t>(b));
+  }
+  return true;
+}
+
+// Whether a status can have this reason for this protocol (what the modules report).
+bool reason_fits(Status st, Reason r, Proto p) {
+  switch (st) {
+    case Status::kOpen:
+      return r == (p == Proto::kTcp ? Reason::kSynAck : Reason::kUdpResponse) && p != Proto::kIcmp;
+    case Status::kClosed:
+      return p == Proto::kTcp ? r == Reason::kReset : p == Proto::kUdp && r == Reason::kPortUnreach;
+    case Status::kUp:
+      return p == Proto::kIcmp && r == Reason::kEchoReply;
+    case Status::kUnreachable:
+      return r >= Reason::kNetUnreach;
+  }
+  return false;
+}
+
 std::optional<Record> parse_record(std::string_view line) {
   const auto o = flat_object(line);
   if (!o) return std::nullopt;
   Record rec;
-  const auto ip = o->find("ip");
-  const auto port = o->find("port");
-  if (ip == o->end() || port == o->end()) return std::nullopt;
-  const auto addr = Ipv4Addr::parse(ip->second);
-  if (!addr || !number(port->second, rec.result.port) || rec.result.port == 0) return std::nullopt;
-  rec.result.ip = *addr;
-  if (o->size() == 2) {
-    rec.probe = true;
-    return rec;
-  }
   const auto get = [&](const char* k) -> const std::string* {
     const auto it = o->find(k);
     return it == o->end() ? nullptr : &it->second;
   };
-  const std::string *status = get("status"), *ttl = get("ttl"), *window = get("window"),
-                    *ts = get("timestamp"), *scan = get("scan"), *reason = get("reason");
-  if (!status || !ttl || !window || !ts || !scan || !reason) return std::nullopt;
+  const std::string *ip = get("ip"), *port = get("port");
+  if (!ip || !port) return std::nullopt;
+  const auto addr = IpAddr::parse(*ip);
+  if (!addr || !number(*port, rec.result.port)) return std::nullopt;
+  rec.result.ip = *addr;
+  if (o->size() == 2) {
+    rec.probe = true;
+    return rec.result.port != 0 ? std::optional(rec) : std::nullopt;
+  }
+  const std::string *status = get("status"), *ttl = get("ttl"), *ts = get("timestamp"),
+                    *scan = get("scan"), *reason = get("reason");
+  if (!status || !ttl || !ts || !scan || !reason) return std::nullopt;
   const auto st = parse_status(*status);
-  if (!st || !number(*ttl, rec.result.ttl) || !number(*window, rec.result.window) ||
-      !number(*ts, rec.result.time_s))
+  if (!st || !number(*ttl, rec.result.ttl) || !number(*ts, rec.result.time_s))
     return std::nullopt;
   rec.result.status = *st;
   rec.scan = *scan;
-  // The ICMP code back from its reason name (reason_name is the one mapping).
-  bool found = false;
-  for (unsigned code = 0; code < 256 && !found; ++code) {
-    rec.result.icmp_code = static_cast<uint8_t>(code);
-    found = reason_name(rec.result) == *reason;
-    if (*st != Status::kUnreachable) break;
+  const auto r = std::find(kReasonNames.begin(), kReasonNames.end(), *reason);
+  if (r == kReasonNames.end()) return std::nullopt;
+  rec.result.reason = static_cast<Reason>(r - kReasonNames.begin());
+  // The module's fields, where it writes them.
+  if (const std::string* p = get("proto")) {
+    if (*p == "tcp")
+      rec.result.proto = Proto::kTcp;
+    else if (*p == "udp")
+      rec.result.proto = Proto::kUdp;
+    else if (*p == "icmp")
+      rec.result.proto = Proto::kIcmp;
+    else
+      return std::nullopt;
   }
-  if (!found) return std::nullopt;
+  if (rec.result.port == 0 && rec.result.proto != Proto::kIcmp) return std::nullopt;
+  if (!reason_fits(rec.result.status, rec.result.reason, rec.result.proto)) return std::nullopt;
+  const auto optional_number = [&](const char* k, auto& out) {
+    const std::string* v = get(k);
+    return !v || number(*v, out);
+  };
+  if (!optional_number("window", rec.result.window) ||
+      !optional_number("validation_bits", rec.result.validation_bits) ||
+      !optional_number("resp_len", rec.result.resp_len) ||
+      !optional_number("probe_len", rec.result.probe_len))
+    return std::nullopt;
+  if (const std::string* p = get("payload")) rec.payload = *p;
+  if (const std::string* d = get("data"); d && !hex_bytes(*d, rec.data)) return std::nullopt;
+  rec.result.data_len = static_cast<uint16_t>(rec.data.size());
   return rec;
 }
 

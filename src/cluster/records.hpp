@@ -1,11 +1,13 @@
 // Reading back the ndjson records dpscan writes (encoders.cpp): one flat JSON object per line,
-// a result ({"ip","port","status","ttl","window","timestamp","scan","reason"}) or a dry run's
-// probe ({"ip","port"}). For `dpscan collect`.
+// a result ({"ip","port","status","ttl","timestamp","scan","reason", and "window", "proto",
+// "validation_bits", "payload", "resp_len", "probe_len", "data" where the module writes
+// them}) or a dry run's probe ({"ip","port"}), either family. For `dpscan collect`.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dpscan/result.hpp"
 
@@ -13,8 +15,10 @@ namespace dpscan {
 
 struct Record {
   bool probe = false;  // a dry run's {"ip","port"}
-  Result result{};
+  Result result{};     // (result.slot is not in a record: see payload)
   std::string scan;
+  std::string payload;        // UDP: the payload's name
+  std::vector<uint8_t> data;  // UDP: the answer's bytes kept (hex in the record)
 };
 
 // nullopt for a line that is not one of dpscan's records.

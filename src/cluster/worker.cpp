@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "bucket.hpp"
+#include "dpscan/checkpoint.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
 #include "dpscan/ports.hpp"
@@ -39,14 +40,10 @@ std::string make_owner_id() {
 // What fixes a scan's probes and their split, as stored under plan.SCAN. The seed is
 // compared on its own (a worker without --seed takes the stored one).
 Fields plan_fields(const ScanPlan& p, uint32_t shards, uint64_t seed) {
-  std::string iv;
-  for (const auto& i : p.addresses.intervals())
-    iv += fmt::format("{}-{},", i.first.value(), i.last.value());
-  const SipKey k{0x64707363616e2d70ULL, 0x6c616e2d69642121ULL};  // fixed: identity, not secrecy
   Fields f;
-  f["targets"] =
-      fmt::format("{:016x}", siphash24(k, reinterpret_cast<const uint8_t*>(iv.data()), iv.size()));
-  f["addresses"] = std::to_string(p.addresses.size());
+  f["targets"] = fmt::format("{:016x}", targets_identity(p));
+  f["family"] = std::string(family_name(p.family));
+  f["module"] = std::string(to_string(p.probe));
   f["ports"] = ports_text(p.ports);
   f["shards"] = std::to_string(shards);
   f["tx-lcores"] = std::to_string(p.tx_lcores);

@@ -12,6 +12,7 @@
 #include <rte_mempool.h>
 
 #include "dpscan/error.hpp"
+#include "dpscan/log.hpp"
 
 namespace dpscan {
 namespace {
@@ -155,6 +156,20 @@ void Device::create_tx_pools(std::span<const uint8_t> tmpl) {
 
 void Device::refill_tx_pools(std::span<const uint8_t> tmpl) {
   for (rte_mempool* pool : tx_pools_) rte_mempool_obj_iter(pool, fill_template, &tmpl);
+}
+
+void Device::listen_multicast(const std::vector<MacAddr>& groups) {
+  std::vector<rte_ether_addr> list(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i)
+    std::memcpy(list[i].addr_bytes, groups[i].data(), 6);
+  const int rc =
+      rte_eth_dev_set_mc_addr_list(port_, list.data(), static_cast<uint32_t>(list.size()));
+  if (rc != 0 && rte_eth_allmulticast_enable(port_) != 0 &&
+      rte_eth_promiscuous_get(port_) != 1) {
+    log::info("device {} can neither filter nor take all multicast: neighbour solicitations "
+              "may not arrive",
+              name_);
+  }
 }
 
 DeviceStats Device::stats() const {

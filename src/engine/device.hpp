@@ -43,6 +43,10 @@ class Device {
   void create_tx_pools(std::span<const uint8_t> tmpl);
   // Rewrites the template into every mbuf of the TX pools (between scans: none is in use).
   void refill_tx_pools(std::span<const uint8_t> tmpl);
+  // Multicast groups this port must receive (IPv6 neighbour discovery): put on the device's
+  // filter, or all multicast where it has no filter list. Promiscuous mode (on where the
+  // device has it) takes them too; a real NIC without it needs this.
+  void listen_multicast(const std::vector<MacAddr>& groups);
   DeviceStats stats() const;
   const DeviceInfo& info() const { return info_; }
   bool rx_checksum_offload() const { return rx_csum_offload_; }

@@ -10,13 +10,14 @@
 namespace dpscan {
 namespace {
 
+template <typename F>
 class DryRunSender final : public Sender {
  public:
   // Probes written per poll: the main loop checks interrupts, --max-runtime and the
   // checkpoint time between polls.
   static constexpr unsigned kChunk = 4096;
 
-  DryRunSender(const RunSetup& run, const ScanPlan& plan)
+  DryRunSender(const RunSetup<F>& run, const ScanPlan& plan)
       : run_(run),
         position_(run.state.start_position),
         sent_(run.state.start_sent),
@@ -31,7 +32,8 @@ class DryRunSender final : public Sender {
       uint64_t index;
       if (budget_ != 0 && walk_->next(index)) {
         if (budget_ != TargetBudget::kUnlimited) --budget_;
-        out.probe(run_.order.target(index));
+        const auto t = run_.space.at(run_.order.target_index(index));
+        out.probe(ProbeRecord{t.ip, t.port, t.slot});
         ++sent_[lcore_];
         ++written_;
         ++n;
@@ -65,7 +67,7 @@ class DryRunSender final : public Sender {
   uint64_t planned() const override { return run_.order.probes(); }
 
  private:
-  const RunSetup& run_;
+  const RunSetup<F>& run_;
   std::vector<uint64_t> position_;
   std::vector<uint64_t> sent_;
   uint64_t budget_;
@@ -76,11 +78,10 @@ class DryRunSender final : public Sender {
   bool done_ = false;
 };
 
-}  // namespace
-
-RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts,
-                       RunLease* lease) {
-  const RunSetup run(plan);
+template <typename F>
+RunSummary run_dry_run_with(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts,
+                            RunLease* lease) {
+  const RunSetup<F> run(plan);
   RunSummary sum = run.summary_start(plan);
   out.begin();
   log::info("dry run: {} addresses x {} ports = {} targets, {} probes{}{}", run.space.addresses(),
@@ -89,7 +90,7 @@ RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int
             plan.shard_count > 1
                 ? fmt::format(", shard {}/{}", plan.shard_index + 1, plan.shard_count)
                 : "");
-  DryRunSender sender(run, plan);
+  DryRunSender<F> sender(run, plan);
   const double t0 = unix_now();
   std::optional<MetricsServer> metrics;  // the dry run's counters (probes written) too
   if (!plan.metrics_listen.empty()) metrics.emplace(plan.metrics_listen);
@@ -102,6 +103,14 @@ RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int
   sum.send_duration_s = unix_now() - t0;
   sum.end_time = unix_now();
   return sum;
+}
+
+}  // namespace
+
+RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts,
+                       RunLease* lease) {
+  return plan.family == Family::kIpv6 ? run_dry_run_with<Ipv6>(plan, out, interrupts, lease)
+                                      : run_dry_run_with<Ipv4>(plan, out, interrupts, lease);
 }
 
 }  // namespace dpscan

@@ -5,11 +5,11 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "dpscan/checkpoint.hpp"
 #include "dpscan/plan.hpp"
-#include "dpscan/scan_order.hpp"
 #include "engine/budget.hpp"
 
 namespace dpscan {
@@ -28,9 +28,18 @@ struct RunState {
                         const std::vector<uint64_t>& sent) const {
     return Checkpoint{plan_hash, seed, key, cookie, positions, sent};
   }
+  // IPv6's flow label for every probe of the scan: constant (a flow is never reordered by
+  // ECMP), and the same after a resume.
+  uint32_t flow_label() const { return static_cast<uint32_t>((key.k0 ^ key.k1) & 0xfffff); }
 };
 
-// Throws UsageError for a checkpoint of another plan.
-RunState prepare_run(const ScanPlan& plan, const TargetSpace& space);
+// The first step: the seed and key, fresh or from the checkpoint of --resume (read, not yet
+// checked against the plan: the address list may depend on the seed).
+RunState start_run(const ScanPlan& plan, std::optional<Checkpoint>& resumed);
+// The second, once the index space is built: the plan's identity (targets_identity: the
+// address list's), checked against the checkpoint's, and --max-targets' budget. Throws
+// UsageError for a checkpoint of another plan.
+void bind_run(RunState& st, const ScanPlan& plan, const std::optional<Checkpoint>& resumed,
+              uint64_t targets_identity, uint64_t targets);
 
 }  // namespace dpscan

@@ -1,9 +1,10 @@
 // An RX lcore's loop for probe module M: a burst from the next of its queues, each frame
-// classified (M::classify), ARP requests for our addresses answered, the module's replies
-// queued (TCP SYN: the RST after a SYN-ACK), answers looked up in the index space,
-// deduplicated, and handed to the main lcore through a ring as 16-byte Results. Every frame
-// that is not a new result is counted under a reason. step() is one burst, so that a single
-// lcore can run TX, RX and the main lcore's work in turns.
+// classified (classify_frame: the family's parser, then the module's step), ARP or NDP
+// requests for our addresses answered, the module's replies queued (TCP SYN: the RST after a
+// SYN-ACK), answers looked up in the index space, deduplicated, and handed to the main lcore
+// through a ring as Results (with the payload bytes the scan keeps). Every frame that is not
+// a new result is counted under a reason. step() is one burst, so that a single lcore can run
+// TX, RX and the main lcore's work in turns.
 #pragma once
 
 #include <rte_cycles.h>
@@ -13,7 +14,12 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "dpscan/arp.hpp"
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "dpscan/classify.hpp"
+#include "dpscan/neighbour.hpp"
 #include "dpscan/result.hpp"
 #include "workers.hpp"
 
@@ -42,8 +48,15 @@ inline CsumHints checksum_hints(const rte_mbuf* m, bool offloaded) {
 template <ProbeModule M>
 class RxLoop {
  public:
+  using F = typename M::Family;
+  using Addr = typename F::Addr;
+
   explicit RxLoop(RxWorker<M>& w)
-      : w_(w), st_(*w.stats), hz_(rte_get_tsc_hz()), queue_(w.first_queue) {}
+      : w_(w),
+        st_(*w.stats),
+        hz_(rte_get_tsc_hz()),
+        queue_(w.first_queue),
+        stride_(result_stride(w.keep_bytes)) {}
 
   // One burst from the next queue; false when it was empty.
   bool step() {
@@ -60,8 +73,7 @@ class RxLoop {
     // then deduplicate. The bitmap is far larger than the caches (32 MiB for a /15 x 2000
     // ports), and its locked read-modify-write waits for the miss; prefetched, the burst's
     // misses overlap (docs/benchmarks.md: measured before and after).
-    Result results[kRxBurst];
-    uint64_t pending[kRxBurst];  // index of results[i] in the scan's space, before dedup
+    uint64_t pending[kRxBurst];  // index of result i in the scan's space, before dedup
     unsigned np = 0;
     // The mbufs were written on another core (the NIC, or the responder's lcore): start
     // loading every header of the burst, then each frame two ahead of its classification.
@@ -71,32 +83,35 @@ class RxLoop {
       if (i + 2 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void*));
       const uint8_t* frame = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
       const size_t len = rte_pktmbuf_data_len(pkts[i]);
-      const Verdict v = M::classify(frame, len, w_.ctx, checksum_hints(pkts[i], w_.csum_offload));
+      const Verdict<Addr> v =
+          classify_frame<M>(frame, len, w_.ctx, checksum_hints(pkts[i], w_.csum_offload));
       switch (v.kind) {
-        case Verdict::Kind::kDrop:
+        case Verdict<Addr>::Kind::kDrop:
           st_.add(v.drop);
           break;
-        case Verdict::Kind::kArp:
-          answer_arp(frame, v.l3, len);
+        case Verdict<Addr>::Kind::kNeighbour:
+          answer_neighbour_request(frame, len, v.l3);
           break;
-        case Verdict::Kind::kResult: {
+        case Verdict<Addr>::Kind::kResult: {
           if (v.vlan_tags) st_.add(RxCounter::kVlanTagged);
           if (v.ip_options) st_.add(RxCounter::kIpOptions);
           if (v.csum_partial) st_.add(RxCounter::kCsumPartial);
           if (v.csum_device) st_.add(RxCounter::kCsumDevice);
           if (w_.send_replies && M::wants_reply(v)) reply(frame, v);
-          const auto index = w_.space->index_of(v.ip, v.port);
+          const auto index =
+              v.slot_known ? w_.space->index_at(v.ip, v.slot) : w_.space->index_of(v.ip, v.port);
           if (!index) {
             st_.add(Drop::kOutOfScope);
           } else {
             w_.dedup->prefetch(*index);
             pending[np] = *index;
-            results[np++] = M::result(v, now_s);
+            store_result(slot(np++), v, now_s);
           }
           break;
         }
       }
     }
+    // The kept payload bytes were copied out of the frames: the buffers can go.
     rte_pktmbuf_free_bulk(pkts, n);
     unsigned nr = 0;
     for (unsigned i = 0; i < np; ++i) {
@@ -104,31 +119,62 @@ class RxLoop {
         st_.add(RxCounter::kDuplicates);
         continue;
       }
-      results[nr++] = results[i];
+      if (nr != i) std::memcpy(slot(nr), slot(i), stride_);
+      ++nr;
     }
-    if (nr) hand_over(results, nr);
+    if (nr) hand_over(nr);
     return true;
   }
 
  private:
+  uint8_t* slot(unsigned i) { return results_ + size_t{i} * stride_; }
+
+  // The Result and the payload bytes the scan keeps (--udp-response-bytes), in the ring's
+  // element layout (result.hpp).
+  void store_result(uint8_t* out, const Verdict<Addr>& v, uint32_t now_s) const {
+    Result r;
+    r.ip = v.ip;
+    r.time_s = now_s;
+    r.port = v.port;
+    r.window = v.window;
+    r.resp_len = v.resp_len;
+    r.probe_len = v.probe_len;
+    r.slot = v.slot;
+    r.status = v.status;
+    r.reason = v.reason;
+    r.proto = M::kProtocol;
+    r.ttl = v.ttl;
+    r.validation_bits = v.validation_bits;
+    r.icmp_code = v.icmp_code;
+    const size_t keep = v.data ? std::min<size_t>(w_.keep_bytes, v.resp_len) : 0;
+    r.data_len = static_cast<uint16_t>(keep);
+    std::memcpy(out, &r, sizeof r);
+    if (keep) std::memcpy(out + sizeof r, v.data, keep);
+  }
+
   // Counted by status only once handed to the main lcore: the summary's open, closed and
   // unreachable are what the outputs got; the rest is result_ring_full.
-  void hand_over(const Result* results, unsigned nr) {
-    unsigned k = rte_ring_sp_enqueue_burst_elem(w_.results, results, sizeof(Result), nr, nullptr);
+  void hand_over(unsigned nr) {
+    const auto esize = static_cast<unsigned>(stride_);
+    unsigned k = rte_ring_sp_enqueue_burst_elem(w_.results, results_, esize, nr, nullptr);
     // With --bench-responder every lcore of the closed loop shares two CPUs with the main
     // lcore: give it the CPU until it has made room (back-pressure through the loop, as on
     // TX). In a scan the RX lcore must keep polling the device, so a full ring drops.
     while (k < nr && w_.control->yield_when_blocked &&
            !w_.control->stop.load(std::memory_order_relaxed)) {
       wait_a_little(*w_.control);
-      k += rte_ring_sp_enqueue_burst_elem(w_.results, results + k, sizeof(Result), nr - k, nullptr);
+      k += rte_ring_sp_enqueue_burst_elem(w_.results, slot(k), esize, nr - k, nullptr);
     }
-    for (unsigned i = 0; i < k; ++i) st_.add(results[i].status);
+    for (unsigned i = 0; i < k; ++i) {
+      Status status;
+      std::memcpy(&status, slot(i) + offsetof(Result, status), sizeof status);
+      st_.add(status);
+    }
     if (k < nr) st_.add(RxCounter::kResultRingFull, nr - k);
   }
 
-  // Hands a control frame (ARP reply, the module's reply) to the TX lcore that owns the
-  // control queue.
+  // Hands a control frame (a neighbour answer, the module's reply) to the TX lcore that
+  // owns the control queue.
   void queue_control(rte_mbuf* m) {
     if (rte_ring_mp_enqueue(w_.control_ring, m) != 0) {
       rte_pktmbuf_free(m);
@@ -147,25 +193,28 @@ class RxLoop {
     m->pkt_len = static_cast<uint32_t>(n);
   }
 
-  void answer_arp(const uint8_t* frame, size_t l3, size_t len) {
-    const auto arp = parse_arp(frame + l3, len - l3);
-    if (!arp || arp->op != kArpRequest || !w_.ctx.sources.contains(arp->target_ip)) {
-      st_.add(Drop::kArpOther);
+  // ARP or NDP (neighbour.hpp): a request for one of our addresses is answered.
+  void answer_neighbour_request(const uint8_t* frame, size_t len, size_t l3) {
+    uint8_t reply[128];
+    Drop drop{};
+    const size_t r = answer_neighbour(F{}, frame, len, l3, w_.neighbour, reply, drop);
+    if (!r) {
+      st_.add(drop);
       return;
     }
     rte_mbuf* m = control_buffer();
     if (!m) return;
-    set_length(m, build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), kArpReply, arp->sender_mac,
-                                  w_.reply.mac, arp->target_ip, arp->sender_mac, arp->sender_ip));
-    st_.add(RxCounter::kArpReplies);
+    std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), reply, r);
+    set_length(m, r);
+    st_.add(RxCounter::kNeighbourReplies);
     queue_control(m);
   }
 
-  void reply(const uint8_t* frame, const Verdict& v) {
+  void reply(const uint8_t* frame, const Verdict<Addr>& v) {
     rte_mbuf* m = control_buffer();
     if (!m) return;
     set_length(m, M::reply(v, frame, w_.reply, rte_pktmbuf_mtod(m, uint8_t*)));
-    st_.add(RxCounter::kRstSent);
+    st_.add(RxCounter::kRepliesSent);
     queue_control(m);
   }
 
@@ -173,6 +222,8 @@ class RxLoop {
   RxStats& st_;
   const uint64_t hz_;
   uint16_t queue_;
+  const size_t stride_;  // bytes per result in the ring
+  alignas(64) uint8_t results_[kRxBurst * result_stride(kMaxKeepBytes)];
 };
 
 // The RX lcore: bursts until the main lcore says stop.

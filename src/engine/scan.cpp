@@ -8,7 +8,9 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <bit>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -21,6 +23,7 @@
 #include "dpscan/addr.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
+#include "dpscan/ndp.hpp"
 #include "dpscan/result.hpp"
 #include "eal.hpp"
 #include "engine.hpp"
@@ -72,20 +75,14 @@ class Ring {
   rte_ring* ring_;
 };
 
+template <typename F>
 MacAddr gateway_mac(const ScanPlan& plan, Device& dev) {
+  using A = typename F::Addr;
   if (plan.gateway_mac) return *plan.gateway_mac;
-  log::info("resolving gateway {} by ARP", plan.gateway_ip->to_string());
-  return resolve_gateway(dev, plan.sources, *plan.gateway_ip);
-}
-
-ProbeConfig probe_config(const ScanPlan& plan, const Device& dev, const MacAddr& gateway) {
-  ProbeConfig pc;
-  pc.src_mac = dev.mac();
-  pc.dst_mac = gateway;
-  pc.ttl = plan.ttl;
-  pc.window = plan.window;
-  pc.options = plan.probe_options;
-  return pc;
+  const A gateway = *gateway_of(A{}, plan);
+  log::info("resolving gateway {} by {}", gateway.to_string(),
+            F::kFamily == Family::kIpv4 ? "ARP" : "neighbour discovery");
+  return resolve_gateway<F>(dev, sources_of(A{}, plan), gateway);
 }
 
 CookieParams make_cookie_params(const ScanPlan& plan, const RunState& state) {
@@ -96,23 +93,42 @@ CookieParams make_cookie_params(const ScanPlan& plan, const RunState& state) {
   return cookie;
 }
 
+// IPv6: the multicast groups our neighbours' solicitations go to (each source address's and
+// the link-local address's solicited-node group) and all nodes, on the device's filter.
+template <typename F>
+bool listen_for_neighbours(const ScanPlan& plan, Device& dev) {
+  if constexpr (F::kFamily == Family::kIpv6) {
+    std::vector<MacAddr> groups{multicast_mac_of(kAllNodes),
+                                multicast_mac_of(solicited_node_of(link_local_of(dev.mac())))};
+    for (Ipv6Addr a : plan.sources6.all()) groups.push_back(multicast_mac_of(solicited_node_of(a)));
+    dev.listen_multicast(groups);
+  }
+  return true;
+}
+
 // The DPDK side of a scan with probe module M: TX lcores send, RX lcores classify, the main
 // lcore drains.
 template <ProbeModule M>
 class ScanSender final : public Sender {
  public:
+  using F = typename M::Family;
+  using Addr = typename F::Addr;
+
   // Set-up: the device (EAL once per process), the gateway's MAC, the probe template in
   // every TX buffer, the lcores' contexts. Throws RuntimeError.
   // The dataplane must be open (Dataplane::open).
-  ScanSender(const ScanPlan& plan, const RunSetup& run, Dataplane& dataplane)
+  ScanSender(const ScanPlan& plan, const RunSetup<F>& run, Dataplane& dataplane)
       : plan_(plan),
         run_(run),
         dataplane_(dataplane),
         dev_(dataplane.device()),
         device_before_(device_counters_now()),
-        tmpl_(M::make_template(probe_config(plan, dev_, gateway_mac(plan, dev_)))),
+        listening_(listen_for_neighbours<F>(plan, dev_)),
+        tmpl_(M::make_template(
+            LinkConfig{dev_.mac(), gateway_mac<F>(plan, dev_), plan.ttl, run.state.flow_label()},
+            plan)),
         cookie_(make_cookie_params(plan, run.state)),
-        dedup_(run.space, plan.dedup_memory),
+        dedup_(run.space.size(), plan.dedup_memory),
         budget_(run.state.budget),
         control_("dpscan_control", 1024, RING_F_SC_DEQ, 0),
         tx_stats_(plan.tx_lcores),
@@ -169,13 +185,20 @@ class ScanSender final : public Sender {
         }
       } while (rte_rdtsc() < end);
     }
-    Result buf[256];
+    const size_t stride = result_stride(keep_bytes());
+    const auto esize = static_cast<unsigned>(stride);
+    const unsigned burst = static_cast<unsigned>(sizeof result_buf_ / stride);
     for (const auto& ring : result_rings_) {
       unsigned n;
-      while ((n = rte_ring_sc_dequeue_burst_elem(ring->get(), buf, sizeof(Result), 256, nullptr)) >
-             0) {
-        for (unsigned i = 0; i < n; ++i)
-          if (plan_.report[static_cast<size_t>(buf[i].status)]) out.result(buf[i]);
+      while ((n = rte_ring_sc_dequeue_burst_elem(ring->get(), result_buf_, esize, burst,
+                                                 nullptr)) > 0) {
+        for (unsigned i = 0; i < n; ++i) {
+          Result r;
+          const uint8_t* e = result_buf_ + size_t{i} * stride;
+          std::memcpy(&r, e, sizeof r);
+          if (plan_.report[static_cast<size_t>(r.status)])
+            out.result(ResultView{r, {e + sizeof r, r.data_len}});
+        }
       }
     }
     return tx_loop_.has_value();  // one lcore: no sleeping between slices
@@ -283,6 +306,8 @@ class ScanSender final : public Sender {
     return planned;
   }
 
+  uint16_t keep_bytes() const { return plan_.udp_response_bytes; }
+
   void wire_tx() {
     for (uint32_t t = 0; t < plan_.tx_lcores; ++t) {
       walks_.push_back(run_.order.walk(t));
@@ -293,10 +318,7 @@ class ScanSender final : public Sender {
       w.port = dev_.port();
       w.queue = static_cast<uint16_t>(t);
       w.pool = dev_.tx_pool(w.queue);
-      w.tmpl = &tmpl_;
-      w.cookie = cookie_;
-      w.sources = &plan_.sources;
-      w.order = &run_.order;
+      w.tx = {&tmpl_, cookie_, &sources_of(Addr{}, plan_), &run_.order, &run_.space};
       w.walk = &walks_[t];
       w.sent_before = run_.state.start_sent[t];
       w.budget = &budget_;
@@ -311,23 +333,30 @@ class ScanSender final : public Sender {
   void wire_rx() {
     const uint64_t tsc_base = rte_rdtsc();
     const double unix_base = unix_now();
+    const size_t stride = result_stride(keep_bytes());
+    // 2^18 results (5 ms at 52 Mpps), fewer when each keeps payload bytes: at most 64 MiB.
+    const unsigned ring_size = static_cast<unsigned>(
+        std::min<size_t>(kResultRingSize, std::bit_floor((size_t{64} << 20) / stride)));
+    const auto& sources = sources_of(Addr{}, plan_);
     for (uint32_t m = 0; m < plan_.rx_lcores; ++m) {
-      result_rings_.push_back(std::make_unique<Ring>(fmt::format("dpscan_res{}", m),
-                                                     kResultRingSize, RING_F_SP_ENQ | RING_F_SC_DEQ,
-                                                     unsigned{sizeof(Result)}));
+      result_rings_.push_back(std::make_unique<Ring>(fmt::format("dpscan_res{}", m), ring_size,
+                                                     RING_F_SP_ENQ | RING_F_SC_DEQ,
+                                                     static_cast<unsigned>(stride)));
       RxWorker<M>& w = rx_[m];
       w.port = dev_.port();
       w.first_queue = static_cast<uint16_t>(m);
       w.queue_stride = static_cast<uint16_t>(plan_.rx_lcores);
       w.queues = dev_.rx_queues();
-      w.ctx = {plan_.sources, cookie_, plan_.rx_checksum};
+      w.ctx = {sources, cookie_, plan_.rx_checksum, M::make_rx_config(plan_)};
       w.csum_offload = dev_.rx_checksum_offload();
       w.space = &run_.space;
       w.dedup = &dedup_;
       w.results = result_rings_.back()->get();
+      w.keep_bytes = keep_bytes();
       w.control_ring = control_.get();
       w.control_pool = dev_.control_pool();
       w.reply = {dev_.mac(), plan_.ttl};
+      w.neighbour = {dev_.mac(), &sources, link_local_of(dev_.mac())};
       w.send_replies = plan_.send_rst;
       w.tsc_base = tsc_base;
       w.unix_base_s = static_cast<uint64_t>(unix_base);
@@ -351,8 +380,9 @@ class ScanSender final : public Sender {
         plan_.tx_lcores, dev_.control_queue_shared() ? "shared" : "its own", dev_.control_queue(),
         dev_.fast_free_queues(), to_string(plan_.rx_checksum));
     const auto& space = run_.space;
-    log::info("scanning {} addresses x {} ports = {} targets, {} probes{} at {}, seed {}{}",
-              space.addresses(), space.ports().size(), space.size(), run_.order.probes(),
+    log::info("scanning {} {} addresses x {} ports = {} targets, {} probes ({} {}){} at {}, seed {}{}",
+              space.addresses(), F::kName, space.ports().size(), space.size(),
+              run_.order.probes(), M::kName, F::kName,
               plan_.shard_count > 1
                   ? fmt::format(" (shard {}/{})", plan_.shard_index + 1, plan_.shard_count)
                   : "",
@@ -361,10 +391,11 @@ class ScanSender final : public Sender {
   }
 
   const ScanPlan& plan_;
-  const RunSetup& run_;
+  const RunSetup<F>& run_;
   Dataplane& dataplane_;
   Device& dev_;
   const std::array<uint64_t, kDeviceSlots> device_before_;
+  const bool listening_;  // IPv6: the neighbour-discovery groups are on the device's filter
   const typename M::Template tmpl_;
   const CookieParams cookie_;
   Dedup dedup_;
@@ -383,12 +414,13 @@ class ScanSender final : public Sender {
   std::optional<RxLoop<M>> rx_loop_;
   const uint64_t slice_ticks_ = rte_get_tsc_hz() / 1000;
   std::optional<TelemetryGuard> telemetry_;
+  alignas(64) uint8_t result_buf_[64 * 1024];  // the main lcore's dequeue buffer
 };
 
 template <ProbeModule M>
 RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
                          const std::atomic<int>& interrupts, RunLease* lease) {
-  const RunSetup run(plan);  // set-up, shared with the dry run
+  const RunSetup<typename M::Family> run(plan);  // set-up, shared with the dry run
   RunSummary sum = run.summary_start(plan);
   dataplane.open(plan);  // EAL and the device, once per process
   ScanSender<M> sender(plan, run, dataplane);
@@ -412,7 +444,7 @@ RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& ou
 
 RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
                     const std::atomic<int>& interrupts, RunLease* lease) {
-  return with_module(plan.probe, [&](auto module) {
+  return with_scan(plan.family, plan.probe, [&](auto module) {
     return run_scan_with<decltype(module)>(plan, dataplane, out, interrupts, lease);
   });
 }

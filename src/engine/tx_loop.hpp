@@ -1,5 +1,6 @@
 // A TX lcore's loop for probe module M: control frames from the RX lcores, then, when the
-// pacing allows, a burst of probes: take pre-filled buffers, build the burst (M::build_batch),
+// pacing allows, a burst of probes: take pre-filled buffers, build the burst (M::build_batch,
+// with each probe's length where the module's probes differ in length),
 // hand it to the device; what the queue did not take is offered again in the next round
 // (never dropped). step() is one round and never waits, so that a single lcore can run TX,
 // RX and the main lcore's work in turns (--lcores 1).
@@ -12,7 +13,7 @@
 #include <rte_ring.h>
 
 #include "engine/pacer.hpp"
-#include "probe/probe_batch.hpp"
+#include "probe/probe_batch.hpp"  // kMaxProbeBatch
 #include "workers.hpp"
 
 namespace dpscan {
@@ -69,9 +70,16 @@ class TxLoop {
     pacer_.spent(n);
     position_before_ = w_.walk->position();
     uint8_t* frames[kTxBurst];
+    uint16_t lens[kTxBurst];
     for (unsigned i = 0; i < n; ++i) frames[i] = rte_pktmbuf_mtod(pending_[i], uint8_t*);
-    unsigned built =
-        M::build_batch(*w_.walk, *w_.order, *w_.tmpl, w_.cookie, *w_.sources, frames, n);
+    unsigned built = M::build_batch(*w_.walk, w_.tx, frames, lens, n);
+    if constexpr (!M::kFixedLength) {
+      // Probes of several lengths (UDP payloads): each buffer says its frame's.
+      for (unsigned i = 0; i < built; ++i) {
+        pending_[i]->data_len = lens[i];
+        pending_[i]->pkt_len = lens[i];
+      }
+    }
     exhausted_ = built < n;
     if (const uint64_t granted = w_.budget->take(built); granted < built) {
       // --max-targets is spent: give back the probes built beyond it (the walk steps back and

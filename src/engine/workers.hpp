@@ -11,16 +11,13 @@
 #include <rte_pause.h>
 #include <sched.h>
 
-#include "dpscan/classify.hpp"
-#include "dpscan/cookie.hpp"
 #include "dpscan/counters.hpp"
 #include "dpscan/cyclic.hpp"
 #include "dpscan/dedup.hpp"
-#include "dpscan/scan_order.hpp"
-#include "dpscan/target_space.hpp"
+#include "dpscan/neighbour.hpp"
+#include "dpscan/probe_module.hpp"
 #include "engine/budget.hpp"
 #include "engine/counter.hpp"
-#include "probe/probe_module.hpp"
 
 struct rte_mempool;
 struct rte_ring;
@@ -84,12 +81,9 @@ template <typename M>
 struct TxWorker {
   uint16_t port = 0;
   uint16_t queue = 0;
-  rte_mempool* pool = nullptr;  // pre-filled with tmpl
-  const typename M::Template* tmpl = nullptr;
-  CookieParams cookie;
-  const SourceAddresses* sources = nullptr;
-  const ScanOrder* order = nullptr;
-  CyclicWalk* walk = nullptr;        // this lcore's subshard, already at its start position
+  rte_mempool* pool = nullptr;  // pre-filled with the module's template frame
+  TxContext<M> tx;              // the template, cookie, sources, order and space
+  CyclicWalk* walk = nullptr;   // this lcore's subshard, already at its start position
   uint64_t sent_before = 0;          // probes sent before a --resume
   TargetBudget* budget = nullptr;    // --max-targets, shared by the TX lcores
   double rate_pps = 0;               // this lcore's share; 0: unpaced
@@ -102,18 +96,21 @@ struct TxWorker {
 // An RX lcore's context (rx_loop.hpp), for probe module M.
 template <typename M>
 struct RxWorker {
+  using Addr = typename M::Family::Addr;
   uint16_t port = 0;
   uint16_t first_queue = 0;  // polls queues first_queue, first_queue + stride, ...
   uint16_t queue_stride = 1;
   uint16_t queues = 1;  // total RX queues of the port
-  RxContext ctx{};
+  RxContext<M> ctx{};
   bool csum_offload = false;  // the port checks RX checksums: read the mbufs' flags
-  const TargetSpace* space = nullptr;
+  const IndexSpace<typename M::Family::AddressList>* space = nullptr;
   Dedup* dedup = nullptr;
-  rte_ring* results = nullptr;       // Result elements to the main lcore
+  rte_ring* results = nullptr;  // Result elements (and kept payload bytes) to the main lcore
+  uint16_t keep_bytes = 0;      // payload bytes kept per result (--udp-response-bytes)
   rte_ring* control_ring = nullptr;  // frames for the TX lcore to send
   rte_mempool* control_pool = nullptr;
-  ReplyContext reply;        // our MAC and TTL, for ARP replies and the module's replies
+  ReplyContext reply;  // our MAC and TTL, for the module's replies
+  NeighbourContext<Addr> neighbour;  // for ARP or NDP answers
   bool send_replies = true;  // the module's replies (TCP SYN: the RST; --no-rst turns it off)
   uint64_t unix_base_s = 0;  // wall clock at tsc_base (whole seconds), for result timestamps
   uint64_t unix_base_frac_ticks = 0;  // and its fraction of a second, in TSC ticks

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "dpscan/error.hpp"
+#include "dpscan/ipv6_targets.hpp"
 
 namespace dpscan {
 namespace {
@@ -25,14 +26,31 @@ uint64_t hash_text(const std::string& s) {
 
 }  // namespace
 
-uint64_t plan_identity(const ScanPlan& plan, uint64_t seed, const SipKey& key) {
+uint64_t ipv4_identity(const IpSet& addresses) {
   std::string b;
   auto put = [&b](uint64_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
-  put(plan.addresses.intervals().size());
-  for (const auto& iv : plan.addresses.intervals())
+  put(addresses.intervals().size());
+  for (const auto& iv : addresses.intervals())
     put(uint64_t{iv.first.value()} << 32 | iv.last.value());
-  put(plan.ports.size());
-  for (uint16_t p : plan.ports) put(p);
+  return hash_text(b);
+}
+
+uint64_t targets_identity(const ScanPlan& plan) {
+  if (plan.family == Family::kIpv4) return ipv4_identity(plan.addresses);
+  return Ipv6Targets(*plan.targets6).identity();
+}
+
+uint64_t plan_identity(const ScanPlan& plan, uint64_t targets_id, uint64_t seed,
+                       const SipKey& key) {
+  std::string b;
+  auto put = [&b](uint64_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(static_cast<uint64_t>(plan.family));
+  put(targets_id);
+  put(static_cast<uint64_t>(plan.probe));
+  put(probe_identity(plan));
+  const std::vector<uint16_t> slots = probe_slots(plan);
+  put(slots.size());
+  for (uint16_t p : slots) put(p);
   put(seed);
   put(key.k0);
   put(key.k1);

@@ -36,16 +36,21 @@ const Table& table() {
        "bursts that waited for buffers the device had not freed yet");
     tx(TxCounter::kPacingStalls, "tx_pacing_stalls",
        "times the pacing fell over 100 ms behind and forgave the rest of the lag");
-    tx(TxCounter::kControlSent, "control_sent", "ARP replies and RSTs sent");
+    tx(TxCounter::kControlSent, "control_sent",
+       "control frames sent: neighbour answers and the module's replies");
     rx(RxCounter::kReceived, "received", "frames received");
     rx(RxCounter::kDuplicates, "duplicates", "answers for a target already reported");
-    rx(RxCounter::kArpReplies, "arp_replies", "ARP requests for our addresses answered");
-    rx(RxCounter::kRstSent, "rst_sent", "RSTs queued after SYN-ACKs");
+    rx(RxCounter::kNeighbourReplies, "neighbour_replies",
+       "ARP requests or neighbour solicitations for our addresses answered");
+    rx(RxCounter::kRepliesSent, "replies_sent",
+       "the probe module's replies queued (TCP SYN: an RST after each SYN-ACK)");
     rx(RxCounter::kVlanTagged, "rx_vlan_tagged", "answers that carried VLAN tags");
-    rx(RxCounter::kIpOptions, "rx_ip_options", "answers whose IPv4 header had options");
+    rx(RxCounter::kIpOptions, "rx_ip_options",
+       "answers with IPv4 options or IPv6 extension headers");
     rx(RxCounter::kCsumPartial, "rx_csum_partial",
-       "answers accepted with a partial (offload) or unfilled TCP checksum");
-    rx(RxCounter::kCsumDevice, "rx_csum_device", "answers whose TCP checksum the device checked");
+       "answers accepted with a partial (offload) or unfilled transport checksum");
+    rx(RxCounter::kCsumDevice, "rx_csum_device",
+       "answers whose transport checksum the device checked");
     for (size_t i = 0; i < kStatusCount; ++i) {
       const auto s = static_cast<Status>(i);
       add(std::string(status_name(s)), fmt::format("results reported as {}", status_name(s)),
@@ -59,7 +64,8 @@ const Table& table() {
     rx(RxCounter::kResultRingFull, "result_ring_full",
        "results lost because the main lcore's ring was full", G::kDrop);
     rx(RxCounter::kControlRingFull, "control_ring_full",
-       "ARP replies and RSTs not sent: no buffer or the control ring was full", G::kDrop);
+       "neighbour answers and module replies not sent: no buffer or the control ring was full",
+       G::kDrop);
     add("rx_missed", "frames the device dropped for lack of room (imissed)", H::kDevice, G::kDrop,
         static_cast<size_t>(DeviceCounter::kMissed));
     add("rx_errors", "erroneous frames the device received (ierrors)", H::kDevice, G::kDrop,

@@ -3,12 +3,13 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include <fmt/format.h>
 
-#include "dpscan/addr.hpp"
+#include "dpscan/ip_addr.hpp"
 #include "dpscan/output.hpp"
 
 namespace dpscan {
@@ -21,9 +22,17 @@ inline void put_uint(std::string& out, uint64_t v) {
   const fmt::format_int digits(v);
   out.append(digits.data(), digits.size());
 }
-inline void put_ip(std::string& out, Ipv4Addr ip) {
-  char t[16];
+inline void put_ip(std::string& out, const IpAddr& ip) {
+  char t[46];
   out.append(t, ip.format(t));
+}
+// Lowercase hex, two digits a byte.
+inline void put_hex(std::string& out, std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (uint8_t b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
 }
 
 std::string json_escape(const std::string& s);

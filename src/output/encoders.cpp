@@ -1,8 +1,10 @@
 // The result formats, as encoders (output.hpp): each appends the bytes of a result to a
 // buffer that Outputs hands to a sink.
-//   csv     header line, then rows; columns chosen with --output-fields
-//           (dry run: "ip,port")
-//   ndjson  one JSON object per result: ip, port, status, ttl, window, timestamp, scan, reason
+//   csv     header line, then rows; columns chosen with --output-fields, by default the
+//           module's (dry run: "ip,port")
+//   ndjson  one JSON object per result: ip, port, status, ttl, timestamp, scan, reason, proto,
+//           validation_bits, and the module's fields (TCP: window; UDP: payload, resp_len,
+//           probe_len, amplification, data)
 //   list    masscan's -oL byte for byte: "#masscan", "open tcp 80 1.2.3.4 1700000000", "# end"
 //   xml     nmap's XML (what nmap's own tools, ndiff among them, read); see xml_encoder.cpp
 #include <algorithm>
@@ -16,29 +18,123 @@
 namespace dpscan {
 namespace {
 
-const std::vector<std::string> kCsvFields{"ip",     "port",      "status", "ttl",
-                                          "window", "timestamp", "scan",   "reason"};
-const std::vector<std::string> kDefaultCsvFields{"ip",  "port",   "status",
-                                                 "ttl", "window", "timestamp"};
+// Every field a result has, by name: the csv columns (--output-fields) and the ndjson keys.
+enum class Field : uint8_t {
+  kIp,
+  kPort,
+  kStatus,
+  kTtl,
+  kWindow,
+  kTimestamp,
+  kScan,
+  kReason,
+  kProto,
+  kValidationBits,
+  kPayload,
+  kRespLen,
+  kProbeLen,
+  kAmplification,
+  kData,
+};
+const std::vector<std::string> kFieldNames{
+    "ip",     "port",  "status",          "ttl",     "window",   "timestamp",
+    "scan",   "reason", "proto",          "validation_bits", "payload", "resp_len",
+    "probe_len", "amplification", "data"};
+
+Field field_of(const std::string& name) {
+  const auto it = std::find(kFieldNames.begin(), kFieldNames.end(), name);
+  return static_cast<Field>(it - kFieldNames.begin());
+}
+
+// Answer bytes per probe byte, the figure of an amplification survey (UDP payloads: the
+// answer's over the probe's). Two decimals; 0 where the probe had no payload.
+void put_amplification(std::string& out, const Result& r) {
+  if (r.probe_len == 0) {
+    out += '0';
+    return;
+  }
+  out += fmt::format("{:.2f}", static_cast<double>(r.resp_len) / r.probe_len);
+}
+
+// The value of one field; strings quoted for JSON when `json`.
+class FieldWriter {
+ public:
+  FieldWriter(const OutputContext& ctx, std::string scan_text)
+      : slot_names_(ctx.slot_names), scan_(std::move(scan_text)) {}
+
+  void put_field(Field f, const ResultView& v, std::string& out, bool json) const {
+    const Result& r = v.r;
+    const auto text = [&](std::string_view s) {
+      if (json) out += '"';
+      put(out, s);
+      if (json) out += '"';
+    };
+    switch (f) {
+      case Field::kIp:
+        if (json) out += '"';
+        put_ip(out, r.ip);
+        if (json) out += '"';
+        break;
+      case Field::kPort:
+        put_uint(out, r.port);
+        break;
+      case Field::kStatus:
+        text(status_name(r.status));
+        break;
+      case Field::kTtl:
+        put_uint(out, r.ttl);
+        break;
+      case Field::kWindow:
+        put_uint(out, r.window);
+        break;
+      case Field::kTimestamp:
+        put_uint(out, r.time_s);
+        break;
+      case Field::kScan:
+        text(scan_);
+        break;
+      case Field::kReason:
+        text(reason_name(r));
+        break;
+      case Field::kProto:
+        text(proto_name(r.proto));
+        break;
+      case Field::kValidationBits:
+        put_uint(out, r.validation_bits);
+        break;
+      case Field::kPayload:
+        text(r.slot < slot_names_.size() ? std::string_view(slot_names_[r.slot]) : "");
+        break;
+      case Field::kRespLen:
+        put_uint(out, r.resp_len);
+        break;
+      case Field::kProbeLen:
+        put_uint(out, r.probe_len);
+        break;
+      case Field::kAmplification:
+        put_amplification(out, r);
+        break;
+      case Field::kData:
+        if (json) out += '"';
+        put_hex(out, v.data);
+        if (json) out += '"';
+        break;
+    }
+  }
+
+ private:
+  std::vector<std::string> slot_names_;
+  std::string scan_;  // quoted for csv, escaped for json
+};
 
 class CsvEncoder final : public Encoder {
  public:
   CsvEncoder(const OutputContext& ctx, bool dry_run)
       : dry_run_(dry_run),
-        fields_(ctx.csv_fields.empty() ? kDefaultCsvFields : ctx.csv_fields),
-        scan_quoted_(csv_quote(ctx.scan_name)) {
+        fields_(ctx.csv_fields.empty() ? default_output_fields(ctx.protocol) : ctx.csv_fields),
+        writer_(ctx, csv_quote(ctx.scan_name)) {
     // Field names resolved once, not compared per result.
-    for (const std::string& f : fields_) {
-      columns_.push_back(f == "ip"          ? Column::kIp
-                         : f == "port"      ? Column::kPort
-                         : f == "status"    ? Column::kStatus
-                         : f == "ttl"       ? Column::kTtl
-                         : f == "window"    ? Column::kWindow
-                         : f == "timestamp" ? Column::kTimestamp
-                         : f == "scan"      ? Column::kScan
-                         : f == "reason"    ? Column::kReason
-                                            : Column::kUnknown);
-    }
+    for (const std::string& f : fields_) columns_.push_back(field_of(f));
   }
   void begin(std::string& out) override {
     if (dry_run_) {
@@ -51,44 +147,17 @@ class CsvEncoder final : public Encoder {
     }
     out += '\n';
   }
-  void result(const Result& r, std::string& out) override {
+  void result(const ResultView& r, std::string& out) override {
     for (size_t i = 0; i < columns_.size(); ++i) {
       if (i) out += ',';
-      switch (columns_[i]) {
-        case Column::kIp:
-          put_ip(out, r.ip);
-          break;
-        case Column::kPort:
-          put_uint(out, r.port);
-          break;
-        case Column::kStatus:
-          put(out, status_name(r.status));
-          break;
-        case Column::kTtl:
-          put_uint(out, r.ttl);
-          break;
-        case Column::kWindow:
-          put_uint(out, r.window);
-          break;
-        case Column::kTimestamp:
-          put_uint(out, r.time_s);
-          break;
-        case Column::kScan:
-          put(out, scan_quoted_);
-          break;
-        case Column::kReason:
-          put(out, reason_name(r));
-          break;
-        case Column::kUnknown:
-          break;
-      }
+      writer_.put_field(columns_[i], r, out, false);
     }
     out += '\n';
   }
-  void probe(const Target& t, std::string& out) override {
-    put_ip(out, t.ip);
+  void probe(const ProbeRecord& p, std::string& out) override {
+    put_ip(out, p.ip);
     out += ',';
-    put_uint(out, t.port);
+    put_uint(out, p.port);
     out += '\n';
   }
   void end(std::string&) override {}
@@ -100,69 +169,69 @@ class CsvEncoder final : public Encoder {
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
   }
-  enum class Column : uint8_t {
-    kIp,
-    kPort,
-    kStatus,
-    kTtl,
-    kWindow,
-    kTimestamp,
-    kScan,
-    kReason,
-    kUnknown
-  };
   bool dry_run_;
   std::vector<std::string> fields_;
-  std::string scan_quoted_;
-  std::vector<Column> columns_;
+  FieldWriter writer_;
+  std::vector<Field> columns_;
 };
 
+// One object per result: the fields every result has, then the module's own (TCP: the
+// window; UDP: the payload, lengths, amplification and the kept bytes).
 class NdjsonEncoder final : public Encoder {
  public:
-  explicit NdjsonEncoder(const OutputContext& ctx) : scan_(json_escape(ctx.scan_name)) {}
+  explicit NdjsonEncoder(const OutputContext& ctx)
+      : writer_(ctx, json_escape(ctx.scan_name)), keep_data_(ctx.protocol == Proto::kUdp) {}
   void begin(std::string&) override {}
-  void result(const Result& r, std::string& out) override {
-    out += R"({"ip":")";
-    put_ip(out, r.ip);
-    out += R"(","port":)";
-    put_uint(out, r.port);
-    out += R"(,"status":")";
-    put(out, status_name(r.status));
-    out += R"(","ttl":)";
-    put_uint(out, r.ttl);
-    out += R"(,"window":)";
-    put_uint(out, r.window);
-    out += R"(,"timestamp":)";
-    put_uint(out, r.time_s);
-    out += R"(,"scan":")";
-    put(out, scan_);
-    out += R"(","reason":")";
-    put(out, reason_name(r));
-    out += "\"}\n";
+  void result(const ResultView& r, std::string& out) override {
+    static constexpr Field kCommon[] = {Field::kIp,     Field::kPort,      Field::kStatus,
+                                        Field::kTtl,    Field::kWindow,    Field::kTimestamp,
+                                        Field::kScan,   Field::kReason,    Field::kProto,
+                                        Field::kValidationBits};
+    static constexpr Field kUdp[] = {Field::kPayload, Field::kRespLen, Field::kProbeLen,
+                                     Field::kAmplification, Field::kData};
+    char sep = '{';
+    const auto field = [&](Field f) {
+      out += sep;
+      out += '"';
+      out += kFieldNames[static_cast<size_t>(f)];
+      out += "\":";
+      writer_.put_field(f, r, out, true);
+      sep = ',';
+    };
+    for (Field f : kCommon)
+      if (f != Field::kWindow || r.r.proto == Proto::kTcp) field(f);
+    if (r.r.proto != Proto::kTcp) {
+      for (Field f : kUdp)
+        if ((f != Field::kData || keep_data_) && (f != Field::kPayload || r.r.proto == Proto::kUdp))
+          field(f);
+    }
+    out += "}\n";
   }
-  void probe(const Target& t, std::string& out) override {
+  void probe(const ProbeRecord& p, std::string& out) override {
     out += R"({"ip":")";
-    put_ip(out, t.ip);
+    put_ip(out, p.ip);
     out += R"(","port":)";
-    put_uint(out, t.port);
+    put_uint(out, p.port);
     out += "}\n";
   }
   void end(std::string&) override {}
 
  private:
-  std::string scan_;
+  FieldWriter writer_;
+  bool keep_data_;
 };
 
 // masscan's -oL (output-list.c): "#masscan" first, then "<status> tcp <port> <ip> <unix time>",
 // then "# end". masscan reports only open and closed; dpscan writes unreachable the same way.
 class ListEncoder final : public Encoder {
  public:
-  explicit ListEncoder(const OutputContext& ctx) : protocol_(ctx.protocol) {}
+  explicit ListEncoder(const OutputContext& ctx) : protocol_(proto_name(ctx.protocol)) {}
   void begin(std::string& out) override { out += "#masscan\n"; }
-  void result(const Result& r, std::string& out) override {
+  void result(const ResultView& v, std::string& out) override {
+    const Result& r = v.r;
     put(out, status_name(r.status));
     out += ' ';
-    put(out, protocol_);
+    put(out, proto_name(r.proto));
     out += ' ';
     put_uint(out, r.port);
     out += ' ';
@@ -171,13 +240,13 @@ class ListEncoder final : public Encoder {
     put_uint(out, r.time_s);
     out += '\n';
   }
-  void probe(const Target& t, std::string& out) override {
+  void probe(const ProbeRecord& p, std::string& out) override {
     out += "probe ";
     put(out, protocol_);
     out += ' ';
-    put_uint(out, t.port);
+    put_uint(out, p.port);
     out += ' ';
-    put_ip(out, t.ip);
+    put_ip(out, p.ip);
     out += " 0\n";
   }
   void end(std::string& out) override { out += "# end\n"; }
@@ -201,6 +270,17 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
+const std::vector<std::string>& default_output_fields(Proto protocol) {
+  static const std::vector<std::string> tcp{"ip", "port", "status", "ttl", "window", "timestamp"};
+  static const std::vector<std::string> udp{"ip",        "port",     "proto",
+                                            "status",    "ttl",      "timestamp",
+                                            "payload",   "resp_len", "amplification",
+                                            "validation_bits"};
+  static const std::vector<std::string> icmp{"ip", "proto", "status", "ttl", "timestamp",
+                                             "reason"};
+  return protocol == Proto::kTcp ? tcp : protocol == Proto::kUdp ? udp : icmp;
+}
+
 std::vector<std::string> parse_output_fields(const std::string& list) {
   std::vector<std::string> fields;
   size_t pos = 0;
@@ -208,9 +288,9 @@ std::vector<std::string> parse_output_fields(const std::string& list) {
     const size_t comma = list.find(',', pos);
     const std::string f =
         list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (std::find(kCsvFields.begin(), kCsvFields.end(), f) == kCsvFields.end()) {
+    if (std::find(kFieldNames.begin(), kFieldNames.end(), f) == kFieldNames.end()) {
       throw UsageError(
-          fmt::format("--output-fields: '{}' is not one of {}", f, fmt::join(kCsvFields, ", ")));
+          fmt::format("--output-fields: '{}' is not one of {}", f, fmt::join(kFieldNames, ", ")));
     }
     fields.push_back(f);
     if (comma == std::string::npos) break;

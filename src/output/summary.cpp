@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "dpscan/addr.hpp"
+#include "dpscan/ipv6_targets.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/ports.hpp"
@@ -15,14 +16,27 @@ namespace dpscan {
 std::string describe_plan(const ScanPlan& p, uint64_t seed) {
   fmt::memory_buffer b;
   auto out = std::back_inserter(b);
-  fmt::format_to(out, "{{\"name\": \"{}\", \"targets\": [", json_escape(p.name));
+  fmt::format_to(out, "{{\"name\": \"{}\", \"family\": \"{}\", \"module\": \"{}\", \"targets\": [",
+                 json_escape(p.name), family_name(p.family), to_string(p.probe));
   const char* sep = "";
-  for (const auto& iv : p.addresses.intervals()) {
-    fmt::format_to(out, "{}\"{}-{}\"", sep, iv.first.to_string(), iv.last.to_string());
+  const auto range = [&](const auto& first, const auto& last) {
+    fmt::format_to(out, "{}\"{}-{}\"", sep, first.to_string(), last.to_string());
     sep = ", ";
+  };
+  if (p.family == Family::kIpv4) {
+    for (const auto& iv : p.addresses.intervals()) range(iv.first, iv.last);
+  } else {
+    for (const auto& iv : p.targets6->intervals.intervals()) range(iv.first, iv.last);
+    for (const auto& g : p.targets6->generators) {
+      fmt::format_to(out, "{}\"{}\"", sep, json_escape(g.text));
+      sep = ", ";
+    }
+    if (p.targets6->hitlist)
+      fmt::format_to(out, "{}\"hitlist of {} addresses\"", sep, p.targets6->hitlist->size());
   }
   fmt::format_to(out, "], \"addresses\": {}, \"ports\": \"{}\", \"seed\": {}, \"rate_pps\": {}, ",
-                 p.addresses.size(), ports_text(p.ports), seed, p.rate_pps);
+                 p.family == Family::kIpv4 ? p.addresses.size() : p.requested_addresses,
+                 ports_text(p.ports), seed, p.rate_pps);
   fmt::format_to(out,
                  "\"shard\": \"{}/{}\", \"retries\": {}, \"tx_lcores\": {}, \"rx_lcores\": {}, ",
                  p.shard_index + 1, p.shard_count, p.retries, p.tx_lcores, p.rx_lcores);

@@ -51,9 +51,12 @@ class XmlEncoder final : public Encoder {
  public:
   XmlEncoder(const OutputContext& ctx, bool dry_run) : ctx_(ctx), dry_run_(dry_run) {}
   void begin(std::string&) override {}
-  void result(const Result& r, std::string&) override { results_.push_back(r); }
-  void probe(const Target& t, std::string&) override {
-    results_.push_back(Result{t.ip, t.port, Status::kOpen, 0, 0, 0, 0, 0});
+  void result(const ResultView& r, std::string&) override { results_.push_back(r.r); }
+  void probe(const ProbeRecord& p, std::string&) override {
+    Result r;
+    r.ip = p.ip;
+    r.port = p.port;
+    results_.push_back(r);
   }
   void end(std::string& out) override {
     auto line = [&out](std::string_view f, const auto&... args) {
@@ -67,8 +70,12 @@ class XmlEncoder final : public Encoder {
     line(
         R"(<nmaprun scanner="dpscan" args="{}" start="{}" startstr="{}" version="{}" xmloutputversion="1.05">)",
         xml_escape(ctx_.command_line), start, timestr(ctx_.start_time), DPSCAN_VERSION);
-    line(R"(<scaninfo type="{}" protocol="{}" numservices="{}" services="{}"/>)", ctx_.scan_type,
-         ctx_.protocol, ctx_.ports.size(), fmt::join(ctx_.ports, ","));
+    const std::string_view protocol = proto_name(ctx_.protocol);
+    // A host discovery (ICMP echo) has hosts and no ports, as nmap -sn writes it.
+    const bool ports = ctx_.protocol != Proto::kIcmp;
+    if (ports)
+      line(R"(<scaninfo type="{}" protocol="{}" numservices="{}" services="{}"/>)",
+           ctx_.scan_type, protocol, ctx_.ports.size(), fmt::join(ctx_.ports, ","));
     std::stable_sort(results_.begin(), results_.end(), [](const Result& a, const Result& b) {
       return a.ip != b.ip ? a.ip < b.ip : a.port < b.port;
     });
@@ -78,22 +85,30 @@ class XmlEncoder final : public Encoder {
       while (j < results_.size() && results_[j].ip == results_[i].ip) ++j;
       const Result& first = results_[i];
       ++hosts;
-      line(R"(<host starttime="{}" endtime="{}"><status state="up" reason="{}" reason_ttl="{}"/>)",
-           first.time_s, results_[j - 1].time_s, dry_run_ ? "user-set" : reason_name(first),
+      // A host that answered on a port is up; a discovery's ICMP error says it is not.
+      const bool up = ports || first.status == Status::kUp;
+      line(R"(<host starttime="{}" endtime="{}"><status state="{}" reason="{}" reason_ttl="{}"/>)",
+           first.time_s, results_[j - 1].time_s, up ? "up" : "down", dry_run_ ? "user-set" : reason_name(first),
            first.ttl);
-      line(R"(<address addr="{}" addrtype="ipv4"/>)", first.ip.to_string());
+      line(R"(<address addr="{}" addrtype="{}"/>)", first.ip.to_string(),
+           family_name(first.ip.family()));
       line("<hostnames>\n</hostnames>");
+      if (!ports) {
+        line("</host>");
+        i = j;
+        continue;
+      }
       line("<ports>");
       for (size_t k = i; k < j; ++k) {
         const Result& r = results_[k];
         if (dry_run_) {
           line(
               R"(<port protocol="{}" portid="{}"><state state="unknown" reason="probe" reason_ttl="0"/></port>)",
-              ctx_.protocol, r.port);
+              protocol, r.port);
         } else {
           line(
               R"(<port protocol="{}" portid="{}"><state state="{}" reason="{}" reason_ttl="{}"/></port>)",
-              ctx_.protocol, r.port,
+              protocol, r.port,
               r.status == Status::kUnreachable ? "filtered" : status_name(r.status), reason_name(r),
               r.ttl);
         }

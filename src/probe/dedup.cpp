@@ -4,8 +4,8 @@
 
 namespace dpscan {
 
-Dedup::Dedup(const TargetSpace& space, uint64_t memory_bytes) {
-  const uint64_t words = (space.size() + 63) / 64;
+Dedup::Dedup(uint64_t targets, uint64_t memory_bytes) {
+  const uint64_t words = targets / 64 + (targets % 64 != 0);
   if (words * 8 <= memory_bytes) {
     words_ = words;
     bits_ = std::make_unique<uint64_t[]>(words);  // value-initialised: all zero

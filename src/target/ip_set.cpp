@@ -2,27 +2,19 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "dpscan/addr.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/text.hpp"
+#include "target/spec_list.hpp"
 
 namespace dpscan {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  const auto ws = " \t\r\n";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
 uint32_t address_or_throw(std::string_view text, std::string_view spec) {
-  if (auto ip = Ipv4Addr::parse(trim(text))) return ip->value();
+  if (auto ip = Ipv4Addr::parse(trim_space(text))) return ip->value();
   throw UsageError(fmt::format("invalid target '{}': '{}' is not an IPv4 address",
                                printable(spec, 64), printable(text, 64)));
 }
@@ -30,7 +22,7 @@ uint32_t address_or_throw(std::string_view text, std::string_view spec) {
 }  // namespace
 
 Interval parse_interval(std::string_view spec) {
-  spec = trim(spec);
+  spec = trim_space(spec);
   if (spec.empty()) throw UsageError("invalid target: empty specification");
   if (const size_t slash = spec.find('/'); slash != std::string_view::npos) {
     const uint32_t base = address_or_throw(spec.substr(0, slash), spec);
@@ -69,40 +61,15 @@ void IpSet::add(const IpSet& other) {
 }
 
 void IpSet::add_specs(std::string_view list) {
-  size_t pos = 0;
-  while (pos < list.size()) {
-    const size_t end = list.find_first_of(", \t\r\n", pos);
-    const std::string_view item =
-        list.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    if (!item.empty()) add(parse_interval(item));
-    if (end == std::string_view::npos) break;
-    pos = end + 1;
-  }
+  for_each_spec(list, [this](std::string_view item) { add(parse_interval(item)); });
 }
 
 void IpSet::add_stream(std::istream& in, const std::string& source) {
-  std::string line;
-  for (unsigned lineno = 1; std::getline(in, line); ++lineno) {
-    std::string_view text = line;
-    if (const size_t hash = text.find('#'); hash != std::string_view::npos) {
-      text = text.substr(0, hash);
-    }
-    try {
-      add_specs(text);
-    } catch (const UsageError& e) {
-      throw UsageError(fmt::format("{}:{}: {}", source, lineno, e.what()));
-    }
-  }
-  if (in.bad()) throw RuntimeError(fmt::format("{}: read error", source));
+  for_each_spec_line(in, source, [this](std::string_view text) { add_specs(text); });
 }
 
 void IpSet::add_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw UsageError(fmt::format("cannot read '{}': it is a directory", path));
-  }
-  std::ifstream in(path);
-  if (!in) throw UsageError(fmt::format("cannot open '{}': no such file or not readable", path));
+  std::ifstream in = open_spec_file(path);
   add_stream(in, path);
 }
 

@@ -7,13 +7,15 @@
 
 namespace dpscan {
 
-ScanOrder::ScanOrder(const TargetSpace& space, uint32_t retries, uint64_t seed, ShardSpec shard,
+ScanOrder::ScanOrder(uint64_t targets, uint32_t retries, uint64_t seed, ShardSpec shard,
                      uint32_t lcores)
-    : space_(space), targets_(space.size()), probes_(0), group_{}, shard_range_{}, lcores_(lcores) {
+    : targets_(targets), probes_(0), group_{}, shard_range_{}, lcores_(lcores) {
   const u128 probes = static_cast<u128>(targets_) * (u128{retries} + 1);
-  if (probes > (u128{1} << 48)) {
-    throw UsageError(
-        fmt::format("{} targets x {} probes each is more than 2^48 probes", targets_, retries + 1));
+  const uint64_t most = prime_table().back().p - 1;  // the largest group's elements
+  if (probes > most) {
+    throw UsageError(fmt::format("{} targets x {} probes each is more than the {} probes the "
+                                 "scan order can walk",
+                                 targets_, retries + 1, most));
   }
   probes_ = static_cast<uint64_t>(probes);
   if (shard.count == 0 || shard.index >= shard.count) throw UsageError("invalid shard");

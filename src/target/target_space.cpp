@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <bit>
 
+#include <fmt/format.h>
+
 #include "dpscan/error.hpp"
+#include "dpscan/int128.hpp"
+#include "dpscan/ipv6_targets.hpp"
 
 namespace dpscan {
 
@@ -46,9 +50,14 @@ IndexSpace<AddressList>::IndexSpace(AddressList addrs, std::vector<uint16_t> por
       port_index_(65536, -1),
       port_div_(ports_.empty() ? 1 : ports_.size()) {
   if (ports_.empty()) throw UsageError("no target ports");
-  for (size_t i = 0; i < ports_.size(); ++i) port_index_[ports_[i]] = static_cast<int32_t>(i);
+  if (ports_.size() > 65535) throw UsageError("more than 65535 probe slots per address");
+  if (static_cast<u128>(addrs_.size()) * ports_.size() > ~uint64_t{0})
+    throw UsageError(fmt::format("{} addresses x {} ports is more than 2^64 - 1 targets",
+                                 addrs_.size(), ports_.size()));
+  for (size_t i = ports_.size(); i-- > 0;) port_index_[ports_[i]] = static_cast<int32_t>(i);
 }
 
 template class IndexSpace<Ipv4Intervals>;
+template class IndexSpace<Ipv6Targets>;
 
 }  // namespace dpscan

@@ -49,4 +49,11 @@ std::string printable(std::string_view s, size_t max) {
   return out;
 }
 
+std::string_view trim_space(std::string_view s) {
+  const auto ws = " \t\r\n";
+  const size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
 }  // namespace dpscan

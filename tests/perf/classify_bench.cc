@@ -8,6 +8,7 @@
 
 #include "bench_util.hpp"
 #include "dpscan/classify.hpp"
+#include "probe/tcp_syn.hpp"
 #include "dpscan/probe.hpp"
 
 using namespace dpscan;
@@ -15,8 +16,8 @@ using namespace dpscan;
 int main(int argc, char** argv) {
   const double secs = argc > 1 ? std::atof(argv[1]) : 3.0;
   bench::pin(bench::cpu_from_env());
-  RxContext ctx{};
-  ctx.sources = SourceAddresses({Ipv4Addr(0xc613ff02u)});
+  RxContext<TcpSyn<Ipv4>> ctx{};
+  ctx.sources = SourceAddresses(std::vector<Ipv4Addr>{Ipv4Addr(0xc613ff02u)});
   const Ipv4Addr us = ctx.sources.first();
   ctx.cookie.set_key({0x1234, 0x5678}, std::getenv("BENCH_COOKIE")
                                            ? parse_cookie_algo(std::getenv("BENCH_COOKIE"))
@@ -45,8 +46,8 @@ int main(int argc, char** argv) {
   double elapsed = 0;
   while (elapsed < secs) {
     for (int i = 0; i < (1 << 20); ++i, ++n) {
-      const Verdict v = classify(&frames[(n % kFrames) * 64], 60, ctx);
-      open += v.kind == Verdict::Kind::kResult && v.status == Status::kOpen;
+      const Verdict<Ipv4Addr> v = classify_frame<TcpSyn<Ipv4>>(&frames[(n % kFrames) * 64], 60, ctx);
+      open += v.kind == Verdict<Ipv4Addr>::Kind::kResult && v.status == Status::kOpen;
     }
     elapsed = bench::seconds_since(t0);
   }

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   IpSet all;
   all.add({0, 0xffffffffu});
   const TargetSpace space(all.minus(default_blocklist()), {22, 80, 443});
-  const ScanOrder order(space, 0, 7, {}, 1);
+  const ScanOrder order(space.size(), 0, 7, {}, 1);
   CyclicWalk walk = order.walk(0);
   ProbeConfig pc;
   const ProbeTemplate tmpl(pc);
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   bool more = true;
   while (elapsed < secs && more) {
     for (int i = 0; i < (1 << 15) && more; ++i) {
-      const unsigned k = build_probe_batch(walk, order, tmpl, cookie, sources,
+      const unsigned k = build_probe_batch<Ipv4>(walk, order, space, tmpl, cookie, sources,
                                            &ptrs[(n / 32 % (kFrames / 32)) * 32], 32);
       n += k;
       more = k == 32;

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   std::vector<uint16_t> ports;
   for (unsigned p = 0; p < nports; ++p) ports.push_back(static_cast<uint16_t>(80 + p));
   const TargetSpace space(all.minus(ex), ports);
-  const ScanOrder order(space, 0, 42, {}, 1);
+  const ScanOrder order(space.size(), 0, 42, {}, 1);
   CyclicWalk walk = order.walk(0);
 
   // In bursts of 32 through next_batch, as the TX lcore walks.
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < (1 << 15) && more; ++i) {
       const unsigned k = walk.next_batch(index, 32);
       for (unsigned j = 0; j < k; ++j) {
-        const Target t = order.target(index[j]);
+        const Target t = space.at(order.target_index(index[j]));
         sum += t.ip.value() ^ t.port;
       }
       n += k;

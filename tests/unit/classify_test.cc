@@ -4,6 +4,7 @@
 
 #include "dpscan/classify.hpp"
 #include "dpscan/probe.hpp"
+#include "probe/tcp_syn.hpp"
 
 using namespace dpscan;
 
@@ -19,8 +20,16 @@ Ipv4Addr plus(Ipv4Addr a, uint32_t n) {
 
 CookieAlgo g_algo = CookieAlgo::kSipHash;  // the classify tests run once per PRF
 
-RxContext ctx() {
-  RxContext c{};
+using Module = TcpSyn<Ipv4>;
+using Rx4 = RxContext<Module>;
+using Verdict4 = Verdict<Ipv4Addr>;
+
+Verdict4 classify(const uint8_t* f, size_t len, const Rx4& c, CsumHints h = {}) {
+  return classify_frame<Module>(f, len, c, h);
+}
+
+Rx4 ctx() {
+  Rx4 c{};
   c.sources = SourceAddresses({kUs, plus(kUs, 1), plus(kUs, 7)});
   c.cookie.set_key({0x1111, 0x2222}, g_algo);
   return c;
@@ -55,8 +64,8 @@ TEST_CASE("SYN-ACK with the cookie is open, RST is closed") {
     g_algo = algo;
     CAPTURE(to_string(algo));
     auto f = answer(tcp::kSyn | tcp::kAck_, 1);
-    Verdict v = classify(f.data(), f.size(), ctx());
-    REQUIRE(v.kind == Verdict::Kind::kResult);
+    Verdict4 v = classify(f.data(), f.size(), ctx());
+    REQUIRE(v.kind == Verdict4::Kind::kResult);
     CHECK(v.status == Status::kOpen);
     CHECK(v.ip == kThem);
     CHECK(v.port == 443);
@@ -65,7 +74,7 @@ TEST_CASE("SYN-ACK with the cookie is open, RST is closed") {
 
     f = answer(tcp::kRst | tcp::kAck_, 1);
     v = classify(f.data(), f.size(), ctx());
-    REQUIRE(v.kind == Verdict::Kind::kResult);
+    REQUIRE(v.kind == Verdict4::Kind::kResult);
     CHECK(v.status == Status::kClosed);
     f = answer(tcp::kRst, 0);
     CHECK(classify(f.data(), f.size(), ctx()).status == Status::kClosed);
@@ -92,7 +101,9 @@ TEST_CASE("forged or stray answers are dropped with a reason") {
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kIpChecksum);
   f = answer(tcp::kSyn | tcp::kAck_, 1);
   CHECK(classify(f.data(), 40, ctx()).drop == Drop::kTruncated);
-  f[12] = 0x86, f[13] = 0xdd;
+  f[12] = 0x86, f[13] = 0xdd;  // IPv6 reaching an IPv4 scan
+  CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kOtherFamily);
+  f[12] = 0x88, f[13] = 0xcc;  // LLDP
   CHECK(classify(f.data(), f.size(), ctx()).drop == Drop::kNotIp);
 }
 
@@ -101,8 +112,8 @@ TEST_CASE("VLAN-tagged answers are classified") {
   std::vector<uint8_t> tagged(f.begin(), f.begin() + 12);
   tagged.insert(tagged.end(), {0x81, 0x00, 0x00, 0x05});
   tagged.insert(tagged.end(), f.begin() + 12, f.end());
-  const Verdict v = classify(tagged.data(), tagged.size(), ctx());
-  REQUIRE(v.kind == Verdict::Kind::kResult);
+  const Verdict4 v = classify(tagged.data(), tagged.size(), ctx());
+  REQUIRE(v.kind == Verdict4::Kind::kResult);
   CHECK(v.status == Status::kOpen);
 }
 
@@ -128,8 +139,8 @@ TEST_CASE("ICMP port unreachable quoting our probe is unreachable") {
   icmp[1] = 3;
   std::memcpy(icmp + 8, probe.data() + 14, 28);
   store_be16(icmp + 2, checksum_fold(checksum_add(0, icmp, 36)));
-  Verdict v = classify(f.data(), f.size(), ctx());
-  REQUIRE(v.kind == Verdict::Kind::kResult);
+  Verdict4 v = classify(f.data(), f.size(), ctx());
+  REQUIRE(v.kind == Verdict4::Kind::kResult);
   CHECK(v.status == Status::kUnreachable);
   CHECK(v.ip == kThem);
   CHECK(v.port == 443);
@@ -145,8 +156,8 @@ TEST_CASE("every prefix of a valid answer is handled without reading past it") {
   for (size_t len = 0; len < f.size(); ++len) {
     std::vector<uint8_t> cut(f.begin(),
                              f.begin() + static_cast<long>(len));  // exact-size buffer for ASan
-    const Verdict v = classify(cut.data(), cut.size(), ctx());
-    if (len < 54) CHECK(v.kind == Verdict::Kind::kDrop);
+    const Verdict4 v = classify(cut.data(), cut.size(), ctx());
+    if (len < 54) CHECK(v.kind == Verdict4::Kind::kDrop);
   }
 }
 
@@ -168,8 +179,8 @@ std::vector<uint8_t> with_tcp_checksum(std::vector<uint8_t> f, uint16_t v) {
   return f;
 }
 
-RxContext ctx_mode(RxChecksum m) {
-  RxContext c = ctx();
+Rx4 ctx_mode(RxChecksum m) {
+  Rx4 c = ctx();
   c.checksum = m;
   return c;
 }
@@ -179,8 +190,8 @@ RxContext ctx_mode(RxChecksum m) {
 TEST_CASE("partial (offload) TCP checksums: accepted in auto mode only, cookie still decides") {
   const uint16_t partial = linux_partial(kThem, kUs, 20);
   auto f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), partial);
-  Verdict v = classify(f.data(), f.size(), ctx());
-  REQUIRE(v.kind == Verdict::Kind::kResult);
+  Verdict4 v = classify(f.data(), f.size(), ctx());
+  REQUIRE(v.kind == Verdict4::Kind::kResult);
   CHECK(v.status == Status::kOpen);
   CHECK(v.csum_partial);
   CHECK_FALSE(v.csum_device);
@@ -200,9 +211,9 @@ TEST_CASE("partial (offload) TCP checksums: accepted in auto mode only, cookie s
   f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), partial);
   CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kVerify)).drop == Drop::kTcpChecksum);
   f = with_tcp_checksum(answer(tcp::kSyn | tcp::kAck_, 1), 0x1234);
-  CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kTrust)).kind == Verdict::Kind::kResult);
+  CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kTrust)).kind == Verdict4::Kind::kResult);
   f[24] ^= 0x01;  // the IPv4 checksum too
-  CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kTrust)).kind == Verdict::Kind::kResult);
+  CHECK(classify(f.data(), f.size(), ctx_mode(RxChecksum::kTrust)).kind == Verdict4::Kind::kResult);
 }
 
 TEST_CASE("the device's checksum flags are used in auto mode and ignored in verify mode") {
@@ -212,25 +223,25 @@ TEST_CASE("the device's checksum flags are used in auto mode and ignored in veri
   const CsumHints l4_bad{CsumFlag::kUnknown, CsumFlag::kBad};
   const CsumHints l4_none{CsumFlag::kUnknown, CsumFlag::kNone};
   // GOOD: not recomputed (a wrong field passes: the device checked the frame it received).
-  Verdict v = classify(bad.data(), bad.size(), ctx(), l4_good);
-  REQUIRE(v.kind == Verdict::Kind::kResult);
+  Verdict4 v = classify(bad.data(), bad.size(), ctx(), l4_good);
+  REQUIRE(v.kind == Verdict4::Kind::kResult);
   CHECK(v.csum_device);
   // BAD: dropped, even if the bytes look right to us.
   CHECK(classify(good.data(), good.size(), ctx(), l4_bad).drop == Drop::kTcpChecksum);
   // NONE: intact data, field never filled in: accepted and counted as partial.
   v = classify(bad.data(), bad.size(), ctx(), l4_none);
-  REQUIRE(v.kind == Verdict::Kind::kResult);
+  REQUIRE(v.kind == Verdict4::Kind::kResult);
   CHECK(v.csum_partial);
   // verify ignores the device.
   CHECK(classify(bad.data(), bad.size(), ctx_mode(RxChecksum::kVerify), l4_good).drop ==
         Drop::kTcpChecksum);
   CHECK(classify(good.data(), good.size(), ctx_mode(RxChecksum::kVerify), l4_bad).kind ==
-        Verdict::Kind::kResult);
+        Verdict4::Kind::kResult);
   // The IPv4 header: GOOD skips, BAD drops.
   auto ipbad = answer(tcp::kSyn | tcp::kAck_, 1);
   ipbad[24] ^= 0x01;
   CHECK(classify(ipbad.data(), ipbad.size(), ctx(), {CsumFlag::kGood, CsumFlag::kUnknown}).kind ==
-        Verdict::Kind::kResult);
+        Verdict4::Kind::kResult);
   CHECK(classify(good.data(), good.size(), ctx(), {CsumFlag::kBad, CsumFlag::kUnknown}).drop ==
         Drop::kIpChecksum);
 }

@@ -57,15 +57,20 @@ TEST_CASE("ndjson records read back equal what the encoder wrote") {
     Result r{};
     r.ip = Ipv4Addr(static_cast<uint32_t>(rng()));
     r.port = static_cast<uint16_t>(1 + rng() % 65535);
-    r.status = static_cast<Status>(rng() % kStatusCount);
+    r.status = static_cast<Status>(rng() % 3);  // TCP: open, closed, unreachable
     r.ttl = static_cast<uint8_t>(rng());
     r.window = static_cast<uint16_t>(rng());
     r.time_s = static_cast<uint32_t>(rng());
     // The codes that have a reason of their own, and one that has not ("unreach").
-    const uint8_t codes[] = {0, 1, 2, 3, 9, 10, 13, 4};
-    r.icmp_code = r.status == Status::kUnreachable ? codes[rng() % 8] : 0;
+    const Reason unreach[] = {Reason::kNetUnreach,    Reason::kHostUnreach,
+                              Reason::kProtoUnreach,  Reason::kPortUnreach,
+                              Reason::kNetProhibited, Reason::kHostProhibited,
+                              Reason::kAdminProhibited, Reason::kUnreach};
+    r.reason = r.status == Status::kOpen     ? Reason::kSynAck
+               : r.status == Status::kClosed ? Reason::kReset
+                                             : unreach[rng() % 8];
     std::string line;
-    enc->result(r, line);
+    enc->result(ResultView{r, {}}, line);
     REQUIRE(line.back() == '\n');
     line.pop_back();
     const auto rec = parse_record(line);
@@ -73,12 +78,12 @@ TEST_CASE("ndjson records read back equal what the encoder wrote") {
     CHECK_FALSE(rec->probe);
     CHECK(rec->scan == ctx.scan_name);
     std::string again;
-    enc->result(rec->result, again);
+    enc->result(ResultView{rec->result, {}}, again);
     CHECK(again == line + "\n");
   }
   auto dry = make_encoder(OutputFormat::kNdjson, ctx, true);
   std::string line;
-  dry->probe(Target{Ipv4Addr(0xc6120001), 443}, line);
+  dry->probe(ProbeRecord{Ipv4Addr(0xc6120001), 443, 0}, line);
   line.pop_back();
   const auto rec = parse_record(line);
   REQUIRE(rec);

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "dpscan/dedup.hpp"
+#include "dpscan/target_space.hpp"
 
 using namespace dpscan;
 
@@ -8,7 +9,7 @@ TEST_CASE("exact dedup reports each index once") {
   IpSet s;
   s.add({0xc6120000u, 0xc6123fffu});
   const TargetSpace space(s, {22, 80, 443});
-  Dedup d(space, 1 << 20);
+  Dedup d(space.size(), 1 << 20);
   CHECK(d.mode() == "exact");
   for (uint64_t i = 0; i < space.size(); ++i) REQUIRE(d.first(i));
   for (uint64_t i = 0; i < space.size(); ++i) REQUIRE_FALSE(d.first(i));
@@ -18,7 +19,7 @@ TEST_CASE("beyond the memory budget a window is used") {
   IpSet s;
   s.add({0, 0xffffffffu});
   const TargetSpace space(s, {80});
-  Dedup d(space, 1 << 16);
+  Dedup d(space.size(), 1 << 16);
   CHECK(d.mode() == "window");
   CHECK(d.first(12345));
   CHECK_FALSE(d.first(12345));

@@ -37,7 +37,7 @@ TEST_CASE("a lab scan command line") {
   CHECK(p->rate_pps == 50000);
   CHECK(p->seed == 42);
   CHECK(p->seed_given);
-  CHECK(p->report == std::array<bool, 3>{true, true, false});
+  CHECK(p->report == std::array<bool, 4>{true, true, false, false});
   CHECK(p->gateway_ip == Ipv4Addr(0xc613ff01u));
 }
 

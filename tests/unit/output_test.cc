@@ -15,6 +15,19 @@ using namespace dpscan;
 
 namespace {
 
+Result tcp_result(Ipv4Addr ip, uint16_t port, Status st, uint8_t ttl, uint16_t window,
+                  uint32_t time_s) {
+  Result r;
+  r.ip = ip;
+  r.port = port;
+  r.status = st;
+  r.reason = st == Status::kOpen ? Reason::kSynAck : Reason::kReset;
+  r.ttl = ttl;
+  r.window = window;
+  r.time_s = time_s;
+  return r;
+}
+
 // One output: an encoder into a sink kept in memory (no files).
 struct InMemory {
   MemorySink* sink = nullptr;
@@ -36,9 +49,9 @@ std::string render(OutputFormat fmt, bool dry) {
   auto m = in_memory(fmt, dry);
   m.outputs.begin();
   if (dry)
-    m.outputs.probe(Target{Ipv4Addr(0xc6120001u), 80});
+    m.outputs.probe(ProbeRecord{Ipv4Addr(0xc6120001u), 80, 0});
   else
-    m.outputs.result(Result{Ipv4Addr(0xc6120001u), 80, Status::kOpen, 64, 65535, 0, 0, 1700000000});
+    m.outputs.result(tcp_result(Ipv4Addr(0xc6120001u), 80, Status::kOpen, 64, 65535, 1700000000));
   m.outputs.end();
   CHECK(m.sink->closed());
   return m.sink->data();
@@ -51,7 +64,8 @@ TEST_CASE("result formats, encoded into memory") {
         "ip,port,status,ttl,window,timestamp\n198.18.0.1,80,open,64,65535,1700000000\n");
   CHECK(render(OutputFormat::kNdjson, false) ==
         "{\"ip\":\"198.18.0.1\",\"port\":80,\"status\":\"open\",\"ttl\":64,\"window\":65535,"
-        "\"timestamp\":1700000000,\"scan\":\"lab\",\"reason\":\"syn-ack\"}\n");
+        "\"timestamp\":1700000000,\"scan\":\"lab\",\"reason\":\"syn-ack\",\"proto\":\"tcp\","
+        "\"validation_bits\":0}\n");
   CHECK(render(OutputFormat::kList, false) ==
         "#masscan\nopen tcp 80 198.18.0.1 1700000000\n# end\n");
   CHECK(render(OutputFormat::kCsv, true) == "ip,port\n198.18.0.1,80\n");
@@ -66,7 +80,7 @@ TEST_CASE("sinks get batches, and everything on flush") {
   auto m = in_memory(OutputFormat::kList, false);
   m.outputs.begin();
   CHECK(m.sink->data().empty());  // still in the batch
-  const Result r{Ipv4Addr(0xc6120001u), 80, Status::kOpen, 64, 65535, 0, 0, 1700000000};
+  const Result r = tcp_result(Ipv4Addr(0xc6120001u), 80, Status::kOpen, 64, 65535, 1700000000);
   const size_t line = std::string("open tcp 80 198.18.0.1 1700000000\n").size();
   size_t n = 0;
   while (m.sink->data().empty()) {

@@ -91,7 +91,7 @@ TEST_CASE("build_probe_batch: the same frames with and without the vector path")
   IpSet addrs;
   addrs.add({0xc6120000u, 0xc613ffffu});
   const TargetSpace space(addrs, {22, 80, 443, 8080, 65535});
-  const ScanOrder order(space, 0, 11, {}, 1);
+  const ScanOrder order(space.size(), 0, 11, {}, 1);
   const ProbeTemplate tmpl{ProbeConfig{}};
   const SourceAddresses sources(
       {Ipv4Addr(0xc613ff02u), Ipv4Addr(0xc613ff03u), Ipv4Addr(0xc613ff09u)});
@@ -103,9 +103,9 @@ TEST_CASE("build_probe_batch: the same frames with and without the vector path")
     for (unsigned round = 0; round < 200; ++round) {
       const unsigned n = 1 + round % kMaxProbeBatch;
       const unsigned ka =
-          build_probe_batch(a, order, tmpl, cookie, sources, fa.ptrs.data(), n, true);
+          build_probe_batch<Ipv4>(a, order, space, tmpl, cookie, sources, fa.ptrs.data(), n, true);
       const unsigned kb =
-          build_probe_batch(b, order, tmpl, cookie, sources, fb.ptrs.data(), n, false);
+          build_probe_batch<Ipv4>(b, order, space, tmpl, cookie, sources, fb.ptrs.data(), n, false);
       REQUIRE(ka == kb);
       REQUIRE(ka == n);
       REQUIRE(fa.bytes == fb.bytes);

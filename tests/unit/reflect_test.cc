@@ -10,6 +10,7 @@
 
 #include "delay_line.hpp"
 #include "dpscan/classify.hpp"
+#include "probe/tcp_syn.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/rng.hpp"
 #include "frames.hpp"
@@ -184,8 +185,8 @@ TEST_CASE("the ICMP rate limit: a burst, then the rate, per router") {
 }
 
 TEST_CASE("an ICMP unreachable from the reflector is our probe's, to dpscan's classifier") {
-  RxContext ctx{};
-  ctx.sources = SourceAddresses({Ipv4Addr(0xc613ff02u)});
+  RxContext<TcpSyn<Ipv4>> ctx{};
+  ctx.sources = SourceAddresses(std::vector<Ipv4Addr>{Ipv4Addr(0xc613ff02u)});
   ctx.cookie.set_key({0x99, 0x77}, CookieAlgo::kSipHash);
   const Ipv4Addr us(0xc613ff02u), them(0xc6120105u);
   const Cookie c = make_cookie(ctx.cookie, us, them, 443);
@@ -204,8 +205,8 @@ TEST_CASE("an ICMP unreachable from the reflector is our probe's, to dpscan's cl
         build_icmp_unreachable(f, MacAddr({2, 0, 0, 0, 0, 1}), MacAddr({2, 0, 0, 0, 0, 2}),
                                Ipv4Addr(0xc6120101u), code, 64, e);
     CHECK(n == 70);
-    const Verdict v = classify(f, n, ctx);
-    REQUIRE(v.kind == Verdict::Kind::kResult);
+    const Verdict<Ipv4Addr> v = classify_frame<TcpSyn<Ipv4>>(f, n, ctx);
+    REQUIRE(v.kind == Verdict<Ipv4Addr>::Kind::kResult);
     CHECK(v.status == Status::kUnreachable);
     CHECK(v.ip == them);
     CHECK(v.port == 443);
@@ -228,8 +229,8 @@ TEST_CASE("an ICMP unreachable from the reflector is our probe's, to dpscan's cl
     s.options = p;
     uint8_t f[128];
     const size_t n = build_tcp_frame(f, s);
-    const Verdict v = classify(f, n, ctx);
-    REQUIRE(v.kind == Verdict::Kind::kResult);
+    const Verdict<Ipv4Addr> v = classify_frame<TcpSyn<Ipv4>>(f, n, ctx);
+    REQUIRE(v.kind == Verdict<Ipv4Addr>::Kind::kResult);
     CHECK(v.status == Status::kOpen);
     CHECK(v.window == 64240);
   }

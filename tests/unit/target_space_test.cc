@@ -15,7 +15,8 @@ std::vector<Target> enumerate(const IpSet& s, const std::vector<uint16_t>& ports
   std::vector<Target> out;
   for (const auto& iv : s.intervals())
     for (uint64_t ip = iv.first.value(); ip <= iv.last.value(); ++ip)
-      for (uint16_t p : ports) out.push_back({Ipv4Addr(static_cast<uint32_t>(ip)), p});
+      for (size_t slot = 0; slot < ports.size(); ++slot)
+        out.push_back({Ipv4Addr(static_cast<uint32_t>(ip)), ports[slot], static_cast<uint16_t>(slot)});
   return out;
 }
 
@@ -55,8 +56,8 @@ TEST_CASE("TargetSpace covers all of IPv4 x all ports (2^48)") {
   const TargetSpace space(all, ports);
   CHECK(space.size() == (uint64_t{1} << 32) * 65535);
   const uint64_t last = space.size() - 1;
-  CHECK(space.at(last) == Target{Ipv4Addr(0xffffffffu), 65535});
-  CHECK(space.at(0) == Target{Ipv4Addr(0), 1});
+  CHECK(space.at(last) == Target{Ipv4Addr(0xffffffffu), 65535, 65534});
+  CHECK(space.at(0) == Target{Ipv4Addr(0), 1, 0});
   CHECK(space.index_of(Ipv4Addr(0xffffffffu), 65535) == last);
   CHECK(space.index_of(Ipv4Addr(0x80000000u), 2) == (uint64_t{1} << 31) * 65535 + 1);
 }
