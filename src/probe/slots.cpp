@@ -19,8 +19,12 @@ std::string_view to_string(ProbeKind k) {
 }
 
 ProbeKind parse_probe_kind(std::string_view name) {
-  for (ProbeKind k : {ProbeKind::kTcpSyn, ProbeKind::kUdp, ProbeKind::kIcmpEcho})
-    if (to_string(k) == name) return k;
+  if (name == "tcp-syn") return ProbeKind::kTcpSyn;
+  // The seam names them; their modules (issue 19) have not landed: refuse rather than send
+  // TCP SYNs to a user who asked for something else.
+  if (name == "udp" || name == "icmp-echo")
+    throw UsageError(fmt::format(
+        "--probe-module: '{}' is not implemented yet; this build scans with tcp-syn only", name));
   throw UsageError(
       fmt::format("--probe-module: '{}' is not one of tcp-syn, udp, icmp-echo", name));
 }

@@ -5,7 +5,10 @@ scapy and by tshark (independent of dpscan's own code):
   - the exact TCP option layout of each --probe-options profile,
   - sequence number, source port and IP ID equal to the cookie recomputed here in Python
     (SipHash-2-4 over src|dst|dport with the scan's key, read from its checkpoint),
-  - TTL, window, SYN flag, addresses, one frame per (address, port) of the plan.
+  - TTL, window, SYN flag, addresses, one frame per (address, port) of the plan;
+  - and the same over IPv6: the TCP checksum over IPv6's pseudo-header, the cookie over the
+    128-bit addresses (SipHash of 34 bytes, or AES as a CBC-MAC of three blocks), hop limit,
+    one flow label for the whole scan, no extension headers.
 Runs dpscan in a network namespace of its own; nothing is sent anywhere (net_pcap writes a
 file)."""
 import os
@@ -15,7 +18,7 @@ import sys
 import tempfile
 import uuid
 
-from scapy.all import IP, TCP, Ether, rdpcap
+from scapy.all import IP, TCP, Ether, IPv6, rdpcap
 from scapy.utils import PcapWriter
 
 DPSCAN = os.environ.get("DPSCAN", os.path.join(os.path.dirname(__file__), "../../build/src/dpscan"))
@@ -104,6 +107,84 @@ def expected_cookie(k0, k1, src, dst, dport, sport_first, sport_count, algo="sip
     sport = sport_first + ((((h >> 32) & 0xFFFF) * sport_count) >> 16)
     ip_id = h >> 48
     return seq, sport, ip_id
+
+
+def aes_mac6(k0, k1, src, dst, dport):
+    """The IPv6 AES cookie: a CBC-MAC of src | dst | dport + 14 zero bytes, by OpenSSL."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    enc = Cipher(algorithms.AES(struct.pack("<QQ", k0, k1)), modes.ECB()).encryptor()
+    x = enc.update(src)
+    x = enc.update(bytes(a ^ b for a, b in zip(x, dst)))
+    x = enc.update(bytes(a ^ b for a, b in zip(x, struct.pack(">H", dport) + bytes(14))))
+    return struct.unpack("<Q", x[:8])[0]
+
+
+def run_ipv6(profile, ns, work, failures, algo):
+    import ipaddress
+    out = os.path.join(work, f"v6-{profile}-{algo}.pcap")
+    ck = os.path.join(work, f"v6-{profile}-{algo}.ck")
+    empty = os.path.join(work, "empty.pcap")
+    srcs = ("2001:db8:ff::2", "2001:db8:ff::3")
+    cmd = ["ip", "netns", "exec", ns, DPSCAN, "-q", "--no-default-blocklist", "2001:db8:1::/124,2001:db8:2::7",
+           "-p", "22,80,65535", "--device", f"net_pcap0,rx_pcap={empty},tx_pcap={out}",
+           "--source-ip", f"{srcs[0]}-{srcs[1]}", "--gateway-mac", "02:00:00:00:00:01", "--probe-options", profile,
+           "--ttl", "77", "--window", "29200", "--source-port", "40000-40999", "--cookie", algo, "--cooldown", "0",
+           "--checkpoint", ck, "-o", os.devnull]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        failures.append(f"IPv6 {profile}: dpscan exited {r.returncode}: {r.stderr.strip()}")
+        return
+    key_line = [l for l in open(ck).read().splitlines() if l.startswith("key ")][0]
+    k0, k1 = (int(x, 16) for x in key_line.split()[1:3])
+    frames = rdpcap(out)
+    want = {(str(ipaddress.IPv6Address(f"2001:db8:1::{i:x}")), p) for i in range(16) for p in (22, 80, 65535)}
+    want |= {("2001:db8:2::7", p) for p in (22, 80, 65535)}
+    seen, labels = set(), set()
+    for f in frames:
+        raw = bytes(f)
+        if IPv6 not in f or TCP not in f:
+            failures.append(f"IPv6 {profile}: a frame that is not IPv6/TCP: {f.summary()}")
+            continue
+        ip, tcp = f[IPv6], f[TCP]
+        tag = f"IPv6 {profile} [{ip.dst}]:{tcp.dport}"
+        if len(raw) != FRAME_LEN[profile] + 20:
+            failures.append(f"{tag}: frame is {len(raw)} bytes, want {FRAME_LEN[profile] + 20}")
+        fresh = Ether(raw)
+        del fresh[TCP].chksum
+        fresh = Ether(bytes(fresh))
+        if fresh[TCP].chksum != tcp.chksum:
+            failures.append(f"{tag}: TCP checksum {tcp.chksum:#06x}, scapy computes {fresh[TCP].chksum:#06x}")
+        # The MSS an IPv6 stack announces on a 1500-byte link: 1500 - 40 - 20 (RFC 8200, 9293).
+        want_opts = PROFILES[profile].replace(MSS, bytes([2, 4, 0x05, 0xA0]))
+        if raw[54 + 20:54 + tcp.dataofs * 4] != want_opts:
+            failures.append(f"{tag}: option bytes {raw[74:54 + tcp.dataofs * 4].hex()}")
+        if ip.src not in srcs:
+            failures.append(f"{tag}: source {ip.src} not one of {srcs}")
+        sb, db = ipaddress.IPv6Address(ip.src).packed, ipaddress.IPv6Address(ip.dst).packed
+        h = aes_mac6(k0, k1, sb, db, tcp.dport) if algo == "aes" else \
+            siphash24(k0, k1, sb + db + struct.pack(">H", tcp.dport))
+        seq, sport = h & 0xFFFFFFFF, 40000 + ((((h >> 32) & 0xFFFF) * 1000) >> 16)
+        if (tcp.seq, tcp.sport) != (seq, sport):
+            failures.append(f"{tag}: seq/sport {tcp.seq}/{tcp.sport}, cookie says {seq}/{sport}")
+        if tcp.flags != "S" or tcp.ack != 0 or tcp.window != 29200 or ip.hlim != 77 or ip.nh != 6 \
+                or ip.plen != len(raw) - 54 or ip.tc != 0:
+            failures.append(f"{tag}: header fields flags={tcp.flags} win={tcp.window} hlim={ip.hlim} "
+                            f"nh={ip.nh} plen={ip.plen} tc={ip.tc}")
+        labels.add(ip.fl)
+        if (ip.dst, tcp.dport) in seen:
+            failures.append(f"{tag}: sent twice")
+        seen.add((ip.dst, tcp.dport))
+    if len(labels) != 1:
+        failures.append(f"IPv6 {profile}: {len(labels)} flow labels in one scan, want one")
+    if seen != want:
+        failures.append(f"IPv6 {profile}: probed {len(seen)} pairs, want {len(want)}; "
+                        f"missing {sorted(want - seen)[:5]}, unexpected {sorted(seen - want)[:5]}")
+    t = subprocess.run(["tshark", "-r", out, "-o", "tcp.check_checksum:TRUE", "-T", "fields",
+                        "-e", "tcp.checksum.status"], capture_output=True, text=True, timeout=60)
+    good = sum(1 for l in t.stdout.splitlines() if l.strip() == "1")
+    if t.returncode != 0 or good != len(frames):
+        failures.append(f"IPv6 {profile}: tshark says {good} of {len(frames)} frames have good TCP checksums")
+    print(f"golden_frames: IPv6 {profile}, {algo} cookie: {len(frames)} frames checked")
 
 
 def run_profile(profile, ns, work, failures, algo):
@@ -195,6 +276,7 @@ def main():
             for algo in algos:
                 for profile in PROFILES:
                     run_profile(profile, ns, work, failures, algo)
+                    run_ipv6(profile, ns, work, failures, algo)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
     for f in failures[:40]:

@@ -4,7 +4,12 @@
 default offloads (the target's SYN-ACKs cross the veth with partial TCP checksums), must
 report exactly the lab's truth (open, closed and unreachable).
 
-Usage: scan_drivers.py DRIVER [--offloads on|off]
+With --ipv6 the same through IPv6: 2001:db8:1::/112 x 22,80,443 (the lab's AnyIP /64 in
+the target namespace, ip6tables REJECT with icmp6-adm-prohibited and icmp6-addr-unreachable),
+the gateway resolved by neighbour solicitation and the target's solicitations for our source
+answered by dpscan (NDP both ways).
+
+Usage: scan_drivers.py DRIVER [--offloads on|off] [--ipv6]
   af_packet  net_af_packet on the scanner's veth end; with offloads on it also checks the
              --rx-checksum switch: verify drops the partial checksums (as tcp_checksum),
              trust is exact again
@@ -20,16 +25,19 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from campaign_common import Lab, check, diff_sets, main, read_csv, run  # noqa: E402
 
-TARGETS, PORTS, RATE = "198.18.0.0/16", "22,80,443", 50000
+PORTS, RATE = "22,80,443", 50000
+TARGETS = {4: "198.18.0.0/16", 6: "2001:db8:1::/112"}
+ADDRS = {4: ("LAB_SRC_IP", "LAB_GW_IP"), 6: ("LAB_SRC_IP6", "LAB_GW_IP6")}
 STATUSES = "open,closed,unreachable"
 DRIVERS = {"af_packet": "net_af_packet", "af_xdp": "net_af_xdp", "tap": "net_tap"}
 
 
-def scan(lab, work, name, device, *extra):
+def scan(lab, work, family, name, device, *extra):
     out, summary = os.path.join(work, name + ".csv"), os.path.join(work, name + ".json")
-    p = run(lab.scan_cmd("--no-default-blocklist", TARGETS, "-p", PORTS, "--rate", RATE,
-                         "--cooldown", 3, "--device", device, "--source-ip", lab.env["LAB_SRC_IP"],
-                         "--gateway-ip", lab.env["LAB_GW_IP"], "--report", STATUSES,
+    src, gw = (lab.env[k] for k in ADDRS[family])
+    p = run(lab.scan_cmd("--no-default-blocklist", TARGETS[family], "-p", PORTS, "--rate", RATE,
+                         "--cooldown", 3, "--device", device, "--source-ip", src,
+                         "--gateway-ip", gw, "--report", STATUSES,
                          "--status-format", "none", "-o", out, "--summary", summary, *extra),
             timeout=120, check_rc=0)
     _, rows = read_csv(out)
@@ -39,19 +47,22 @@ def scan(lab, work, name, device, *extra):
 
 
 def body():
-    driver = sys.argv[1] if len(sys.argv) > 1 else "af_packet"
-    offloads = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--offloads" else "on"
+    args = sys.argv[1:]
+    family = 6 if "--ipv6" in args else 4
+    args = [a for a in args if a != "--ipv6"]
+    driver = args[0] if args else "af_packet"
+    offloads = args[2] if len(args) > 2 and args[1] == "--offloads" else "on"
     check(driver in DRIVERS, f"unknown driver {driver!r}")
     errors = []
     work = os.path.join("/tmp", f"scan_drivers.{os.getpid()}")
     os.makedirs(work, exist_ok=True)
     try:
-        with Lab("sd", offloads=offloads, tap=driver == "tap") as lab:
+        with Lab("sd" if family == 4 else "sd6", offloads=offloads, tap=driver == "tap") as lab:
             iface = lab.env["LAB_TAP"] if driver == "tap" else lab.env["LAB_IFACE"]
             device = f"{DRIVERS[driver]}0,iface={iface}"
-            truth = {(ip, port, st) for (ip, port), st in lab.truth(TARGETS, PORTS, STATUSES).items()}
-            got, s, stderr = scan(lab, work, "auto", device)
-            errors += diff_sets(f"{driver}, offloads {offloads}", truth, got)
+            truth = {(ip, port, st) for (ip, port), st in lab.truth(TARGETS[family], PORTS, STATUSES).items()}
+            got, s, stderr = scan(lab, work, family, "auto", device)
+            errors += diff_sets(f"IPv{family} {driver}, offloads {offloads}", truth, got)
             dev = s.get("device", {})
             if dev.get("driver") != DRIVERS[driver]:
                 errors.append(f"summary device {dev}, expected driver {DRIVERS[driver]}")
@@ -74,13 +85,16 @@ def body():
                                   f"(or rx_csum_device {device_checked} != 0)")
             elif partial:
                 errors.append(f"offloads off, yet rx_csum_partial = {partial}")
-            print(f"{driver} (offloads {offloads}): {len(got)} results = truth {len(truth)}; "
+            if family == 6 and not (s["neighbour_replies"] and s.get("plan", {}).get("family") == "ipv6"):
+                errors.append(f"IPv6: neighbour_replies {s['neighbour_replies']} (the target's "
+                              f"solicitations answered?), family {s.get('plan', {}).get('family')!r}")
+            print(f"IPv{family} {driver} (offloads {offloads}): {len(got)} results = truth {len(truth)}; "
                   f"sent {s['sent']} at {s['send_rate_pps']:.0f} pps, received {s['received']}, "
                   f"rx_csum_partial {partial}, rx_csum_device {device_checked}, device {dev}")
 
             if driver == "af_packet" and offloads == "on":
                 # verify: only complete, correct checksums; the target's SYN-ACKs are dropped.
-                got, s, _ = scan(lab, work, "verify", device, "--rx-checksum", "verify")
+                got, s, _ = scan(lab, work, family, "verify", device, "--rx-checksum", "verify")
                 opened = sum(1 for t in truth if t[2] == "open")
                 # (A stray SYN-ACK may arrive complete: a retransmission leaves by another
                 # path; dpscan 0.1 found 3 of 98,304 here.)
@@ -89,7 +103,7 @@ def body():
                                   f"tcp_checksum {s['dropped']['tcp_checksum']} (want >= {opened})")
                 print(f"--rx-checksum verify: open {s['open']}, dropped tcp_checksum "
                       f"{s['dropped']['tcp_checksum']}")
-                got, s, _ = scan(lab, work, "trust", device, "--rx-checksum", "trust")
+                got, s, _ = scan(lab, work, family, "trust", device, "--rx-checksum", "trust")
                 errors += diff_sets("--rx-checksum trust", truth, got)
                 if s["rx_csum_partial"]:
                     errors.append(f"--rx-checksum trust counted {s['rx_csum_partial']} partial")
