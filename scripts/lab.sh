@@ -2,12 +2,19 @@
 # lab.sh - network-namespace lab for dpscan (DPDK TCP SYN scanner).
 #
 # Two namespaces joined by one veth pair:
-#   ${P}-scan : ${P}s, up, no IP, IPv6 off. dpscan attaches here
-#               with net_af_packet (src 198.19.255.2, gw 198.19.255.1, it
-#               answers ARP itself).
-#   ${P}-tgt  : ${P}t 198.19.255.1/24; the kernel owns all of 198.18.0.0/16
-#               (AnyIP local route on lo); listeners on 22/80/443; iptables
-#               rules give each (address, port) a known status (see `truth`).
+#   ${P}-scan : ${P}s, up, no IP, IPv6 off (the kernel there never answers or
+#               sends anything). dpscan attaches here with net_af_packet
+#               (src 198.19.255.2, gw 198.19.255.1; src 2001:db8:ff::2,
+#               gw 2001:db8:ff::1; it answers ARP and NDP itself).
+#   ${P}-tgt  : ${P}t 198.19.255.1/24 and 2001:db8:ff::1/64 (no DAD, no RA/RS;
+#               IPv6 on for lo and ${P}t only, no forwarding); the kernel owns
+#               all of 198.18.0.0/16 and 2001:db8:1::/64 (AnyIP local routes
+#               on lo); listeners on 22/80/443 (0.0.0.0 and ::); iptables
+#               (chain LAB-PATTERN) and ip6tables (chain LAB-PATTERN6) rules
+#               give each (address, port) a known status, the same pattern on
+#               the low bits of either family's address (see `truth`); the
+#               rest of 2001:db8::/32 is a blackhole route (silent, as the
+#               rest of 198.19.0.0/16 is without forwarding).
 # Both veth ends keep Linux's default offloads (checksum offload on: the
 # target's SYN-ACKs cross the veth with partial TCP checksums, as they do on a
 # user's machine); --offloads off (or $LAB_OFFLOADS=off) turns tx, rx, tso,
@@ -17,19 +24,26 @@
 # redirects both ways (a bridge would drop dpscan's frames: net_tap gives the
 # kernel tap the DPDK port's own MAC, which a bridge takes as its own address).
 # Nothing is ever created in the root namespace; all addresses are in
-# 198.18.0.0/15 (RFC 2544 benchmarking range).
+# 198.18.0.0/15 (RFC 2544 benchmarking range) and 2001:db8::/32 (RFC 3849
+# documentation range).
 #
-# Usage: scripts/lab.sh [--prefix P] [--offloads on|off] [--tap] up|down|truth|env ...
+# Usage: scripts/lab.sh [--prefix P] [--offloads on|off] [--tap] up|down|truth|truth6|env ...
 #   up                         build the lab (fails if it already exists)
 #   down                       remove the lab (idempotent)
 #   truth TARGETS PORTS [ST]   expected "IP PORT" (or "IP PORT STATUS" when
 #                              several statuses are asked), ST is a comma list
 #                              of open,closed,filtered,unreachable (or all);
-#                              default open
+#                              default open. TARGETS are IPv4 (198.18.0.0/15)
+#                              or IPv6 (2001:db8::/32; CIDR, a-b with full
+#                              addresses, single addresses; at most 2^24 of
+#                              them), one family per call
+#   truth6 ...                 the same as truth (IPv6 addresses printed in
+#                              Python's compressed form)
 #   env                        shell assignments (eval "$(lab.sh env)")
 # Prefix: --prefix P, else $LAB_PREFIX, else "dpl"; 1-8 chars of [a-z0-9].
 # $LAB_MATCH=mask|u32 forces how the address pattern is matched (default:
-# non-contiguous netmask if iptables accepts it, else the u32 match).
+# non-contiguous netmask if iptables accepts it, else the u32 match; decided
+# for iptables and ip6tables separately).
 set -euo pipefail
 
 readonly SRC_IP=198.19.255.2
@@ -39,12 +53,18 @@ readonly TGT_NET=198.18.0.0/16
 readonly CHAIN=LAB-PATTERN
 readonly PY=/usr/bin/python3
 readonly PORTS=(22 80 443)
+readonly SRC_IP6=2001:db8:ff::2
+readonly GW_IP6=2001:db8:ff::1
+readonly GW_CIDR6=2001:db8:ff::1/64
+readonly TGT_NET6=2001:db8:1::/64
+readonly LAB_NET6=2001:db8::/32
+readonly CHAIN6=LAB-PATTERN6
 
 PROG=lab.sh
 die() { echo "$PROG: error: $*" >&2; exit 1; }
 warn() { echo "$PROG: warning: $*" >&2; }
 usage() {
-    sed -n '/^# Usage:/,/^# non-contiguous/p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '/^# Usage:/,/^# for iptables and ip6tables/p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -187,6 +207,69 @@ setup_iptables() {
     # any other port: no rule, no listener -> the kernel answers RST.
 }
 
+# The same decision for ip6tables: "-d ::11/::1f" kept as written, else u32.
+MATCH_MODE6=
+pick_match_mode6() {
+    local out
+    MATCH_MODE6=${LAB_MATCH:-}
+    case $MATCH_MODE6 in
+        mask|u32) return 0 ;;
+        '') ;;
+        *) die "LAB_MATCH must be mask or u32" ;;
+    esac
+    in_ns "$NS_TGT" ip6tables -w -N LAB-PROBE6
+    if in_ns "$NS_TGT" ip6tables -w -A LAB-PROBE6 -d ::11/::1f -j RETURN 2>/dev/null &&
+        out=$(in_ns "$NS_TGT" ip6tables -w -S LAB-PROBE6) &&
+        grep -qF -- '-d ::11/::1f' <<<"$out"; then
+        MATCH_MODE6=mask
+    else
+        warn "ip6tables does not keep non-contiguous netmasks; using the u32 match"
+        MATCH_MODE6=u32
+    fi
+    in_ns "$NS_TGT" ip6tables -w -F LAB-PROBE6
+    in_ns "$NS_TGT" ip6tables -w -X LAB-PROBE6
+}
+
+# rule6 PORT MASK VALUE|- TARGET...: add one rule to $CHAIN6 (low bits of the
+# destination address, as rule does for IPv4); VALUE "-" = any address.
+rule6() {
+    local port=$1 mask=$2 val=$3; shift 3
+    local m=()
+    if [[ $val != - ]]; then
+        if [[ $MATCH_MODE6 == mask ]]; then
+            m=(-d "::$(printf '%x' "$val")/::$(printf '%x' "$mask")")
+        else
+            # IPv6 header offset 36 = last 32 bits of the destination address
+            m=(-m u32 --u32 "36&0x$(printf '%x' "$mask")=0x$(printf '%x' "$val")")
+        fi
+    fi
+    in_ns "$NS_TGT" ip6tables -w -A "$CHAIN6" -p tcp --dport "$port" "${m[@]}" -j "$@"
+}
+
+# The IPv4 pattern again; ICMPv6 administratively prohibited / address
+# unreachable stand for IPv4's port / host unreachable.
+setup_ip6tables() {
+    local RST=(REJECT --reject-with tcp-reset)
+    pick_match_mode6
+    in_ns "$NS_TGT" ip6tables -w -N "$CHAIN6"
+    in_ns "$NS_TGT" ip6tables -w -A INPUT -d "$TGT_NET6" -p tcp -j "$CHAIN6"
+    # port 22: a&3 == 1 open, == 2 filtered, 0/3 closed
+    rule6 22 3 1 ACCEPT
+    rule6 22 3 2 DROP
+    rule6 22 3 - "${RST[@]}"
+    # port 80: a&7 == 7 filtered, == 6 closed, else open
+    rule6 80 7 7 DROP
+    rule6 80 7 6 "${RST[@]}"
+    rule6 80 7 - ACCEPT
+    # port 443: a&31 == 17 open, 18 filtered, 19 adm-prohibited, 20 addr-unreach, else closed
+    rule6 443 31 17 ACCEPT
+    rule6 443 31 18 DROP
+    rule6 443 31 19 REJECT --reject-with icmp6-adm-prohibited
+    rule6 443 31 20 REJECT --reject-with icmp6-addr-unreachable
+    rule6 443 31 - "${RST[@]}"
+    # any other port: no rule, no listener -> the kernel answers RST.
+}
+
 # The tap for net_tap, and everything that crosses it moved to/from the veth end
 # by tc (u32 match-all + mirred; no bridge, no IP in the scanner namespace).
 setup_tap() {
@@ -212,14 +295,30 @@ import select
 import socket
 import sys
 
-socks = []
-for port in (int(p) for p in sys.argv[1:]):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+# listener.py [-6] PORT...: 0.0.0.0:PORT, and with -6 also [::]:PORT (an
+# IPV6_V6ONLY socket; the AnyIP /64 on lo needs no IPV6_FREEBIND to accept).
+args = sys.argv[1:]
+v6 = bool(args) and args[0] == "-6"
+if v6:
+    args = args[1:]
+
+
+def listen(family, addr, port):
+    s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((addr, port))
     s.listen(65535)
     s.setblocking(False)
-    socks.append(s)
+    return s
+
+
+socks = []
+for port in (int(p) for p in args):
+    socks.append(listen(socket.AF_INET, "0.0.0.0", port))
+    if v6:
+        socks.append(listen(socket.AF_INET6, "::", port))
 while True:
     ready, _, _ = select.select(socks, [], [])
     for s in ready:
@@ -241,6 +340,9 @@ wait_listening() {
         ok=1
         for p in "${PORTS[@]}"; do
             grep -qE "[[:space:]]0\.0\.0\.0:${p}[[:space:]]" <<<"$out" || { ok=0; break; }
+            if ((V6)); then
+                grep -qE "[[:space:]]\[::\]:${p}[[:space:]]" <<<"$out" || { ok=0; break; }
+            fi
         done
         ((ok)) && return 0
         sleep 0.1
@@ -249,6 +351,7 @@ wait_listening() {
 }
 
 UP_DONE=0
+V6=0
 up_cleanup() {
     local rc=$?
     if ((!UP_DONE)); then
@@ -262,11 +365,16 @@ up_cleanup() {
 do_up() {
     local ns c mac_s mac_t
     need_root
-    for c in ip ethtool iptables ss sysctl setsid tc "$PY"; do
+    for c in ip ethtool iptables ip6tables ss sysctl setsid tc "$PY"; do
         command -v "$c" >/dev/null || die "missing command: $c"
     done
     if ns_exists "$NS_SCAN" || ns_exists "$NS_TGT" || [[ -e $RUNDIR ]]; then
         die "lab '$P' already exists (netns $NS_SCAN/$NS_TGT or $RUNDIR); run: $0 --prefix $P down"
+    fi
+    V6=1
+    if [[ ! -d /proc/sys/net/ipv6 ]]; then
+        warn "this kernel has no IPv6; the lab gets no IPv6 side"
+        V6=0
     fi
     trap up_cleanup EXIT
     trap 'exit 130' INT
@@ -276,7 +384,8 @@ do_up() {
     ip netns add "$NS_SCAN"
     ip netns add "$NS_TGT"
 
-    # IPv6 off in both namespaces before any interface exists.
+    # IPv6 off in both namespaces before any interface exists (the target side
+    # turns it on again for lo and its veth end only).
     for ns in "$NS_SCAN" "$NS_TGT"; do
         in_ns "$ns" ip link set lo up
         if in_ns "$ns" test -d /proc/sys/net/ipv6; then
@@ -302,13 +411,36 @@ do_up() {
     if ((TAP)); then setup_tap; fi
 
     # target side
-    if in_ns "$NS_TGT" test -d /proc/sys/net/ipv6; then
-        nsysctl "$NS_TGT" "net.ipv6.conf.$IF_TGT.disable_ipv6" 1
+    if ((V6)); then
+        # IPv6 on for lo and the veth end only (all/default stay off): no DAD
+        # (the address is usable at once), no router solicitation/RA, no
+        # forwarding (a packet for a non-local address is dropped silently).
+        nsysctl "$NS_TGT" net.ipv6.conf.all.forwarding 0
+        [[ $(in_ns "$NS_TGT" cat /proc/sys/net/ipv6/conf/all/forwarding) == 0 ]] ||
+            die "could not set net.ipv6.conf.all.forwarding=0 in $NS_TGT"
+        nsysctl "$NS_TGT" "net.ipv6.conf.$IF_TGT.accept_dad" 0
+        nsysctl "$NS_TGT" "net.ipv6.conf.$IF_TGT.accept_ra" 0
+        nsysctl "$NS_TGT" "net.ipv6.conf.$IF_TGT.router_solicitations" 0
+        in_ns "$NS_TGT" sysctl -q -w net.ipv6.conf.lo.disable_ipv6=0 >/dev/null
+        in_ns "$NS_TGT" sysctl -q -w "net.ipv6.conf.$IF_TGT.disable_ipv6=0" >/dev/null
     fi
     [[ $OFFLOADS == on ]] || offloads_off "$NS_TGT" "$IF_TGT"
     ip -n "$NS_TGT" addr add "$GW_CIDR" dev "$IF_TGT"
+    if ((V6)); then
+        # its prefix route (2001:db8:ff::/64 dev $IF_TGT) makes the scanner on-link
+        ip -n "$NS_TGT" -6 addr add "$GW_CIDR6" dev "$IF_TGT" nodad
+    fi
     ip -n "$NS_TGT" link set "$IF_TGT" up
     ip -n "$NS_TGT" route add local "$TGT_NET" dev lo
+    if ((V6)); then
+        ip -n "$NS_TGT" -6 route add local "$TGT_NET6" dev lo
+        # The rest of 2001:db8::/32 is silent, like the rest of 198.19.0.0/16:
+        # without a route the kernel would answer ICMPv6 "no route".
+        ip -n "$NS_TGT" -6 route add blackhole "$LAB_NET6"
+        in_ns "$NS_TGT" ip -6 route get "$SRC_IP6" from "${TGT_NET6%%/*}1" |
+            grep -qE "[[:space:]]dev ${IF_TGT}[[:space:]]" ||
+            die "replies to $SRC_IP6 do not leave through $IF_TGT"
+    fi
     nsysctl "$NS_TGT" net.ipv4.tcp_syncookies 1
     nsysctl "$NS_TGT" net.ipv4.tcp_max_syn_backlog 65536
     nsysctl "$NS_TGT" net.core.somaxconn 65535
@@ -318,11 +450,22 @@ do_up() {
     nsysctl "$NS_TGT" net.ipv4.icmp_msgs_burst 1000000
     # room for replies queued while the scanner's MAC is being resolved
     nsysctl "$NS_TGT" "net.ipv4.neigh.$IF_TGT.unres_qlen_bytes" 16777216
+    if ((V6)); then
+        # ICMPv6 errors (REJECT icmp6-*) are rate limited per destination
+        # (net.ipv6.icmp.ratelimit, 1000 ms scaled by the route's prefix
+        # length); 0 lifts it, as icmp_ratelimit does for IPv4. The global
+        # icmp_msgs_per_sec/burst above apply to ICMPv6 too.
+        nsysctl "$NS_TGT" net.ipv6.icmp.ratelimit 0
+        nsysctl "$NS_TGT" "net.ipv6.neigh.$IF_TGT.unres_qlen_bytes" 16777216
+    fi
 
     setup_iptables
+    if ((V6)); then setup_ip6tables; fi
 
     write_listener
-    ip netns exec "$NS_TGT" setsid "$PY" "$RUNDIR/listener.py" "${PORTS[@]}" \
+    local v6flag=()
+    ((V6)) && v6flag=(-6)
+    ip netns exec "$NS_TGT" setsid "$PY" "$RUNDIR/listener.py" "${v6flag[@]}" "${PORTS[@]}" \
         </dev/null >"$RUNDIR/listener.log" 2>&1 &
     echo $! >"$RUNDIR/listener.pid"
     wait_listening || die "listeners on ${PORTS[*]} did not come up (see $RUNDIR/listener.log)"
@@ -336,16 +479,16 @@ do_up() {
 lab '$P' is up
   scanner netns : $NS_SCAN   iface $IF_SCAN  mac $mac_s  (no IP; IPv6 off; offloads $OFFLOADS)$( ((TAP)) && echo "; tap $IF_TAP (net_tap0,iface=$IF_TAP) redirected to/from $IF_SCAN")
                   dpscan: ip netns exec $NS_SCAN ... --vdev=net_af_packet0,iface=$IF_SCAN
-                  source IP $SRC_IP, gateway $GW_IP (dpscan answers ARP itself)
-  target netns  : $NS_TGT    iface $IF_TGT  mac $mac_t  $GW_CIDR
-  targets       : $TGT_NET (AnyIP), listeners on ${PORTS[*]}, iptables chain $CHAIN ($MATCH_MODE match)
+                  source IP $SRC_IP, gateway $GW_IP (dpscan answers ARP itself)$( ((V6)) && printf '\n%s' "                  source IP $SRC_IP6, gateway $GW_IP6 (dpscan answers NDP itself)")
+  target netns  : $NS_TGT    iface $IF_TGT  mac $mac_t  $GW_CIDR$( ((V6)) && echo " $GW_CIDR6 (no DAD)")
+  targets       : $TGT_NET (AnyIP), listeners on ${PORTS[*]}, iptables chain $CHAIN ($MATCH_MODE match)$( ((V6)) && printf '\n%s' "                  $TGT_NET6 (AnyIP), listeners on [::] too, ip6tables chain $CHAIN6 ($MATCH_MODE6 match)")
   expected      : $0 --prefix $P truth TARGETS PORTS [open,closed,filtered,unreachable]
   logs          : $RUNDIR
 EOF
 }
 
 do_truth() {
-    [[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $PROG truth TARGETS PORTS [STATUS,...]" >&2; exit 2; }
+    [[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $PROG $CMD TARGETS PORTS [STATUS,...]" >&2; exit 2; }
     "$PY" - "$1" "$2" "${3:-open}" <<'EOF'
 # Independent model of the lab: which status each (ip, port) must show.
 import ipaddress
@@ -354,6 +497,10 @@ import sys
 LAB = ipaddress.ip_network("198.18.0.0/15")
 ANYIP = ipaddress.ip_network("198.18.0.0/16")
 GW = ipaddress.ip_address("198.19.255.1")
+LAB6 = ipaddress.ip_network("2001:db8::/32")
+ANYIP6 = ipaddress.ip_network("2001:db8:1::/64")
+GW6 = ipaddress.ip_address("2001:db8:ff::1")
+MAX6 = 1 << 24  # IPv6 addresses per call (a /64 cannot be listed)
 LISTEN = (22, 80, 443)
 ALL = ("open", "closed", "filtered", "unreachable")
 
@@ -364,8 +511,9 @@ def die(msg):
 
 
 def status(addr, port):
-    a = int(addr)
-    if addr in ANYIP:
+    # IPv4 and IPv6 follow the same pattern on the low bits of the address
+    a = int(addr) & 0xFFFFFFFF
+    if addr in ANYIP or addr in ANYIP6:
         if port == 22:
             return {1: "open", 2: "filtered"}.get(a & 3, "closed")
         if port == 80:
@@ -374,32 +522,42 @@ def status(addr, port):
             return {17: "open", 18: "filtered",
                     19: "unreachable", 20: "unreachable"}.get(a & 31, "closed")
         return "closed"
-    if addr == GW:
+    if addr == GW or addr == GW6:
         return "open" if port in LISTEN else "closed"
-    return "filtered"  # rest of 198.19.0.0/16: not local, no forwarding
+    # rest of 198.19.0.0/16: not local, no forwarding; rest of 2001:db8::/32:
+    # blackhole route (2001:db8:ff::/64 but the gateway: no forwarding)
+    return "filtered"
 
 
 def parse_targets(arg):
     spans = []
+    families = set()
     for tok in arg.replace(",", " ").split():
+        v6 = ":" in tok
+        families.add(6 if v6 else 4)
+        if len(families) > 1:
+            die("IPv4 and IPv6 targets in one call (%r): ask for each family separately" % tok)
+        Addr = ipaddress.IPv6Address if v6 else ipaddress.IPv4Address
+        Net = ipaddress.IPv6Network if v6 else ipaddress.IPv4Network
         try:
             if "/" in tok:
-                net = ipaddress.IPv4Network(tok, strict=False)
+                net = Net(tok, strict=False)
                 lo, hi = net.network_address, net.broadcast_address
             elif "-" in tok:
                 a, b = tok.split("-", 1)
-                lo = ipaddress.IPv4Address(a)
-                if "." not in b:  # 198.18.0.1-20 shorthand
+                lo = Addr(a)
+                if not v6 and "." not in b:  # 198.18.0.1-20 shorthand
                     b = a.rsplit(".", 1)[0] + "." + b
-                hi = ipaddress.IPv4Address(b)
+                hi = Addr(b)
             else:
-                lo = hi = ipaddress.IPv4Address(tok)
+                lo = hi = Addr(tok)
         except ValueError as e:
             die("bad target %r: %s" % (tok, e))
         if lo > hi:
             die("bad target range %r" % tok)
-        if lo not in LAB or hi not in LAB:
-            die("target %r is outside %s" % (tok, LAB))
+        lab = LAB6 if v6 else LAB
+        if lo not in lab or hi not in lab:
+            die("target %r is outside %s" % (tok, lab))
         spans.append((int(lo), int(hi)))
     if not spans:
         die("no targets")
@@ -410,7 +568,10 @@ def parse_targets(arg):
             merged[-1][1] = max(merged[-1][1], hi)
         else:
             merged.append([lo, hi])
-    return merged
+    family = families.pop()
+    if family == 6 and sum(hi - lo + 1 for lo, hi in merged) > MAX6:
+        die("more than %d IPv6 targets" % MAX6)
+    return family, merged
 
 
 def parse_ports(arg):
@@ -432,7 +593,8 @@ def parse_ports(arg):
     return sorted(ports)
 
 
-spans = parse_targets(sys.argv[1])
+family, spans = parse_targets(sys.argv[1])
+Addr = ipaddress.IPv6Address if family == 6 else ipaddress.IPv4Address
 ports = parse_ports(sys.argv[2])
 want = [s.strip() for s in sys.argv[3].split(",") if s.strip()]
 if want == ["all"]:
@@ -450,7 +612,7 @@ out = sys.stdout
 try:
     for lo, hi in spans:
         for a in range(lo, hi + 1):
-            addr = ipaddress.IPv4Address(a)
+            addr = Addr(a)
             # status of a port outside 22/80/443 for this address
             default = status(addr, 1)
             plist = ports if default in want else special
@@ -476,13 +638,17 @@ LAB_SRC_IP=$SRC_IP
 LAB_GW_IP=$GW_IP
 LAB_TGT_IFACE=$IF_TGT
 LAB_TAP=$IF_TAP
+LAB_TGT_NET=$TGT_NET
+LAB_SRC_IP6=$SRC_IP6
+LAB_GW_IP6=$GW_IP6
+LAB_TGT_NET6=$TGT_NET6
 EOF
 }
 
 case $CMD in
     up) [[ $# -eq 0 ]] || usage; do_up ;;
     down) [[ $# -eq 0 ]] || usage; need_root; do_down ;;
-    truth) do_truth "$@" ;;
+    truth|truth6) do_truth "$@" ;;
     env) [[ $# -eq 0 ]] || usage; do_env ;;
     *) echo "$PROG: unknown command '$CMD'" >&2; usage ;;
 esac
