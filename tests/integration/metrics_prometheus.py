@@ -172,7 +172,7 @@ def body():
             final = [json.loads(l) for l in open(status) if l.startswith("{")][-1]
             check(final.get("final"), "no final status record")
             labels = {("scan", "scan"), ("shard", "2/2")}
-            statuses = {"open", "closed", "unreachable", "filtered"}
+            statuses = {"open", "closed", "unreachable", "filtered", "up"}
             for name in final["counters"]:
                 if name in s["dropped"]:
                     key = ("dpscan_dropped_total", frozenset(labels | {("reason", name)}))
