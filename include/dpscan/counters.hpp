@@ -23,6 +23,7 @@ enum class TxCounter : uint16_t {
   kRetries,
   kAllocWaits,
   kPacingStalls,
+  kPacingForgiven,
   kControlSent,
   kCount
 };

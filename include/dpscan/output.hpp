@@ -28,6 +28,7 @@ struct OutputContext {
   Proto protocol = Proto::kTcp;         // the probe module's (default columns, xml)
   std::string scan_type = "syn";        // nmap's scaninfo type (xml)
   std::vector<std::string> slot_names;  // UDP: the payload of each probe slot (Result::slot)
+  bool continuing = false;  // the output already holds a run's results: no header again
 };
 
 // A dry run's record: one probe.
@@ -75,6 +76,9 @@ class Sink {
   virtual bool settled(uint64_t /*ticket*/) const { return true; }
   // What the sink did, for the summary's "outputs" (a JSON object's members), after close().
   virtual std::string report_json() const { return {}; }
+  // Whether this run continues results the sink already holds (a resumed run appending to
+  // a non-empty file): the encoder writes no header then.
+  virtual bool continuing() const { return false; }
 };
 
 // A file, or standard output for "-", with a large buffer and checked writes. The file is
@@ -82,7 +86,8 @@ class Sink {
 // is truncated only when the run writes to it or closes it. Errors throw RuntimeError.
 class FileSink final : public Sink {
  public:
-  explicit FileSink(const std::string& path);
+  // append: add to an existing file (--resume) instead of replacing it.
+  explicit FileSink(const std::string& path, bool append = false);
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
@@ -90,6 +95,7 @@ class FileSink final : public Sink {
   void flush() override;
   void close() override;
   const std::string& name() const override { return name_; }
+  bool continuing() const override { return continuing_; }
 
  private:
   void start();  // truncates an existing file, once, before the first byte
@@ -102,6 +108,7 @@ class FileSink final : public Sink {
   bool owned_ = false;
   bool created_ = false;
   bool started_ = false;
+  bool continuing_ = false;
 };
 
 // Keeps everything in memory: for tests and for callers that embed dpscan.

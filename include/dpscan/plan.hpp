@@ -35,6 +35,9 @@ struct OutputSpec {
                            // shard is done only once its results are in the stream)
   std::string nats_creds;  // --nats-creds
   std::string nats_ca;     // --nats-ca
+  // --resume: a file output is appended to (a continued run's results follow the first
+  // run's; no second header), never truncated.
+  bool append = false;
 };
 
 enum class StatusFormat : uint8_t { kText, kNdjson, kNone };

@@ -22,11 +22,13 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
       ("max-runtime", po::value(&plan.max_runtime_s)->default_value(0), "stop sending after SEC seconds (0: no limit)")
       ("checkpoint", po::value(&plan.checkpoint_path), "write resume state to FILE every few seconds and on Ctrl-C/SIGTERM")
       ("checkpoint-interval", po::value(&plan.checkpoint_interval_s)->default_value(5), "seconds between checkpoints")
-      ("resume", po::value(&plan.resume_path), "continue the scan saved in checkpoint FILE (same targets, ports, shard, lcores)");
+      ("resume", po::value(&plan.resume_path), "continue the scan saved in checkpoint FILE (same targets, ports, shard, lcores); file outputs are appended to")
+      ("force", po::bool_switch(), "start afresh even though --checkpoint FILE exists and the outputs hold its results (they are overwritten)")
+      ("overwrite", po::bool_switch(), "the same as --force");
 
   po::options_description net("Sending");
   net.add_options()
-      ("probe-module,M", po::value(&v.probe_module)->default_value("tcp-syn"), "what to send: tcp-syn, udp (payloads per port) or icmp-echo (host discovery)")
+      ("probe-module,M", po::value(&v.probe_module)->default_value("tcp-syn"), "what to send: tcp-syn (ZMap's -M; the udp and icmp-echo modules are not in this version)")
       ("rate", po::value(&plan.rate_pps)->default_value(10000), "probes per second; 0 sends as fast as the device accepts")
       ("bandwidth", po::value(&v.bandwidth), "send rate in bits per second on the wire instead of --rate, e.g. 10G, 500M (frame + FCS + preamble + gap)")
       ("tx-lcores", po::value(&plan.tx_lcores)->default_value(1), "TX lcores, each with its own queue and part of the scan")

@@ -1,6 +1,7 @@
 #include "plan_builder.hpp"
 
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -412,6 +413,34 @@ void plan_device(const CliVars& v, ScanPlan& plan) {
 }
 
 // Where the results go: outputs, fields, status, the scan's name, the statuses reported.
+// Results already in a file are never lost by running the same command again: a resumed run
+// appends to its file outputs (an XML document cannot be appended to: refused), and a fresh
+// run refuses to overwrite outputs that a checkpoint still refers to, unless --force.
+void protect_outputs(const po::variables_map& vm, ScanPlan& plan) {
+  const auto non_empty = [](const std::string& path) {
+    struct stat st {};
+    return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+  };
+  const bool force = vm["force"].as<bool>() || vm["overwrite"].as<bool>();
+  for (OutputSpec& o : plan.outputs) {
+    if (o.nats || o.path == "-") continue;
+    if (!plan.resume_path.empty()) {
+      if (o.format == OutputFormat::kXml && non_empty(o.path) && !force)
+        throw UsageError(fmt::format(
+            "--resume: '{}' holds the first run's nmap XML, and an XML document cannot be "
+            "appended to; write this run's XML to a new file (or add --force to overwrite it)",
+            o.path));
+      o.append = !force || o.format != OutputFormat::kXml;
+    } else if (!force && !plan.checkpoint_path.empty() && non_empty(plan.checkpoint_path) &&
+               non_empty(o.path)) {
+      throw UsageError(fmt::format(
+          "'{}' holds results and the checkpoint '{}' exists: continue that run with --resume "
+          "{} (results are appended), or start again with --force (overwrites both)",
+          o.path, plan.checkpoint_path, plan.checkpoint_path));
+    }
+  }
+}
+
 void plan_outputs(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
   plan.outputs.push_back(
       {about("output-format", [&] { return parse_output_format(v.output_format); }), v.output});
@@ -500,6 +529,7 @@ ScanPlan build_plan(const po::variables_map& vm, ScanPlan plan, const CliVars& v
   plan_probe(vm, v, plan);
   plan_device(v, plan);
   plan_outputs(vm, v, plan);
+  protect_outputs(vm, plan);
   return plan;
 }
 

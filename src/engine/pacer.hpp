@@ -27,6 +27,9 @@ class Pacer {
         tokens_(token_cap_) {}
 
   bool paced() const { return per_tick_ > 0; }
+  // Probe slots of the schedule forgiven so far (lags beyond kMaxLagSeconds): the scan sends
+  // them later, so in a fixed time sent + forgiven is rate x time.
+  uint64_t forgiven() const { return static_cast<uint64_t>(forgiven_); }
 
   // How many of `want` probes may be sent at `now`, `sent` having been sent since the start
   // (0: none yet). Sets `stall` when a new lag episode beyond kMaxLagSeconds began.

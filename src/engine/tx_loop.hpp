@@ -60,6 +60,10 @@ class TxLoop {
     const unsigned n =
         pacer_.paced() ? pacer_.allowed(rte_rdtsc(), sent_, kTxBurst, stall) : kTxBurst;
     if (stall) st_.add(TxCounter::kPacingStalls);
+    if (const uint64_t f = pacer_.forgiven(); f != forgiven_) {
+      st_.add(TxCounter::kPacingForgiven, f - forgiven_);
+      forgiven_ = f;
+    }
     if (n == 0) return TxStep::kPaced;
     // Raw get: these mbufs are already complete probes but for the patched fields (see
     // fill_template in device.cpp), so rte_pktmbuf_alloc_bulk's reset would only cost time.
@@ -155,6 +159,7 @@ class TxLoop {
   TxWorker<M>& w_;
   TxStats& st_;
   Pacer pacer_;
+  uint64_t forgiven_ = 0;  // pacer_.forgiven() already counted
   uint64_t sent_ = 0;  // this run, for pacing
   uint64_t total_;     // including before a --resume
   bool sending_;

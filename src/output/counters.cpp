@@ -36,6 +36,9 @@ const Table& table() {
        "bursts that waited for buffers the device had not freed yet");
     tx(TxCounter::kPacingStalls, "tx_pacing_stalls",
        "times the pacing fell over 100 ms behind and forgave the rest of the lag");
+    tx(TxCounter::kPacingForgiven, "tx_pacing_forgiven",
+       "probe slots of the schedule forgiven after those stalls (sent later: the scan takes "
+       "longer; in a fixed time, sent + forgiven = rate x time)");
     tx(TxCounter::kControlSent, "control_sent",
        "control frames sent: neighbour answers and the module's replies");
     rx(RxCounter::kReceived, "received", "frames received");

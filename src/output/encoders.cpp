@@ -131,12 +131,14 @@ class CsvEncoder final : public Encoder {
  public:
   CsvEncoder(const OutputContext& ctx, bool dry_run)
       : dry_run_(dry_run),
+        continuing_(ctx.continuing),
         fields_(ctx.csv_fields.empty() ? default_output_fields(ctx.protocol) : ctx.csv_fields),
         writer_(ctx, csv_quote(ctx.scan_name)) {
     // Field names resolved once, not compared per result.
     for (const std::string& f : fields_) columns_.push_back(field_of(f));
   }
   void begin(std::string& out) override {
+    if (continuing_) return;  // a resumed run appends under the first run's header
     if (dry_run_) {
       out += "ip,port\n";
       return;
@@ -170,6 +172,7 @@ class CsvEncoder final : public Encoder {
     return q + "\"";
   }
   bool dry_run_;
+  bool continuing_;
   std::vector<std::string> fields_;
   FieldWriter writer_;
   std::vector<Field> columns_;
@@ -225,8 +228,11 @@ class NdjsonEncoder final : public Encoder {
 // then "# end". masscan reports only open and closed; dpscan writes unreachable the same way.
 class ListEncoder final : public Encoder {
  public:
-  explicit ListEncoder(const OutputContext& ctx) : protocol_(proto_name(ctx.protocol)) {}
-  void begin(std::string& out) override { out += "#masscan\n"; }
+  explicit ListEncoder(const OutputContext& ctx)
+      : protocol_(proto_name(ctx.protocol)), continuing_(ctx.continuing) {}
+  void begin(std::string& out) override {
+    if (!continuing_) out += "#masscan\n";
+  }
   void result(const ResultView& v, std::string& out) override {
     const Result& r = v.r;
     put(out, status_name(r.status));
@@ -253,6 +259,7 @@ class ListEncoder final : public Encoder {
 
  private:
   std::string protocol_;
+  bool continuing_;
 };
 
 }  // namespace

@@ -17,7 +17,7 @@ namespace dpscan {
 // The file is created (if missing) at once, so an unwritable path fails before anything is
 // sent, but an existing file is truncated only when the run writes to it or closes it: a run
 // that fails during set-up leaves earlier results alone, and removes a file it created.
-FileSink::FileSink(const std::string& path)
+FileSink::FileSink(const std::string& path, bool append)
     : name_(path == "-" ? "standard output" : path), path_(path) {
   if (path == "-") {
     f_ = stdout;
@@ -25,13 +25,18 @@ FileSink::FileSink(const std::string& path)
   } else {
     struct stat st {};
     created_ = ::stat(path.c_str(), &st) != 0;
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
     if (fd < 0 || !(f_ = ::fdopen(fd, "w"))) {
       const int err = errno;
       if (fd >= 0) ::close(fd);
       throw RuntimeError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(err)));
     }
     owned_ = true;
+    // Appending: nothing is ever truncated, and a file with a run's results in it goes on.
+    if (append) {
+      started_ = true;
+      continuing_ = !created_ && S_ISREG(st.st_mode) && st.st_size > 0;
+    }
   }
   // glibc ignores the size when given no buffer, so give it one. Standard output outlives
   // this object, so its buffer is static.
@@ -90,12 +95,16 @@ void FileSink::close() {
 
 std::unique_ptr<Sink> make_sink(const OutputSpec& spec) {
   if (spec.nats) return make_nats_sink(spec);
-  return std::make_unique<FileSink>(spec.path);
+  return std::make_unique<FileSink>(spec.path, spec.append);
 }
 
 Outputs::Outputs(const std::vector<OutputSpec>& specs, const OutputContext& ctx, bool dry_run) {
-  for (const auto& spec : specs)
-    outputs_.push_back({make_encoder(spec.format, ctx, dry_run), make_sink(spec), {}});
+  for (const auto& spec : specs) {
+    auto sink = make_sink(spec);
+    OutputContext c = ctx;
+    c.continuing = sink->continuing();
+    outputs_.push_back({make_encoder(spec.format, c, dry_run), std::move(sink), {}});
+  }
 }
 
 Outputs::Outputs(std::vector<Output> outputs) {

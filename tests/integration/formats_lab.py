@@ -44,7 +44,8 @@ NAME = "formats_lab"
 TARGETS = "198.18.0.0/24"
 FIELDS_A = "scan,reason,ip,port,status,window,ttl,timestamp"
 DEFAULT_FIELDS = "ip,port,status,ttl,window,timestamp"
-NDJSON_KEYS = {"ip", "port", "status", "ttl", "window", "timestamp", "scan", "reason"}
+NDJSON_KEYS = {"ip", "port", "status", "ttl", "window", "timestamp", "scan", "reason", "proto",
+               "validation_bits"}
 XML_STATE = {"open": "open", "closed": "closed", "unreachable": "filtered"}
 
 WAKER = r'''
@@ -124,6 +125,10 @@ def check_ndjson(path, truth, scan_name, t0, t1):
                 errs.append(f"{label}: {k} = {o[k]!r} is not {t.__name__}")
         if not isinstance(o["timestamp"], (int, float)) or isinstance(o["timestamp"], bool):
             errs.append(f"{label}: timestamp {o['timestamp']!r} is not a number")
+        # TCP: a SYN-ACK proves the whole 32-bit sequence cookie, an RST at least 31 bits
+        # (it may acknowledge seq or seq + 1), an ICMP error the quoted sequence.
+        if o["proto"] != "tcp" or not 31 <= o["validation_bits"] <= 48:
+            errs.append(f"{label}: proto {o['proto']!r}, validation_bits {o['validation_bits']!r}")
         if errs:
             return errs
     got = [(o["ip"], o["port"], o["status"]) for o in objs]
