@@ -41,7 +41,7 @@ Montgomery::Montgomery(uint64_t odd_modulus) : p_(odd_modulus) {
   // Newton's iteration for p^-1 mod 2^64: each step doubles the correct low bits.
   uint64_t inv = p_;
   for (int i = 0; i < 6; ++i) inv *= 2 - p_ * inv;
-  neg_inv_ = 0 - inv;
+  inv_ = inv;
   const auto r = static_cast<uint64_t>((static_cast<u128>(1) << 64) % p_);
   r2_ = mulmod(r, r, p_);
 }
