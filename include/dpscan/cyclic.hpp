@@ -7,6 +7,9 @@
 // The exponent range [0, p-1) is cut into contiguous subshards, one per (machine shard, TX
 // lcore). Each walks independently and its progress is one integer, which makes resume exact.
 //
+// The tabled primes reach 2^64 - 59, so spaces up to 2^64 - 60 (max_space()) have a group:
+// IPv6 prefixes x ports as well as all of IPv4 x all ports (2^48).
+//
 // Multiplication mod p uses Montgomery's method with 64-bit words and 128-bit products (any
 // p < 2^64), and a step costs three multiplies and no division. Montgomery form is used only
 // for the constant g (stored as g*R mod p): montmul(x, g*R) = x*g mod p, so the walk's values
@@ -25,12 +28,18 @@ namespace dpscan {
 struct TabledPrime {
   uint64_t p;
   std::array<uint64_t, 8> factors;  // distinct prime factors of p - 1, zero-terminated
+  uint64_t root;                    // the smallest primitive root (make_group draws its own)
 };
 
-// Primes just above 2^(k/4) for k = 6..192, then 2^48 + 21, with the factors of p - 1.
+// Primes just above 2^(k/4) for k = 6..255 (2^48 + 21 is k = 192), then 2^64 - 59, with the
+// factors of p - 1: src/target/primes.cpp, written by scripts/gen-primes.py.
 std::span<const TabledPrime> prime_table();
 
-// The smallest tabled prime p with p - 1 >= n. Throws UsageError if n exceeds the table.
+// The largest space (targets x probes each) a group walks: p - 1 of the largest tabled
+// prime, 2^64 - 60.
+uint64_t max_space();
+
+// The smallest tabled prime p with p - 1 >= n. Throws UsageError if n exceeds max_space().
 const TabledPrime& prime_for(uint64_t n);
 
 // Plain (slow, obviously correct) modular arithmetic for set-up and for tests.
