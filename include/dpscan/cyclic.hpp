@@ -7,10 +7,14 @@
 // The exponent range [0, p-1) is cut into contiguous subshards, one per (machine shard, TX
 // lcore). Each walks independently and its progress is one integer, which makes resume exact.
 //
-// Multiplication mod p uses Montgomery's method with 64-bit words: p < 2^49, so products
-// fit in 128 bits with room, and a step costs three multiplies and no division. Montgomery
-// form is used only for the constant g (stored as g*R mod p): montmul(x, g*R) = x*g mod p,
-// so the walk's values stay in ordinary form.
+// The tabled primes reach 2^64 - 59, so spaces up to 2^64 - 60 (max_space()) have a group:
+// IPv6 prefixes x ports as well as all of IPv4 x all ports (2^48).
+//
+// Multiplication mod p uses Montgomery's method with 64-bit words and 128-bit products (any
+// p < 2^64), and a step costs three multiplies and no division. Montgomery form is used only
+// for the constant g (stored as g*R mod p): montmul(x, g*R) = x*g mod p, so the walk's values
+// stay in ordinary form. Where the CPU has AVX-512 IFMA and p < 2^52 the lanes are stepped
+// in vector registers instead (cyclic_ifma.cpp), with the same values.
 #pragma once
 
 #include <array>
@@ -24,12 +28,18 @@ namespace dpscan {
 struct TabledPrime {
   uint64_t p;
   std::array<uint64_t, 8> factors;  // distinct prime factors of p - 1, zero-terminated
+  uint64_t root;                    // the smallest primitive root (make_group draws its own)
 };
 
-// Primes just above 2^(k/4) for k = 6..192, then 2^48 + 21, with the factors of p - 1.
+// Primes just above 2^(k/4) for k = 6..255 (2^48 + 21 is k = 192), then 2^64 - 59, with the
+// factors of p - 1: src/target/primes.cpp, written by scripts/gen-primes.py.
 std::span<const TabledPrime> prime_table();
 
-// The smallest tabled prime p with p - 1 >= n. Throws UsageError if n exceeds the table.
+// The largest space (targets x probes each) a group walks: p - 1 of the largest tabled
+// prime, 2^64 - 60.
+uint64_t max_space();
+
+// The smallest tabled prime p with p - 1 >= n. Throws UsageError if n exceeds max_space().
 const TabledPrime& prime_for(uint64_t n);
 
 // Plain (slow, obviously correct) modular arithmetic for set-up and for tests.
@@ -41,20 +51,26 @@ class Montgomery {
  public:
   explicit Montgomery(uint64_t odd_modulus);
   uint64_t modulus() const { return p_; }
-  // a*b*R^-1 mod p for a, b < p, R = 2^64.
+  // a*b*R^-1 mod p for a, b < p, R = 2^64, any odd p < 2^64. The subtracting form of
+  // REDC: with m = t * p^-1 mod R, t - m*p is 0 mod R (the low words are equal), so
+  // (t - m*p) / R = hi(t) - hi(m*p), which lies in (-p, p): one conditional add of p
+  // reduces it, and nothing overflows even for p near 2^64 (t + m'*p of the adding form
+  // can pass 2^128 there).
   uint64_t mul(uint64_t a, uint64_t b) const {
     const u128 t = static_cast<u128>(a) * b;
-    const uint64_t m = static_cast<uint64_t>(t) * neg_inv_;
-    const auto u = static_cast<uint64_t>((t + static_cast<u128>(m) * p_) >> 64);
-    return u >= p_ ? u - p_ : u;
+    const uint64_t m = static_cast<uint64_t>(t) * inv_;
+    const auto hi = static_cast<uint64_t>(t >> 64);
+    const auto mp_hi = static_cast<uint64_t>((static_cast<u128>(m) * p_) >> 64);
+    const uint64_t u = hi - mp_hi;
+    return hi < mp_hi ? u + p_ : u;
   }
   uint64_t to_montgomery(uint64_t a) const;
-  uint64_t neg_inv() const { return neg_inv_; }
+  uint64_t neg_inv() const { return 0 - inv_; }  // -p^-1 mod 2^64
 
  private:
   uint64_t p_;
-  uint64_t neg_inv_;  // -p^-1 mod 2^64
-  uint64_t r2_;       // R^2 mod p
+  uint64_t inv_;  // p^-1 mod 2^64
+  uint64_t r2_;   // R^2 mod p
 };
 
 struct CyclicGroup {
@@ -77,7 +93,8 @@ class CyclicWalk {
   // g^kLanes when all have been handed out: the same sequence as one element times g per
   // step, but as independent multiplication chains, which the CPU overlaps (one chain is
   // bound by the latency of three dependent multiplies per element). Where the CPU has
-  // AVX-512 IFMA the lanes are stepped eight at a time in vector registers (cyclic_ifma.cpp).
+  // AVX-512 IFMA and p < kIfmaPrimeLimit the lanes are stepped eight at a time in vector
+  // registers (cyclic_ifma.cpp); larger primes use the scalar step (128-bit products).
   bool next(uint64_t& index) {
     while (remaining_ != 0) {
       if (lane_ == kLanes) advance_lanes();
@@ -118,7 +135,10 @@ class CyclicWalk {
   uint64_t length() const { return length_; }
 
   static constexpr unsigned kLanes = 32;
-  // Whether advance_lanes() uses AVX-512 IFMA (set from the CPU; tests turn it off to compare).
+  // IFMA's Montgomery multiplication works in radix 2^52: an element must fit one 52-bit limb.
+  static constexpr uint64_t kIfmaPrimeLimit = uint64_t{1} << 52;
+  // Whether advance_lanes() uses AVX-512 IFMA (set from the CPU and the prime; tests turn it
+  // off to compare).
   bool vector_lanes() const { return ifma_; }
   void set_vector_lanes(bool on);
 

@@ -25,7 +25,8 @@ struct ShardSpec {
 class ScanOrder {
  public:
   // targets: the index space's size (IndexSpace::size()). Throws UsageError when the probes
-  // are more than the largest cyclic group walks.
+  // (targets x (retries + 1)) are more than the largest cyclic group walks (max_space(),
+  // 2^64 - 60).
   ScanOrder(uint64_t targets, uint32_t retries, uint64_t seed, ShardSpec shard, uint32_t lcores);
 
   uint64_t probes() const { return probes_; }  // over all shards

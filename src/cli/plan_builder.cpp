@@ -323,7 +323,7 @@ void plan_order(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
     if (percent)
       plan.max_targets_percent = n;
     else
-      plan.max_targets = static_cast<uint64_t>(n);
+      plan.max_targets = n >= 0x1p64 ? ~uint64_t{0} : static_cast<uint64_t>(n);  // no UB
   }
   plan.max_runtime_s =
       about("max-runtime", [&] { return seconds_or_throw(plan.max_runtime_s, "max-runtime"); });

@@ -57,8 +57,10 @@ void bind_run(RunState& st, const ScanPlan& plan, const std::optional<Checkpoint
   // of the shard's share of the space. Probes sent before a --resume count against it.
   std::optional<uint64_t> cap = plan.max_targets;
   if (plan.max_targets_percent) {
-    cap = static_cast<uint64_t>(std::floor(static_cast<double>(targets) *
-                                           *plan.max_targets_percent / 100.0 / plan.shard_count));
+    // A space near 2^64 rounds up to 2^64 as a double, which no uint64_t holds.
+    const double c = std::floor(static_cast<double>(targets) * *plan.max_targets_percent / 100.0 /
+                                plan.shard_count);
+    cap = c >= 0x1p64 ? targets : static_cast<uint64_t>(c);
   }
   if (cap) {
     uint64_t done = 0;

@@ -7,10 +7,17 @@
 
 namespace dpscan {
 
+uint64_t max_space() {
+  return prime_table().back().p - 1;
+}
+
 const TabledPrime& prime_for(uint64_t n) {
   for (const auto& tp : prime_table())
     if (tp.p - 1 >= n) return tp;
-  throw UsageError(fmt::format("scan space of {} targets is larger than 2^48", n));
+  throw UsageError(
+      fmt::format("scan space of {} targets is larger than the largest cyclic group "
+                  "walks ({} = 2^64 - 60)",
+                  n, max_space()));
 }
 
 uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m) {
@@ -41,7 +48,7 @@ Montgomery::Montgomery(uint64_t odd_modulus) : p_(odd_modulus) {
   // Newton's iteration for p^-1 mod 2^64: each step doubles the correct low bits.
   uint64_t inv = p_;
   for (int i = 0; i < 6; ++i) inv *= 2 - p_ * inv;
-  neg_inv_ = 0 - inv;
+  inv_ = inv;
   const auto r = static_cast<uint64_t>((static_cast<u128>(1) << 64) % p_);
   r2_ = mulmod(r, r, p_);
 }
@@ -54,7 +61,7 @@ CyclicGroup make_group(uint64_t n, uint64_t seed) {
   const TabledPrime& prime = prime_for(n);
   Rng rng(seed);
   CyclicGroup group{prime.p, 0, 0};
-  // About phi(p-1)/(p-1) of the candidates are primitive roots (over 15% for our primes),
+  // About phi(p-1)/(p-1) of the candidates are primitive roots (over 22% for our primes),
   // so this loop ends quickly.
   do group.generator = rng.between(2, prime.p - 1);
   while (!is_primitive_root(group.generator, prime));

@@ -1,6 +1,7 @@
 // The walk's lane step with AVX-512 IFMA: eight lanes per instruction, Montgomery
-// multiplication in radix 2^52 (the primes are below 2^49, so one 52-bit limb holds any
-// element). For a, b < p and R = 2^52:
+// multiplication in radix 2^52, only for primes below CyclicWalk::kIfmaPrimeLimit = 2^52 (one
+// 52-bit limb holds any element; larger primes, up to 2^64 - 59, take the scalar step with
+// 128-bit products). For a, b < p < 2^52 and R = 2^52:
 //   t = a*b (104 bits, as lo52 + hi52 * R), m = lo52 * (-p^-1) mod R,
 //   u = (t + m*p) / R = hi52 + hi52(m*p) + carry, carry = (lo52 != 0)
 // because lo52 + lo52(m*p) is 0 mod R: it is 0 when lo52 is 0 and R otherwise. u < 2p, and
@@ -30,7 +31,7 @@ bool cpu_has_ifma() {
 }  // namespace
 
 void CyclicWalk::set_vector_lanes(bool on) {
-  ifma_ = on && cpu_has_ifma();
+  ifma_ = on && mont_.modulus() < kIfmaPrimeLimit && cpu_has_ifma();
 }
 
 DPSCAN_IFMA void CyclicWalk::advance_lanes_ifma() {

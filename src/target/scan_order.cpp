@@ -11,11 +11,12 @@ ScanOrder::ScanOrder(uint64_t targets, uint32_t retries, uint64_t seed, ShardSpe
                      uint32_t lcores)
     : targets_(targets), probes_(0), group_{}, shard_range_{}, lcores_(lcores) {
   const u128 probes = static_cast<u128>(targets_) * (u128{retries} + 1);
-  const uint64_t most = prime_table().back().p - 1;  // the largest group's elements
+  const uint64_t most = max_space();  // the largest group's elements, 2^64 - 60
   if (probes > most) {
-    throw UsageError(fmt::format("{} targets x {} probes each is more than the {} probes the "
-                                 "scan order can walk",
-                                 targets_, retries + 1, most));
+    throw UsageError(
+        fmt::format("{} targets x {} probes each is more than the {} (2^64 - 60) "
+                    "probes the scan order can walk",
+                    targets_, uint64_t{retries} + 1, most));
   }
   probes_ = static_cast<uint64_t>(probes);
   if (shard.count == 0 || shard.index >= shard.count) throw UsageError("invalid shard");
