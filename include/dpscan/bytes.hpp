@@ -46,8 +46,8 @@ namespace ip6 {
 constexpr size_t kVerClassFlow = 0, kPayloadLen = 4, kNext = 6, kHopLimit = 7, kSrc = 8, kDst = 24,
                  kLen = 40;
 // Next-header values: the extension headers walked (RFC 8200 section 4), and the rest.
-constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kEsp = 50, kAh = 51,
-                  kIcmp6 = 58, kNoNext = 59, kDestOpts = 60;
+constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kEsp = 50, kAh = 51, kIcmp6 = 58,
+                  kNoNext = 59, kDestOpts = 60;
 }  // namespace ip6
 namespace udp {
 constexpr size_t kSport = 0, kDport = 2, kLength = 4, kChecksum = 6, kLen = 8;

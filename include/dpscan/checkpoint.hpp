@@ -31,8 +31,7 @@ uint64_t ipv4_identity(const IpSet& addresses);
 // The identity of a plan's targets whatever the seed (random IPv6 interface IDs taken with
 // one fixed key), for comparing plans (a cluster's workers).
 uint64_t targets_identity(const ScanPlan& plan);
-uint64_t plan_identity(const ScanPlan& plan, uint64_t targets_id, uint64_t seed,
-                       const SipKey& key);
+uint64_t plan_identity(const ScanPlan& plan, uint64_t targets_id, uint64_t seed, const SipKey& key);
 
 void write_checkpoint(const std::string& path, const Checkpoint& c);  // throws RuntimeError
 Checkpoint read_checkpoint(const std::string& path);                  // throws UsageError

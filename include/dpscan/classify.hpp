@@ -63,9 +63,9 @@ Verdict<A> icmp(const L3View<A>& l3, const RxContext<M>& ctx) {
   // ICMP messages are checksummed in full by every stack (Linux: icmp_push_reply), and
   // devices report nothing for ICMP: verified here unless --rx-checksum trust.
   if (ctx.checksum != RxChecksum::kTrust &&
-      checksum_fold(checksum_add(F::icmp_pseudo_sum(l3.src, l3.dst, static_cast<uint32_t>(
-                                                                       l3.l4_len)),
-                                 l3.l4, l3.l4_len)) != 0)
+      checksum_fold(
+          checksum_add(F::icmp_pseudo_sum(l3.src, l3.dst, static_cast<uint32_t>(l3.l4_len)), l3.l4,
+                       l3.l4_len)) != 0)
     return V::dropped(Drop::kIcmpChecksum);
   if (echo_reply) return M::classify(l3, ctx, CsumHints{});
   const auto quote = F::parse_quote(l3.l4 + icmp::kLen, l3.l4_len - icmp::kLen);

@@ -69,8 +69,7 @@ void cookie_hash_aes_batch(const AesKeys& keys, const uint32_t* src, const uint3
 // IPv6's message: src(16) | dst(16) | dport(2), network order. SipHash-2-4 takes it in five
 // blocks; the AES PRF as a CBC-MAC of three blocks, src, dst, dport and zeros (a secure PRF for
 // messages of one fixed length): E(E(E(src) ^ dst) ^ (dport | 0...)).
-inline uint64_t cookie_hash_siphash(const SipKey& key, Ipv6Addr src, Ipv6Addr dst,
-                                    uint16_t dport) {
+inline uint64_t cookie_hash_siphash(const SipKey& key, Ipv6Addr src, Ipv6Addr dst, uint16_t dport) {
   siphash_detail::State s(key);
   s.compress(__builtin_bswap64(src.hi()));
   s.compress(__builtin_bswap64(src.lo()));
@@ -101,8 +100,8 @@ inline void cookie_hashes(const CookieParams& p, const Ipv4Addr* src, const Ipv4
                           reinterpret_cast<const uint32_t*>(dst), dport, out, n);
     return;
   }
-  for (unsigned i = 0; i < n; ++i) out[i] = cookie_hash_siphash(p.key, src[i].value(),
-                                                              dst[i].value(), dport[i]);
+  for (unsigned i = 0; i < n; ++i)
+    out[i] = cookie_hash_siphash(p.key, src[i].value(), dst[i].value(), dport[i]);
 }
 inline void cookie_hashes(const CookieParams& p, const Ipv6Addr* src, const Ipv6Addr* dst,
                           const uint16_t* dport, uint64_t* out, unsigned n) {

@@ -10,7 +10,6 @@
 #include <memory>
 #include <string_view>
 
-
 namespace dpscan {
 
 class Dedup {

@@ -41,13 +41,13 @@ struct CsumHints {
 // (after any IPv6 extension headers) and where its bytes are.
 template <typename A>
 struct L3View {
-  A src;                      // the sender: the target, a router, or a neighbour
-  A dst;                      // us (or a multicast group, for neighbour discovery)
-  uint8_t proto = 0;          // upper-layer protocol
-  uint8_t ttl = 0;            // TTL or hop limit
-  bool options = false;       // IPv4 options or IPv6 extension headers were skipped
+  A src;                 // the sender: the target, a router, or a neighbour
+  A dst;                 // us (or a multicast group, for neighbour discovery)
+  uint8_t proto = 0;     // upper-layer protocol
+  uint8_t ttl = 0;       // TTL or hop limit
+  bool options = false;  // IPv4 options or IPv6 extension headers were skipped
   const uint8_t* l4 = nullptr;
-  size_t l4_len = 0;          // the upper-layer bytes present (a quoted probe may be cut)
+  size_t l4_len = 0;  // the upper-layer bytes present (a quoted probe may be cut)
 };
 
 // An ICMP error about a probe: what the family's codes mean. Only the port-unreachable

@@ -22,7 +22,7 @@ class IpAddr {
  public:
   constexpr IpAddr() = default;
   constexpr IpAddr(Ipv4Addr a) : family_(Family::kIpv4), lo_(a.value()) {}  // NOLINT: implicit
-  constexpr IpAddr(Ipv6Addr a)  // NOLINT: implicit
+  constexpr IpAddr(Ipv6Addr a)                                              // NOLINT: implicit
       : family_(Family::kIpv6), hi_(a.hi()), lo_(a.lo()) {}
 
   constexpr Family family() const { return family_; }

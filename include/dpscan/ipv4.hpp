@@ -55,8 +55,7 @@ struct Ipv4 {
 
   // An IPv4 packet addressed to anyone: the header checked (length, version, checksum by the
   // device's word or ours), fragments dropped (a fragment is never a whole answer).
-  static Parsed<L3View<Addr>> parse(const uint8_t* ip, size_t len, RxChecksum mode,
-                                    CsumFlag hw) {
+  static Parsed<L3View<Addr>> parse(const uint8_t* ip, size_t len, RxChecksum mode, CsumFlag hw) {
     using P = Parsed<L3View<Addr>>;
     if (len < ip4::kLen) return P::fail(Drop::kTruncated);
     const size_t ihl = size_t{ip[ip4::kVerIhl] & 0x0fu} * 4;

@@ -13,7 +13,6 @@
 
 namespace dpscan {
 
-
 struct Ipv6 {
   using Addr = Ipv6Addr;
   using AddressList = Ipv6Targets;

@@ -30,11 +30,11 @@
 namespace dpscan {
 
 struct Ipv6TargetSources {
-  Ip6Set intervals;                        // addresses, prefixes and ranges given
-  std::vector<GeneratorSpec> generators;   // parse_generator()
+  Ip6Set intervals;                                      // addresses, prefixes and ranges given
+  std::vector<GeneratorSpec> generators;                 // parse_generator()
   std::shared_ptr<const std::vector<Ipv6Addr>> hitlist;  // sorted, distinct; may be null
-  Ip6Set exclusions;                       // the user's and the default blocklist
-  uint64_t iid_key = 0;                    // the key of random interface IDs
+  Ip6Set exclusions;                                     // the user's and the default blocklist
+  uint64_t iid_key = 0;                                  // the key of random interface IDs
 };
 
 struct Ipv6TargetCounts {

@@ -42,8 +42,7 @@ std::optional<NdpMessage> parse_ndp(const uint8_t* icmp, size_t len);
 // A whole Ethernet + IPv6 + neighbour solicitation frame for `target`, from our address,
 // to the target's solicited-node group, with our MAC as source link-layer address.
 // Returns its length (86).
-size_t build_ndp_solicit(uint8_t* frame, const MacAddr& our_mac, Ipv6Addr our_ip,
-                         Ipv6Addr target);
+size_t build_ndp_solicit(uint8_t* frame, const MacAddr& our_mac, Ipv6Addr our_ip, Ipv6Addr target);
 // A neighbour advertisement of `target` (ours) at our MAC, to `dst` (dst_mac), flags
 // solicited and override (RFC 4861 section 7.2.4). Returns its length (86).
 size_t build_ndp_advert(uint8_t* frame, const MacAddr& our_mac, const MacAddr& dst_mac,

@@ -19,9 +19,9 @@ namespace dpscan {
 
 template <typename A>
 struct NeighbourContext {
-  MacAddr mac;                                // ours
+  MacAddr mac;  // ours
   const SourceAddressesOf<A>* sources = nullptr;
-  Ipv6Addr link_local;                        // IPv6: ours, from the MAC
+  Ipv6Addr link_local;  // IPv6: ours, from the MAC
 };
 
 // A request for one of our addresses (an ARP request; a neighbour solicitation for a
@@ -40,9 +40,7 @@ std::optional<MacAddr> neighbour_mac(Ipv6, const uint8_t* frame, size_t len, Ipv
 
 // A request for `who`'s MAC from our address: an ARP request to the broadcast address, or a
 // neighbour solicitation to its solicited-node group. Returns the length (at most 128).
-size_t neighbour_request(Ipv4, uint8_t* out, const MacAddr& our_mac, Ipv4Addr our_ip,
-                         Ipv4Addr who);
-size_t neighbour_request(Ipv6, uint8_t* out, const MacAddr& our_mac, Ipv6Addr our_ip,
-                         Ipv6Addr who);
+size_t neighbour_request(Ipv4, uint8_t* out, const MacAddr& our_mac, Ipv4Addr our_ip, Ipv4Addr who);
+size_t neighbour_request(Ipv6, uint8_t* out, const MacAddr& our_mac, Ipv6Addr our_ip, Ipv6Addr who);
 
 }  // namespace dpscan

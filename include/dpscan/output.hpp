@@ -28,7 +28,7 @@ struct OutputContext {
   Proto protocol = Proto::kTcp;         // the probe module's (default columns, xml)
   std::string scan_type = "syn";        // nmap's scaninfo type (xml)
   std::vector<std::string> slot_names;  // UDP: the payload of each probe slot (Result::slot)
-  bool continuing = false;  // the output already holds a run's results: no header again
+  bool continuing = false;              // the output already holds a run's results: no header again
 };
 
 // A dry run's record: one probe.

@@ -52,7 +52,7 @@ struct Ipv6TargetSources;  // ipv6_targets.hpp: intervals, generators, hitlist, 
 struct ScanPlan {
   // What to scan: one family per scan.
   Family family = Family::kIpv4;
-  IpSet addresses;                   // IPv4: targets minus exclusions
+  IpSet addresses;                                    // IPv4: targets minus exclusions
   std::shared_ptr<const Ipv6TargetSources> targets6;  // IPv6 (shared: a hitlist is not copied)
   uint64_t requested_addresses = 0;  // before exclusions, for the user's information
   std::vector<uint16_t> ports;
@@ -80,7 +80,7 @@ struct ScanPlan {
   double rate_pps = 10000;  // 0: as fast as the device takes them
   std::string device;
   std::vector<std::string> eal_args;
-  SourceAddresses sources;  // IPv4 scans
+  SourceAddresses sources;    // IPv4 scans
   SourceAddresses6 sources6;  // IPv6 scans
   std::optional<Ipv4Addr> gateway_ip;
   std::optional<Ipv6Addr> gateway_ip6;
@@ -99,7 +99,7 @@ struct ScanPlan {
   std::vector<OutputSpec> outputs;      // -o/--output-format first, then each --output-spec
   std::vector<std::string> csv_fields;  // --output-fields
   StatusFormat status_format = StatusFormat::kText;
-  std::string command_line;                                   // for the xml output
+  std::string command_line;                                          // for the xml output
   std::array<bool, kStatusCount> report{true, false, false, false};  // by Status (--report)
   uint16_t udp_response_bytes = 0;  // --udp-response-bytes: answer bytes kept per result
   std::string summary_path;

@@ -43,9 +43,7 @@ struct GeneratorSpec {
 
   // 2^(inner - outer): up to 2^64, so a u128.
   u128 prefixes() const { return u128{1} << (inner - outer); }
-  Interval6 range() const {
-    return {base, base | ~Ipv6Addr::prefix_mask(outer)};
-  }
+  Interval6 range() const { return {base, base | ~Ipv6Addr::prefix_mask(outer)}; }
 };
 
 // True when `spec` has the generator form ADDR/OUTER-INNER (a '-' after the '/'), so that a

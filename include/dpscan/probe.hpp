@@ -59,8 +59,8 @@ class TcpTemplate {
     len_ = kTcp + tcp_len;
     // Variable fields are zero here, so these sums cover exactly the constant bytes.
     ip_sum_ = F::header_sum(f + kIp);
-    tcp_sum_ = checksum_add(pseudo_header_sum<F>(Addr{}, Addr{}, ip4::kProtoTcp, tcp_len), tcp,
-                            tcp_len);
+    tcp_sum_ =
+        checksum_add(pseudo_header_sum<F>(Addr{}, Addr{}, ip4::kProtoTcp, tcp_len), tcp, tcp_len);
   }
 
   size_t size() const { return len_; }

@@ -53,8 +53,8 @@ struct Verdict {
   uint16_t our_port = 0;
   uint32_t ack = 0;  // TCP: the acknowledgement, for the RST after a SYN-ACK
   uint16_t window = 0;
-  uint16_t resp_len = 0;   // the answer's payload bytes (UDP, echo)
-  uint16_t probe_len = 0;  // the probe's payload bytes
+  uint16_t resp_len = 0;          // the answer's payload bytes (UDP, echo)
+  uint16_t probe_len = 0;         // the probe's payload bytes
   const uint8_t* data = nullptr;  // the answer's payload, inside the frame
   size_t l3 = 0;                  // offset of the L3 header (neighbour discovery)
 
@@ -113,7 +113,7 @@ concept ProbeModule = requires(const typename M::Template& tmpl, const LinkConfi
   { M::kName } -> std::convertible_to<std::string_view>;      // "tcp-syn"
   { M::kProtocol } -> std::convertible_to<Proto>;             // in the results
   { M::kScanType } -> std::convertible_to<std::string_view>;  // nmap's scaninfo type, "syn"
-  { M::kIpProto } -> std::convertible_to<uint8_t>;  // the transport its answers arrive on
+  { M::kIpProto } -> std::convertible_to<uint8_t>;            // the transport its answers arrive on
   { M::kFixedLength } -> std::convertible_to<bool>;  // every probe has the template's length
   { M::kStatuses } -> std::convertible_to<std::span<const Status>>;
   { M::kDrops } -> std::convertible_to<std::span<const Drop>>;  // its own, beyond the family's

@@ -42,10 +42,11 @@ class RankTable {
     size_t k = buckets_[b];
     const size_t end = buckets_[b + 1];
     if (end - k > kLinear) {
-      k = static_cast<size_t>(std::upper_bound(runs_.begin() + static_cast<ptrdiff_t>(k) + 1,
-                                               runs_.begin() + static_cast<ptrdiff_t>(end) + 1, i,
-                                               [](uint64_t x, const Run& r) { return x < r.before; }) -
-                              runs_.begin()) -
+      k = static_cast<size_t>(
+              std::upper_bound(runs_.begin() + static_cast<ptrdiff_t>(k) + 1,
+                               runs_.begin() + static_cast<ptrdiff_t>(end) + 1, i,
+                               [](uint64_t x, const Run& r) { return x < r.before; }) -
+              runs_.begin()) -
           1;
     } else {
       while (runs_[k + 1].before <= i) ++k;
@@ -55,9 +56,8 @@ class RankTable {
 
   std::optional<uint64_t> rank(V v) const {
     if (runs_.size() < 2) return std::nullopt;
-    const auto it =
-        std::upper_bound(runs_.begin(), runs_.end() - 1, v,
-                         [](const V& x, const Run& r) { return x < r.first; });
+    const auto it = std::upper_bound(runs_.begin(), runs_.end() - 1, v,
+                                     [](const V& x, const Run& r) { return x < r.first; });
     if (it == runs_.begin()) return std::nullopt;
     const auto k = static_cast<size_t>(it - runs_.begin()) - 1;
     const V offset = v - runs_[k].first;

@@ -20,9 +20,9 @@ inline std::string_view proto_name(Proto p) {
 
 struct Result {
   IpAddr ip;
-  uint32_t time_s = 0;  // Unix time when received
-  uint16_t port = 0;    // 0 for ICMP echo
-  uint16_t window = 0;  // TCP
+  uint32_t time_s = 0;     // Unix time when received
+  uint16_t port = 0;       // 0 for ICMP echo
+  uint16_t window = 0;     // TCP
   uint16_t resp_len = 0;   // the answer's payload bytes (UDP, ICMP echo)
   uint16_t probe_len = 0;  // the probe's payload bytes: amplification = resp_len / probe_len
   uint16_t slot = 0;       // the probe slot (UDP: names the payload, OutputContext::slot_names)

@@ -54,10 +54,10 @@ enum class Reason : uint8_t {
   kTimeExceeded,     // ICMP 11, ICMPv6 3
 };
 inline constexpr std::array<std::string_view, 19> kReasonNames{
-    "syn-ack",        "reset",           "udp-response",     "echo-reply",   "net-unreach",
-    "host-unreach",   "proto-unreach",   "port-unreach",     "net-prohibited",
-    "host-prohibited", "admin-prohibited", "unreach",         "no-route",     "beyond-scope",
-    "addr-unreach",   "failed-policy",   "reject-route",     "packet-too-big", "time-exceeded"};
+    "syn-ack",          "reset",         "udp-response",   "echo-reply",     "net-unreach",
+    "host-unreach",     "proto-unreach", "port-unreach",   "net-prohibited", "host-prohibited",
+    "admin-prohibited", "unreach",       "no-route",       "beyond-scope",   "addr-unreach",
+    "failed-policy",    "reject-route",  "packet-too-big", "time-exceeded"};
 static_assert(static_cast<size_t>(Reason::kTimeExceeded) + 1 == kReasonNames.size());
 
 inline std::string_view reason_name(Reason r) {
@@ -87,10 +87,10 @@ enum class Drop : uint8_t {
   kOutOfScope,  // cookie matches but the (address, port) was not in the scan
 };
 inline constexpr std::array<std::string_view, 20> kDropNames{
-    "truncated",     "not_ip",        "other_family", "bad_ip_header", "bad_ext_header",
-    "ip_checksum",   "fragment",      "not_for_us",   "protocol",      "tcp_checksum",
-    "tcp_flags",     "udp_checksum",  "udp_sport",    "bad_echo",      "bad_cookie",
-    "icmp_other",    "icmp_checksum", "arp_other",    "ndp_other",     "out_of_scope"};
+    "truncated",   "not_ip",        "other_family", "bad_ip_header", "bad_ext_header",
+    "ip_checksum", "fragment",      "not_for_us",   "protocol",      "tcp_checksum",
+    "tcp_flags",   "udp_checksum",  "udp_sport",    "bad_echo",      "bad_cookie",
+    "icmp_other",  "icmp_checksum", "arp_other",    "ndp_other",     "out_of_scope"};
 inline constexpr size_t kDropCount = kDropNames.size();
 static_assert(static_cast<size_t>(Drop::kOutOfScope) + 1 == kDropCount);
 

@@ -185,10 +185,9 @@ void plan_targets(const po::variables_map& vm, const CliVars& v, ScanPlan& plan)
   for (size_t i = 0; i < v.hitlists.size(); ++i) {
     Hitlist h = about(
         "hitlist", [&] { return load_hitlist(v.hitlists[i]); }, static_cast<int>(i));
-    log::info("hitlist {}: {} lines, {} addresses ({} duplicates){}", v.hitlists[i],
-              h.counts.lines, h.counts.addresses, h.counts.duplicates,
-              std::string_view(h.compression) == "none" ? ""
-                                                        : fmt::format(", {}", h.compression));
+    log::info("hitlist {}: {} lines, {} addresses ({} duplicates){}", v.hitlists[i], h.counts.lines,
+              h.counts.addresses, h.counts.duplicates,
+              std::string_view(h.compression) == "none" ? "" : fmt::format(", {}", h.compression));
     if (hitlist->empty()) {
       *hitlist = std::move(h.addresses);
     } else {  // several files: their union, still sorted and distinct
@@ -231,7 +230,8 @@ void plan_targets(const po::variables_map& vm, const CliVars& v, ScanPlan& plan)
     plan.requested_addresses = requested.v4.size();
     plan.addresses = requested.v4.minus(excluded.v4);
     if (plan.addresses.empty()) {
-      if (use_blocklist && !requested.v4.minus(default_blocklist()).size()) throw everything_blocked();
+      if (use_blocklist && !requested.v4.minus(default_blocklist()).size())
+        throw everything_blocked();
       throw UsageError("no targets left after exclusions");
     }
     return;
@@ -334,7 +334,6 @@ void plan_order(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
     about("metrics-listen", [&] { return parse_listen_address(plan.metrics_listen); });
   if (!plan.resume_path.empty() && plan.checkpoint_path.empty())
     plan.checkpoint_path = plan.resume_path;
-
 }
 
 // The probes: the module and its options, the rate, the cookie, how answers are taken.
@@ -406,7 +405,8 @@ void plan_device(const CliVars& v, ScanPlan& plan) {
         throw UsageError(fmt::format("--gateway-ip: '{}' is not an IPv6 address", v.gateway_ip));
       });
     else
-      plan.gateway_ip = about("gateway-ip", [&] { return ip_or_throw(v.gateway_ip, "gateway-ip"); });
+      plan.gateway_ip =
+          about("gateway-ip", [&] { return ip_or_throw(v.gateway_ip, "gateway-ip"); });
   }
   if (!gateway_mac.empty())
     plan.gateway_mac = about("gateway-mac", [&] { return mac_or_throw(gateway_mac); });

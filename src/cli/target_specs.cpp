@@ -23,9 +23,10 @@ void add_target_specs(TargetSpecs& out, std::string_view list, bool generators) 
         out.any4 = true;
       } else if (is_generator_spec(item)) {
         if (!generators)
-          throw UsageError(fmt::format("'{}': a prefix generator cannot be excluded; exclude "
-                                       "the prefix (without -INNER) instead",
-                                       printable(item, 80)));
+          throw UsageError(
+              fmt::format("'{}': a prefix generator cannot be excluded; exclude "
+                          "the prefix (without -INNER) instead",
+                          printable(item, 80)));
         out.generators.emplace_back(item);
         out.any6 = true;
       } else {

@@ -251,8 +251,8 @@ int collect(int argc, char** argv) {
         continue;
       }
       probes += rec->probe;
-      const std::string key = fmt::format("{} {} {}", rec->result.ip.to_string(),
-                                          rec->result.port, rec->payload);
+      const std::string key =
+          fmt::format("{} {} {}", rec->result.ip.to_string(), rec->result.port, rec->payload);
       if (!seen[rec->scan].insert(key).second) {
         ++duplicates;
         continue;

@@ -140,8 +140,7 @@ std::optional<Record> parse_record(std::string_view line) {
                     *scan = get("scan"), *reason = get("reason");
   if (!status || !ttl || !ts || !scan || !reason) return std::nullopt;
   const auto st = parse_status(*status);
-  if (!st || !number(*ttl, rec.result.ttl) || !number(*ts, rec.result.time_s))
-    return std::nullopt;
+  if (!st || !number(*ttl, rec.result.ttl) || !number(*ts, rec.result.time_s)) return std::nullopt;
   rec.result.status = *st;
   rec.scan = *scan;
   const auto r = std::find(kReasonNames.begin(), kReasonNames.end(), *reason);

@@ -160,15 +160,14 @@ void Device::refill_tx_pools(std::span<const uint8_t> tmpl) {
 
 void Device::listen_multicast(const std::vector<MacAddr>& groups) {
   std::vector<rte_ether_addr> list(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i)
-    std::memcpy(list[i].addr_bytes, groups[i].data(), 6);
+  for (size_t i = 0; i < groups.size(); ++i) std::memcpy(list[i].addr_bytes, groups[i].data(), 6);
   const int rc =
       rte_eth_dev_set_mc_addr_list(port_, list.data(), static_cast<uint32_t>(list.size()));
-  if (rc != 0 && rte_eth_allmulticast_enable(port_) != 0 &&
-      rte_eth_promiscuous_get(port_) != 1) {
-    log::info("device {} can neither filter nor take all multicast: neighbour solicitations "
-              "may not arrive",
-              name_);
+  if (rc != 0 && rte_eth_allmulticast_enable(port_) != 0 && rte_eth_promiscuous_get(port_) != 1) {
+    log::info(
+        "device {} can neither filter nor take all multicast: neighbour solicitations "
+        "may not arrive",
+        name_);
   }
 }
 

@@ -160,8 +160,8 @@ class TxLoop {
   TxStats& st_;
   Pacer pacer_;
   uint64_t forgiven_ = 0;  // pacer_.forgiven() already counted
-  uint64_t sent_ = 0;  // this run, for pacing
-  uint64_t total_;     // including before a --resume
+  uint64_t sent_ = 0;      // this run, for pacing
+  uint64_t total_;         // including before a --resume
   bool sending_;
   bool exhausted_ = false;  // the walk or the budget ended with the current burst
   uint64_t position_before_ = 0;

@@ -81,9 +81,9 @@ template <typename M>
 struct TxWorker {
   uint16_t port = 0;
   uint16_t queue = 0;
-  rte_mempool* pool = nullptr;  // pre-filled with the module's template frame
-  TxContext<M> tx;              // the template, cookie, sources, order and space
-  CyclicWalk* walk = nullptr;   // this lcore's subshard, already at its start position
+  rte_mempool* pool = nullptr;       // pre-filled with the module's template frame
+  TxContext<M> tx;                   // the template, cookie, sources, order and space
+  CyclicWalk* walk = nullptr;        // this lcore's subshard, already at its start position
   uint64_t sent_before = 0;          // probes sent before a --resume
   TargetBudget* budget = nullptr;    // --max-targets, shared by the TX lcores
   double rate_pps = 0;               // this lcore's share; 0: unpaced
@@ -105,11 +105,11 @@ struct RxWorker {
   bool csum_offload = false;  // the port checks RX checksums: read the mbufs' flags
   const IndexSpace<typename M::Family::AddressList>* space = nullptr;
   Dedup* dedup = nullptr;
-  rte_ring* results = nullptr;  // Result elements (and kept payload bytes) to the main lcore
-  uint16_t keep_bytes = 0;      // payload bytes kept per result (--udp-response-bytes)
+  rte_ring* results = nullptr;       // Result elements (and kept payload bytes) to the main lcore
+  uint16_t keep_bytes = 0;           // payload bytes kept per result (--udp-response-bytes)
   rte_ring* control_ring = nullptr;  // frames for the TX lcore to send
   rte_mempool* control_pool = nullptr;
-  ReplyContext reply;  // our MAC and TTL, for the module's replies
+  ReplyContext reply;                // our MAC and TTL, for the module's replies
   NeighbourContext<Addr> neighbour;  // for ARP or NDP answers
   bool send_replies = true;  // the module's replies (TCP SYN: the RST; --no-rst turns it off)
   uint64_t unix_base_s = 0;  // wall clock at tsc_base (whole seconds), for result timestamps

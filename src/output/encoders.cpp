@@ -37,9 +37,9 @@ enum class Field : uint8_t {
   kData,
 };
 const std::vector<std::string> kFieldNames{
-    "ip",     "port",  "status",          "ttl",     "window",   "timestamp",
-    "scan",   "reason", "proto",          "validation_bits", "payload", "resp_len",
-    "probe_len", "amplification", "data"};
+    "ip",        "port",     "status",    "ttl",           "window",
+    "timestamp", "scan",     "reason",    "proto",         "validation_bits",
+    "payload",   "resp_len", "probe_len", "amplification", "data"};
 
 Field field_of(const std::string& name) {
   const auto it = std::find(kFieldNames.begin(), kFieldNames.end(), name);
@@ -186,10 +186,9 @@ class NdjsonEncoder final : public Encoder {
       : writer_(ctx, json_escape(ctx.scan_name)), keep_data_(ctx.protocol == Proto::kUdp) {}
   void begin(std::string&) override {}
   void result(const ResultView& r, std::string& out) override {
-    static constexpr Field kCommon[] = {Field::kIp,     Field::kPort,      Field::kStatus,
-                                        Field::kTtl,    Field::kWindow,    Field::kTimestamp,
-                                        Field::kScan,   Field::kReason,    Field::kProto,
-                                        Field::kValidationBits};
+    static constexpr Field kCommon[] = {
+        Field::kIp,        Field::kPort, Field::kStatus, Field::kTtl,   Field::kWindow,
+        Field::kTimestamp, Field::kScan, Field::kReason, Field::kProto, Field::kValidationBits};
     static constexpr Field kUdp[] = {Field::kPayload, Field::kRespLen, Field::kProbeLen,
                                      Field::kAmplification, Field::kData};
     char sep = '{';
@@ -279,12 +278,10 @@ std::string json_escape(const std::string& s) {
 
 const std::vector<std::string>& default_output_fields(Proto protocol) {
   static const std::vector<std::string> tcp{"ip", "port", "status", "ttl", "window", "timestamp"};
-  static const std::vector<std::string> udp{"ip",        "port",     "proto",
-                                            "status",    "ttl",      "timestamp",
-                                            "payload",   "resp_len", "amplification",
-                                            "validation_bits"};
-  static const std::vector<std::string> icmp{"ip", "proto", "status", "ttl", "timestamp",
-                                             "reason"};
+  static const std::vector<std::string> udp{
+      "ip",        "port",    "proto",    "status",        "ttl",
+      "timestamp", "payload", "resp_len", "amplification", "validation_bits"};
+  static const std::vector<std::string> icmp{"ip", "proto", "status", "ttl", "timestamp", "reason"};
   return protocol == Proto::kTcp ? tcp : protocol == Proto::kUdp ? udp : icmp;
 }
 

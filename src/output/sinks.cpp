@@ -25,7 +25,8 @@ FileSink::FileSink(const std::string& path, bool append)
   } else {
     struct stat st {};
     created_ = ::stat(path.c_str(), &st) != 0;
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
+    const int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
     if (fd < 0 || !(f_ = ::fdopen(fd, "w"))) {
       const int err = errno;
       if (fd >= 0) ::close(fd);

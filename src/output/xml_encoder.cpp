@@ -74,8 +74,8 @@ class XmlEncoder final : public Encoder {
     // A host discovery (ICMP echo) has hosts and no ports, as nmap -sn writes it.
     const bool ports = ctx_.protocol != Proto::kIcmp;
     if (ports)
-      line(R"(<scaninfo type="{}" protocol="{}" numservices="{}" services="{}"/>)",
-           ctx_.scan_type, protocol, ctx_.ports.size(), fmt::join(ctx_.ports, ","));
+      line(R"(<scaninfo type="{}" protocol="{}" numservices="{}" services="{}"/>)", ctx_.scan_type,
+           protocol, ctx_.ports.size(), fmt::join(ctx_.ports, ","));
     std::stable_sort(results_.begin(), results_.end(), [](const Result& a, const Result& b) {
       return a.ip != b.ip ? a.ip < b.ip : a.port < b.port;
     });
@@ -88,8 +88,8 @@ class XmlEncoder final : public Encoder {
       // A host that answered on a port is up; a discovery's ICMP error says it is not.
       const bool up = ports || first.status == Status::kUp;
       line(R"(<host starttime="{}" endtime="{}"><status state="{}" reason="{}" reason_ttl="{}"/>)",
-           first.time_s, results_[j - 1].time_s, up ? "up" : "down", dry_run_ ? "user-set" : reason_name(first),
-           first.ttl);
+           first.time_s, results_[j - 1].time_s, up ? "up" : "down",
+           dry_run_ ? "user-set" : reason_name(first), first.ttl);
       line(R"(<address addr="{}" addrtype="{}"/>)", first.ip.to_string(),
            family_name(first.ip.family()));
       line("<hostnames>\n</hostnames>");

@@ -14,8 +14,8 @@ constexpr uint8_t kOptSourceLl = 1, kOptTargetLl = 2;
 
 // Ethernet + IPv6 (hop limit 255: RFC 4861 section 7.1 refuses anything less) + the body
 // with its target and one link-layer option, checksum included.
-size_t build(uint8_t* f, const MacAddr& src_mac, const MacAddr& dst_mac, Ipv6Addr src,
-             Ipv6Addr dst, uint8_t type, uint32_t flags, Ipv6Addr target, uint8_t option) {
+size_t build(uint8_t* f, const MacAddr& src_mac, const MacAddr& dst_mac, Ipv6Addr src, Ipv6Addr dst,
+             uint8_t type, uint32_t flags, Ipv6Addr target, uint8_t option) {
   std::memcpy(f + eth::kDst, dst_mac.data(), 6);
   std::memcpy(f + eth::kSrc, src_mac.data(), 6);
   store_be16(f + eth::kType, eth::kTypeIpv6);
@@ -75,8 +75,7 @@ std::optional<NdpMessage> parse_ndp(const uint8_t* m, size_t len) {
   return msg;
 }
 
-size_t build_ndp_solicit(uint8_t* frame, const MacAddr& our_mac, Ipv6Addr our_ip,
-                         Ipv6Addr target) {
+size_t build_ndp_solicit(uint8_t* frame, const MacAddr& our_mac, Ipv6Addr our_ip, Ipv6Addr target) {
   const Ipv6Addr group = solicited_node_of(target);
   return build(frame, our_mac, multicast_mac_of(group), our_ip, group, kNdpSolicit, 0, target,
                kOptSourceLl);

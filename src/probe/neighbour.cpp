@@ -37,8 +37,8 @@ size_t answer_neighbour(Ipv4, const uint8_t* frame, size_t len, size_t l3,
     drop = Drop::kArpOther;
     return 0;
   }
-  return build_arp_frame(out, kArpReply, arp->sender_mac, ctx.mac, arp->target_ip,
-                         arp->sender_mac, arp->sender_ip);
+  return build_arp_frame(out, kArpReply, arp->sender_mac, ctx.mac, arp->target_ip, arp->sender_mac,
+                         arp->sender_ip);
 }
 
 size_t answer_neighbour(Ipv6, const uint8_t* frame, size_t len, size_t l3,
@@ -53,7 +53,7 @@ size_t answer_neighbour(Ipv6, const uint8_t* frame, size_t len, size_t l3,
   // answer goes to all nodes, unsolicited (RFC 4861 section 7.2.4).
   const bool dad = ndp->ip.src == Ipv6Addr{};
   const Ipv6Addr dst = dad ? kAllNodes : ndp->ip.src;
-  const MacAddr dst_mac = dad                 ? multicast_mac_of(kAllNodes)
+  const MacAddr dst_mac = dad               ? multicast_mac_of(kAllNodes)
                           : ndp->msg.lladdr ? *ndp->msg.lladdr
                                             : MacAddr::from(frame + eth::kSrc);
   return build_ndp_advert(out, ctx.mac, dst_mac, ndp->msg.target, dst, !dad);

@@ -25,8 +25,7 @@ ProbeKind parse_probe_kind(std::string_view name) {
   if (name == "udp" || name == "icmp-echo")
     throw UsageError(fmt::format(
         "--probe-module: '{}' is not implemented yet; this build scans with tcp-syn only", name));
-  throw UsageError(
-      fmt::format("--probe-module: '{}' is not one of tcp-syn, udp, icmp-echo", name));
+  throw UsageError(fmt::format("--probe-module: '{}' is not one of tcp-syn, udp, icmp-echo", name));
 }
 
 std::vector<uint16_t> probe_slots(const ScanPlan& plan) {

@@ -25,7 +25,8 @@ namespace {
 constexpr uint64_t kMaxSources = 4096;
 
 UsageError too_many(std::string_view spec) {
-  return UsageError(fmt::format("--source-ip: '{}' must name 1 to {} addresses", spec, kMaxSources));
+  return UsageError(
+      fmt::format("--source-ip: '{}' must name 1 to {} addresses", spec, kMaxSources));
 }
 }  // namespace
 

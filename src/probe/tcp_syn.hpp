@@ -85,8 +85,8 @@ struct TcpSyn {
   }
   static RxConfig make_rx_config(const ScanPlan&) { return {}; }
 
-  static unsigned build_batch(CyclicWalk& walk, const TxContext<TcpSyn>& tx,
-                              uint8_t* const* frames, uint16_t* /*lens*/, unsigned n) {
+  static unsigned build_batch(CyclicWalk& walk, const TxContext<TcpSyn>& tx, uint8_t* const* frames,
+                              uint16_t* /*lens*/, unsigned n) {
     return build_probe_batch<F>(walk, *tx.order, *tx.space, *tx.tmpl, tx.cookie, *tx.sources,
                                 frames, n);
   }

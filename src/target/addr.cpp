@@ -72,7 +72,8 @@ std::optional<Ipv6Addr> Ipv6Addr::parse(std::string_view text) {
   constexpr int32_t kEmpty = -2;
   std::array<int32_t, 10> groups{};
   size_t m = 0;
-  for (size_t i = 0; i + 1 < n; ++i) groups[m++] = parts[i].empty() ? kEmpty : parse_group(parts[i]);
+  for (size_t i = 0; i + 1 < n; ++i)
+    groups[m++] = parts[i].empty() ? kEmpty : parse_group(parts[i]);
   if (parts[n - 1].find('.') != std::string_view::npos) {
     const auto v4 = Ipv4Addr::parse(parts[n - 1]);
     if (!v4) return std::nullopt;

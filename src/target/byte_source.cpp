@@ -304,8 +304,8 @@ const char* compression_name(Compression c) {
   return "none";
 }
 
-std::unique_ptr<ByteSource> decoded_source(std::unique_ptr<ByteSource> raw,
-                                           const std::string& name, Compression* found) {
+std::unique_ptr<ByteSource> decoded_source(std::unique_ptr<ByteSource> raw, const std::string& name,
+                                           Compression* found) {
   Input in(std::move(raw));
   in.fill(6);
   Compression c = Compression::kNone;
@@ -317,8 +317,8 @@ std::unique_ptr<ByteSource> decoded_source(std::unique_ptr<ByteSource> raw,
     c = Compression::kZstd;
   } else if (starts_with(in, {'B', 'Z', 'h'}) || starts_with(in, {0x04, 0x22, 0x4d, 0x18})) {
     throw UsageError(fmt::format(
-        "{}: compressed with {}, which is not read: use gzip, xz or zstd, or no compression",
-        name, in.data()[0] == 'B' ? "bzip2" : "lz4"));
+        "{}: compressed with {}, which is not read: use gzip, xz or zstd, or no compression", name,
+        in.data()[0] == 'B' ? "bzip2" : "lz4"));
   }
   if (found) *found = c;
   switch (c) {

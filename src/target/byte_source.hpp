@@ -32,7 +32,7 @@ const char* compression_name(Compression c);  // "none", "gzip", "xz", "zstd"
 // members and frames are read one after the other, as gzip -d, xz -d and zstd -d do. A file
 // compressed with bzip2 or lz4 is a UsageError that names the formats taken. `name` is used
 // in error messages.
-std::unique_ptr<ByteSource> decoded_source(std::unique_ptr<ByteSource> raw,
-                                           const std::string& name, Compression* found);
+std::unique_ptr<ByteSource> decoded_source(std::unique_ptr<ByteSource> raw, const std::string& name,
+                                           Compression* found);
 
 }  // namespace dpscan

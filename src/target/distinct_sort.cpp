@@ -18,8 +18,12 @@ size_t page_size() {
   static const auto size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return size;
 }
-size_t round_up(size_t bytes) { return (bytes + page_size() - 1) / page_size() * page_size(); }
-size_t round_down(size_t bytes) { return bytes / page_size() * page_size(); }
+size_t round_up(size_t bytes) {
+  return (bytes + page_size() - 1) / page_size() * page_size();
+}
+size_t round_down(size_t bytes) {
+  return bytes / page_size() * page_size();
+}
 
 // How often (in addresses) a run being merged gives back what the merge has read: 64 KiB.
 constexpr size_t kReleaseStep = 4096;
@@ -30,8 +34,8 @@ MappedRun::MappedRun(size_t capacity) : capacity_(capacity) {
   const size_t bytes = round_up(capacity * sizeof(Ipv6Addr));
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
-    throw RuntimeError(fmt::format("cannot map {} bytes for addresses: {}", bytes,
-                                   std::strerror(errno)));
+    throw RuntimeError(
+        fmt::format("cannot map {} bytes for addresses: {}", bytes, std::strerror(errno)));
   }
   base_ = static_cast<Ipv6Addr*>(p);
   mapped_end_ = bytes;

@@ -71,7 +71,7 @@ class DistinctCollector {
 
   size_t run_size_;
   std::optional<MappedRun> current_;  // the run being filled
-  std::vector<MappedRun> runs_;     // sealed runs: sorted, distinct
+  std::vector<MappedRun> runs_;       // sealed runs: sorted, distinct
   uint64_t added_ = 0;
 };
 

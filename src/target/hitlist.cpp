@@ -157,16 +157,19 @@ Hitlist read_hitlist(std::unique_ptr<ByteSource> raw, const std::string& source)
   c.duplicates = c.listed - c.addresses;
   out.compression = compression_name(compression);
   if (out.addresses.empty()) {
-    throw UsageError(fmt::format("{}: the hitlist holds no IPv6 address ({} lines, all blank or "
-                                 "comments)",
-                                 source, c.lines));
+    throw UsageError(
+        fmt::format("{}: the hitlist holds no IPv6 address ({} lines, all blank or "
+                    "comments)",
+                    source, c.lines));
   }
   return out;
 }
 
 }  // namespace
 
-Hitlist load_hitlist(const std::string& path) { return read_hitlist(file_source(path), path); }
+Hitlist load_hitlist(const std::string& path) {
+  return read_hitlist(file_source(path), path);
+}
 
 Hitlist load_hitlist(std::istream& in, const std::string& source) {
   return read_hitlist(istream_source(in), source);

@@ -58,7 +58,7 @@ class IdentityHash {
 [[noreturn]] void too_many(u128 n) {
   // 2^64 and more cannot be printed as a uint64_t: say it in powers of two.
   const auto bits = n >> 64 ? 64 + std::bit_width(static_cast<uint64_t>(n >> 64))
-                           : std::bit_width(static_cast<uint64_t>(n));
+                            : std::bit_width(static_cast<uint64_t>(n));
   throw UsageError(fmt::format(
       "the IPv6 targets hold about 2^{} addresses, more than a scan can index (2^64 - 60): "
       "scan a generator (such as 2001:db8::/32-64, one address per /64) or fewer prefixes",
@@ -86,14 +86,15 @@ std::optional<uint64_t> SortedAddressIndex::find(Ipv6Addr a) const {
   // entry. The search of each level stays inside what the level above left.
   const auto narrow = [h](const std::vector<uint64_t>& firsts, size_t begin, size_t end) {
     const auto b = firsts.begin();
-    auto lo = std::lower_bound(b + static_cast<ptrdiff_t>(begin), b + static_cast<ptrdiff_t>(end), h);
+    auto lo =
+        std::lower_bound(b + static_cast<ptrdiff_t>(begin), b + static_cast<ptrdiff_t>(end), h);
     if (lo != b + static_cast<ptrdiff_t>(begin)) --lo;
     const auto hi = std::upper_bound(lo, b + static_cast<ptrdiff_t>(end), h);
     return std::pair{static_cast<size_t>(lo - b), static_cast<size_t>(hi - b)};
   };
   const auto [g_lo, g_hi] = narrow(group_hi_, 0, group_hi_.size());
-  const auto [b_lo, b_hi] = narrow(block_hi_, g_lo << kBlockBits,
-                                   std::min(g_hi << kBlockBits, block_hi_.size()));
+  const auto [b_lo, b_hi] =
+      narrow(block_hi_, g_lo << kBlockBits, std::min(g_hi << kBlockBits, block_hi_.size()));
   const auto first = v.begin() + static_cast<ptrdiff_t>(b_lo << kBlockBits);
   const auto last = v.begin() + static_cast<ptrdiff_t>(std::min(b_hi << kBlockBits, v.size()));
   const auto it = std::lower_bound(first, last, a);
@@ -106,7 +107,8 @@ Ipv6Targets::Ipv6Targets(const Ipv6TargetSources& s) {
   const Ip6Set kept = s.intervals.minus(s.exclusions);
   u128 total = kept.size();
   if (total > kMaxSize) too_many(total);
-  for (const auto& iv : kept.intervals()) intervals_.add(iv.first.to_u128(), static_cast<uint64_t>(iv.size()));
+  for (const auto& iv : kept.intervals())
+    intervals_.add(iv.first.to_u128(), static_cast<uint64_t>(iv.size()));
   intervals_.finish();
   counts_.interval_addresses = intervals_.size();
 

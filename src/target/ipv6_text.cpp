@@ -35,8 +35,8 @@ std::optional<unsigned> parse_prefix_length(std::string_view text, unsigned max)
 
 unsigned prefix_length_or_throw(std::string_view text, std::string_view spec, unsigned max) {
   if (const auto len = parse_prefix_length(text, max)) return *len;
-  throw UsageError(fmt::format("invalid target '{}': prefix length must be 0 to {}",
-                               printable(spec, 64), max));
+  throw UsageError(
+      fmt::format("invalid target '{}': prefix length must be 0 to {}", printable(spec, 64), max));
 }
 
 }  // namespace dpscan

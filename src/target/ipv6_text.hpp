@@ -18,7 +18,6 @@ Ipv6Addr ipv6_or_throw(std::string_view text, std::string_view spec);
 // ipaddress allows them), or nothing.
 std::optional<unsigned> parse_prefix_length(std::string_view text, unsigned max = 128);
 // The same, or a UsageError naming `spec`.
-unsigned prefix_length_or_throw(std::string_view text, std::string_view spec,
-                                unsigned max = 128);
+unsigned prefix_length_or_throw(std::string_view text, std::string_view spec, unsigned max = 128);
 
 }  // namespace dpscan

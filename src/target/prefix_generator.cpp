@@ -28,9 +28,9 @@ GeneratorSpec parse_generator(std::string_view spec, InterfaceId iid) {
   const size_t slash = spec.find('/');
   const size_t dash = spec.find('-', slash == std::string_view::npos ? 0 : slash);
   if (slash == std::string_view::npos || dash == std::string_view::npos) {
-    throw UsageError(fmt::format(
-        "invalid generator '{}': expected PREFIX/OUTER-INNER, such as 2001:db8::/32-48",
-        printable(spec, 64)));
+    throw UsageError(
+        fmt::format("invalid generator '{}': expected PREFIX/OUTER-INNER, such as 2001:db8::/32-48",
+                    printable(spec, 64)));
   }
   GeneratorSpec g;
   g.text = std::string(spec);
@@ -55,7 +55,8 @@ GeneratorSpec parse_generator(std::string_view spec, InterfaceId iid) {
   g.outer = *outer;
   g.inner = *inner;
   g.base = addr & Ipv6Addr::prefix_mask(g.outer);
-  if (iid.kind == InterfaceId::kFixed && (iid.fixed & Ipv6Addr::prefix_mask(g.inner)) != Ipv6Addr()) {
+  if (iid.kind == InterfaceId::kFixed &&
+      (iid.fixed & Ipv6Addr::prefix_mask(g.inner)) != Ipv6Addr()) {
     throw UsageError(fmt::format(
         "interface ID {} does not fit generator '{}': it must be zero above the low {} bits "
         "(the bits below the /{} prefixes)",

@@ -12,6 +12,9 @@ each pair once, with the summary's probe count:
              .gz, .xz and .zst: sorted, deduplicated, excluded
   blocklist  the default IPv6 blocklist (IANA special-purpose registry, the entries below
              hard-coded from the registry, not read from config/) removes what it covers
+  huge       2001:db8::/32-80 x 1-65535 (2^48 prefixes x 65,535 ports, just under 2^64):
+             the first 200,000 probes of each of two shards are distinct pairs of that space,
+             and the shards share none
   errors     a bad hitlist line (file:line and the escaped text), a mix of families, a
              generator of more than 2^64 prefixes, an unreadable hitlist: exit 2, no output
 Dry runs send nothing. Env: DPSCAN, SRCDIR; DRY_RUN_SEED fixes the random cases.
@@ -190,6 +193,25 @@ def case_blocklist():
         fail(f"link-local and multicast targets: exit {p.returncode}, {p.stderr.strip()!r}")
 
 
+def case_huge():
+    seen = {}
+    for shard in ("1/2", "2/2"):
+        p = dpscan("-o", "-", "--no-default-blocklist", "2001:db8::/32-80", "-p", "1-65535",
+                   "--max-targets", 200000, "--shard", shard, "--seed", 3)
+        rows = [l.rsplit(",", 1) for l in p.stdout.splitlines()[1:]]
+        pairs = {(ipaddress.IPv6Address(a), int(port)) for a, port in rows}
+        bad = [(a, port) for a, port in pairs if a not in LAB or int(a) & 0xFFFFFFFFFFFF != 1
+               or not 1 <= port <= 65535]
+        if p.returncode != 0 or len(rows) != 200000 or len(pairs) != len(rows) or bad:
+            fail(f"huge space, shard {shard}: exit {p.returncode}, {len(rows)} rows, {len(pairs)} "
+                 f"distinct, outside the space: {bad[:3]} {p.stderr[-200:]}")
+        seen[shard] = pairs
+    if seen["1/2"] & seen["2/2"]:
+        fail(f"huge space: the shards share {len(seen['1/2'] & seen['2/2'])} pairs")
+    else:
+        print("ok: 2^48 x 65535 (just under 2^64): 2 shards x 200,000 distinct pairs, none shared")
+
+
 def case_errors(work):
     bad = os.path.join(work, "bad.txt")
     with open(bad, "w") as f:
@@ -219,6 +241,7 @@ def main():
         case_generator()
         case_hitlist(rng, work)
         case_blocklist()
+        case_huge()
         case_errors(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

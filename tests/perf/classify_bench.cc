@@ -8,8 +8,8 @@
 
 #include "bench_util.hpp"
 #include "dpscan/classify.hpp"
-#include "probe/tcp_syn.hpp"
 #include "dpscan/probe.hpp"
+#include "probe/tcp_syn.hpp"
 
 using namespace dpscan;
 
@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   double elapsed = 0;
   while (elapsed < secs) {
     for (int i = 0; i < (1 << 20); ++i, ++n) {
-      const Verdict<Ipv4Addr> v = classify_frame<TcpSyn<Ipv4>>(&frames[(n % kFrames) * 64], 60, ctx);
+      const Verdict<Ipv4Addr> v =
+          classify_frame<TcpSyn<Ipv4>>(&frames[(n % kFrames) * 64], 60, ctx);
       open += v.kind == Verdict<Ipv4Addr>::Kind::kResult && v.status == Status::kOpen;
     }
     elapsed = bench::seconds_since(t0);

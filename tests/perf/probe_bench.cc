@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   while (elapsed < secs && more) {
     for (int i = 0; i < (1 << 15) && more; ++i) {
       const unsigned k = build_probe_batch<Ipv4>(walk, order, space, tmpl, cookie, sources,
-                                           &ptrs[(n / 32 % (kFrames / 32)) * 32], 32);
+                                                 &ptrs[(n / 32 % (kFrames / 32)) * 32], 32);
       n += k;
       more = k == 32;
     }

@@ -62,9 +62,9 @@ TEST_CASE("ndjson records read back equal what the encoder wrote") {
     r.window = static_cast<uint16_t>(rng());
     r.time_s = static_cast<uint32_t>(rng());
     // The codes that have a reason of their own, and one that has not ("unreach").
-    const Reason unreach[] = {Reason::kNetUnreach,    Reason::kHostUnreach,
-                              Reason::kProtoUnreach,  Reason::kPortUnreach,
-                              Reason::kNetProhibited, Reason::kHostProhibited,
+    const Reason unreach[] = {Reason::kNetUnreach,      Reason::kHostUnreach,
+                              Reason::kProtoUnreach,    Reason::kPortUnreach,
+                              Reason::kNetProhibited,   Reason::kHostProhibited,
                               Reason::kAdminProhibited, Reason::kUnreach};
     r.reason = r.status == Status::kOpen     ? Reason::kSynAck
                : r.status == Status::kClosed ? Reason::kReset

@@ -10,10 +10,10 @@
 
 #include "delay_line.hpp"
 #include "dpscan/classify.hpp"
-#include "probe/tcp_syn.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/rng.hpp"
 #include "frames.hpp"
+#include "probe/tcp_syn.hpp"
 #include "reflect_worlds.h"
 #include "world.hpp"
 

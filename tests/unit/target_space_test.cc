@@ -16,7 +16,8 @@ std::vector<Target> enumerate(const IpSet& s, const std::vector<uint16_t>& ports
   for (const auto& iv : s.intervals())
     for (uint64_t ip = iv.first.value(); ip <= iv.last.value(); ++ip)
       for (size_t slot = 0; slot < ports.size(); ++slot)
-        out.push_back({Ipv4Addr(static_cast<uint32_t>(ip)), ports[slot], static_cast<uint16_t>(slot)});
+        out.push_back(
+            {Ipv4Addr(static_cast<uint32_t>(ip)), ports[slot], static_cast<uint16_t>(slot)});
   return out;
 }
 
