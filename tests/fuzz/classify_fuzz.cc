@@ -1,41 +1,62 @@
-// libFuzzer target over everything that reads untrusted bytes on the RX path: classify()
-// (Ethernet, VLAN, IPv4, TCP, ICMP and the quoted header) and parse_arp(). Built by
-// scripts/fuzz.sh with clang, -fsanitize=fuzzer,address,undefined. The seed corpus in
-// tests/fuzz/corpus/classify holds frames captured in the lab (scripts/fuzz-corpus.sh).
+// libFuzzer target over everything that reads untrusted bytes on the RX path, for both
+// families: classify_frame() (Ethernet, VLAN, IPv4 with options, IPv6 with its extension
+// headers, TCP, ICMP and ICMPv6 with the quoted probe) and the neighbour protocols (ARP;
+// neighbour solicitations and advertisements). Built by scripts/fuzz.sh with clang,
+// -fsanitize=fuzzer,address,undefined. The seed corpus in tests/fuzz/corpus/classify holds
+// frames captured in the lab (scripts/fuzz-corpus.sh); the fuzzer reaches IPv6 by mutating
+// the EtherType and the version.
 #include <cstddef>
 #include <cstdint>
 
-#include "dpscan/arp.hpp"
 #include "dpscan/classify.hpp"
+#include "dpscan/ndp.hpp"
+#include "dpscan/neighbour.hpp"
+#include "probe/tcp_syn.hpp"
 
 namespace {
 
-dpscan::RxContext make_context() {
-  dpscan::RxContext ctx{};
+using namespace dpscan;
+
+template <typename F>
+RxContext<TcpSyn<F>> make_context(std::vector<typename F::Addr> sources) {
+  RxContext<TcpSyn<F>> ctx{};
   // The lab's source addresses, so captured answers get past the address check; the key is
   // random per scan, so valid-cookie paths are reached only by the fuzzer's own mutations of
   // the cookie checks' inputs (which is the point: they must never crash either way).
-  ctx.sources =
-      dpscan::SourceAddresses({dpscan::Ipv4Addr(0xc613ff02u), dpscan::Ipv4Addr(0xc613ff03u),
-                               dpscan::Ipv4Addr(0xc613ff04u), dpscan::Ipv4Addr(0xc613ff05u)});
+  ctx.sources = SourceAddressesOf<typename F::Addr>(std::move(sources));
   ctx.cookie.key = {0, 0};
   return ctx;
+}
+
+template <typename F>
+void run(const uint8_t* data, size_t size, const RxContext<TcpSyn<F>>& ctx) {
+  using M = TcpSyn<F>;
+  const auto v = classify_frame<M>(data, size, ctx);
+  if (v.kind == decltype(v)::Kind::kNeighbour) {
+    const NeighbourContext<typename F::Addr> nc{MacAddr({2, 0, 0, 0, 0, 1}), &ctx.sources,
+                                                link_local_of(MacAddr({2, 0, 0, 0, 0, 1}))};
+    uint8_t out[256];
+    Drop drop{};
+    (void)answer_neighbour(F{}, data, size, v.l3, nc, out, drop);
+    (void)neighbour_mac(F{}, data, size, ctx.sources.first());
+  }
+  // The other checksum modes and device flags take other paths past the checksums.
+  RxContext<M> other = ctx;
+  for (auto mode : {RxChecksum::kVerify, RxChecksum::kTrust}) {
+    other.checksum = mode;
+    (void)classify_frame<M>(data, size, other);
+  }
+  (void)classify_frame<M>(data, size, ctx, {CsumFlag::kGood, CsumFlag::kNone});
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const dpscan::RxContext ctx = make_context();
-  const dpscan::Verdict v = dpscan::classify(data, size, ctx);
-  if (v.kind == dpscan::Verdict::Kind::kArp && v.l3 <= size) {
-    (void)dpscan::parse_arp(data + v.l3, size - v.l3);
-  }
-  // The other checksum modes and device flags take other paths past the checksums.
-  dpscan::RxContext other = ctx;
-  for (auto mode : {dpscan::RxChecksum::kVerify, dpscan::RxChecksum::kTrust}) {
-    other.checksum = mode;
-    (void)dpscan::classify(data, size, other);
-  }
-  (void)dpscan::classify(data, size, ctx, {dpscan::CsumFlag::kGood, dpscan::CsumFlag::kNone});
+  static const auto ctx4 = make_context<Ipv4>(
+      {Ipv4Addr(0xc613ff02u), Ipv4Addr(0xc613ff03u), Ipv4Addr(0xc613ff04u), Ipv4Addr(0xc613ff05u)});
+  static const auto ctx6 =
+      make_context<Ipv6>({Ipv6Addr(0x20010db800ff0000ULL, 2), Ipv6Addr(0x20010db800ff0000ULL, 3)});
+  run<Ipv4>(data, size, ctx4);
+  run<Ipv6>(data, size, ctx6);
   return 0;
 }

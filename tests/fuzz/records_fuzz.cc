@@ -19,12 +19,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ctx.scan_name = rec->scan;
   auto enc = dpscan::make_encoder(dpscan::OutputFormat::kNdjson, ctx, false);
   std::string again;
-  enc->result(rec->result, again);
+  enc->result(dpscan::ResultView{rec->result, rec->data}, again);
   again.pop_back();
   const auto back = dpscan::parse_record(again);
   if (!back || back->result.ip != rec->result.ip || back->result.port != rec->result.port ||
       back->result.status != rec->result.status || back->result.ttl != rec->result.ttl ||
-      back->result.window != rec->result.window || back->result.time_s != rec->result.time_s)
+      back->result.window != rec->result.window || back->result.time_s != rec->result.time_s ||
+      back->result.reason != rec->result.reason || back->result.proto != rec->result.proto ||
+      back->result.validation_bits != rec->result.validation_bits)
     std::abort();
   return 0;
 }
