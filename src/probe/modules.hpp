@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "dpscan/plan.hpp"
+#include "probe/icmp_echo.hpp"
 #include "probe/tcp_syn.hpp"
 
 namespace dpscan {
@@ -15,9 +16,10 @@ namespace dpscan {
 template <typename F, typename Fn>
 decltype(auto) with_module(ProbeKind kind, Fn&& f) {
   switch (kind) {
-    case ProbeKind::kTcpSyn:
-    case ProbeKind::kUdp:
     case ProbeKind::kIcmpEcho:
+      return f(IcmpEcho<F>{});
+    case ProbeKind::kTcpSyn:
+    case ProbeKind::kUdp:  // refused by parse_probe_kind until its module lands
       break;
   }
   return f(TcpSyn<F>{});

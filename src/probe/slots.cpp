@@ -20,15 +20,17 @@ std::string_view to_string(ProbeKind k) {
 
 ProbeKind parse_probe_kind(std::string_view name) {
   if (name == "tcp-syn") return ProbeKind::kTcpSyn;
-  // The seam names them; their modules (issue 19) have not landed: refuse rather than send
-  // TCP SYNs to a user who asked for something else.
-  if (name == "udp" || name == "icmp-echo")
+  if (name == "icmp-echo") return ProbeKind::kIcmpEcho;
+  // The seam names it; its module (issue 19) has not landed: refuse rather than send TCP
+  // SYNs to a user who asked for something else.
+  if (name == "udp")
     throw UsageError(fmt::format(
-        "--probe-module: '{}' is not implemented yet; this build scans with tcp-syn only", name));
+        "--probe-module: '{}' is not implemented yet; this build has tcp-syn and icmp-echo", name));
   throw UsageError(fmt::format("--probe-module: '{}' is not one of tcp-syn, udp, icmp-echo", name));
 }
 
 std::vector<uint16_t> probe_slots(const ScanPlan& plan) {
+  if (plan.probe == ProbeKind::kIcmpEcho) return {0};  // one probe per address
   return plan.ports;
 }
 

@@ -1,9 +1,9 @@
 // libFuzzer target over everything that reads untrusted bytes on the RX path, for both
-// families: classify_frame() (Ethernet, VLAN, IPv4 with options, IPv6 with its extension
-// headers, TCP, ICMP and ICMPv6 with the quoted probe) and the neighbour protocols (ARP;
-// neighbour solicitations and advertisements). Built by scripts/fuzz.sh with clang,
-// -fsanitize=fuzzer,address,undefined. The seed corpus in tests/fuzz/corpus/classify holds
-// frames captured in the lab (scripts/fuzz-corpus.sh); the fuzzer reaches IPv6 by mutating
+// families and both modules (TCP SYN, ICMP echo): classify_frame() (Ethernet, VLAN, IPv4 with
+// options, IPv6 with its extension headers, TCP, ICMP and ICMPv6 with the quoted probe) and the
+// neighbour protocols (ARP; neighbour solicitations and advertisements). Built by scripts/fuzz.sh
+// with clang, -fsanitize=fuzzer,address,undefined. The seed corpus in tests/fuzz/corpus/classify
+// holds frames captured in the lab (scripts/fuzz-corpus.sh); the fuzzer reaches IPv6 by mutating
 // the EtherType and the version.
 #include <cstddef>
 #include <cstdint>
@@ -11,26 +11,27 @@
 #include "dpscan/classify.hpp"
 #include "dpscan/ndp.hpp"
 #include "dpscan/neighbour.hpp"
+#include "probe/icmp_echo.hpp"
 #include "probe/tcp_syn.hpp"
 
 namespace {
 
 using namespace dpscan;
 
-template <typename F>
-RxContext<TcpSyn<F>> make_context(std::vector<typename F::Addr> sources) {
-  RxContext<TcpSyn<F>> ctx{};
+template <typename M>
+RxContext<M> make_context(std::vector<typename M::Family::Addr> sources) {
+  RxContext<M> ctx{};
   // The lab's source addresses, so captured answers get past the address check; the key is
   // random per scan, so valid-cookie paths are reached only by the fuzzer's own mutations of
   // the cookie checks' inputs (which is the point: they must never crash either way).
-  ctx.sources = SourceAddressesOf<typename F::Addr>(std::move(sources));
+  ctx.sources = SourceAddressesOf<typename M::Family::Addr>(std::move(sources));
   ctx.cookie.key = {0, 0};
   return ctx;
 }
 
-template <typename F>
-void run(const uint8_t* data, size_t size, const RxContext<TcpSyn<F>>& ctx) {
-  using M = TcpSyn<F>;
+template <typename M>
+void run(const uint8_t* data, size_t size, const RxContext<M>& ctx) {
+  using F = typename M::Family;
   const auto v = classify_frame<M>(data, size, ctx);
   if (v.kind == decltype(v)::Kind::kNeighbour) {
     const NeighbourContext<typename F::Addr> nc{MacAddr({2, 0, 0, 0, 0, 1}), &ctx.sources,
@@ -52,11 +53,17 @@ void run(const uint8_t* data, size_t size, const RxContext<TcpSyn<F>>& ctx) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto ctx4 = make_context<Ipv4>(
-      {Ipv4Addr(0xc613ff02u), Ipv4Addr(0xc613ff03u), Ipv4Addr(0xc613ff04u), Ipv4Addr(0xc613ff05u)});
-  static const auto ctx6 =
-      make_context<Ipv6>({Ipv6Addr(0x20010db800ff0000ULL, 2), Ipv6Addr(0x20010db800ff0000ULL, 3)});
-  run<Ipv4>(data, size, ctx4);
-  run<Ipv6>(data, size, ctx6);
+  const std::vector<Ipv4Addr> v4{Ipv4Addr(0xc613ff02u), Ipv4Addr(0xc613ff03u),
+                                 Ipv4Addr(0xc613ff04u), Ipv4Addr(0xc613ff05u)};
+  const std::vector<Ipv6Addr> v6{Ipv6Addr(0x20010db800ff0000ULL, 2),
+                                 Ipv6Addr(0x20010db800ff0000ULL, 3)};
+  static const auto tcp4 = make_context<TcpSyn<Ipv4>>(v4);
+  static const auto tcp6 = make_context<TcpSyn<Ipv6>>(v6);
+  static const auto echo4 = make_context<IcmpEcho<Ipv4>>(v4);
+  static const auto echo6 = make_context<IcmpEcho<Ipv6>>(v6);
+  run(data, size, tcp4);
+  run(data, size, tcp6);
+  run(data, size, echo4);
+  run(data, size, echo6);
   return 0;
 }

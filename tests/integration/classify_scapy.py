@@ -17,6 +17,10 @@ Python (golden_frames.py's SipHash-2-4 and OpenSSL's AES):
         duplicate address detection probe are answered with advertisements that scapy
         parses (target, flags, our MAC in the option, checksum); solicitations for another
         address or with a hop limit below 255 are ndp_other.
+  echo  ICMP and ICMPv6 echo replies carrying the cookie in identifier, sequence and payload
+        up (64 bits); a wrong payload, a reply from another address and an echo request
+        dropped; a destination unreachable quoting the request unreachable (ICMPv4 quotes
+        identifier and sequence: 32 bits; ICMPv6 the whole request: 64)
   IPv4  the same answers, and ICMP unreachable codes 0-3, 9, 10, 13 with nmap's reasons
         (code 5, source route failed, is not about the target: icmp_other).
 An ICMP error proves the quoted sequence and source port: the same bits as a SYN-ACK.
@@ -31,7 +35,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from golden_frames import aes_mac6, aes_prf, siphash24  # noqa: E402  (the Python references)
-from scapy.all import (ARP, Dot1Q, Ether, ICMP, ICMPv6DestUnreach, ICMPv6ND_NA, ICMPv6ND_NS,  # noqa: E402
+from scapy.all import (ARP, Dot1Q, Ether, ICMP, ICMPv6DestUnreach, ICMPv6EchoReply,  # noqa: E402
+                       ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS,
                        ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, ICMPv6PacketTooBig, ICMPv6ParamProblem,
                        ICMPv6TimeExceeded, IP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, TCP, raw)
@@ -210,6 +215,41 @@ def ipv4_cases(k0, k1, algo):
     print(f"IPv4 {algo}: {len(cases)} frames classified")
 
 
+def echo_cases(k0, k1, algo):
+    for family, us, them, router in ((6, US6, THEM6, ROUTER6), (4, US4, THEM4, ROUTER4)):
+        s, d = ipaddress.ip_address(us).packed, ipaddress.ip_address(them).packed
+        if algo == "aes":
+            h = aes_mac6(k0, k1, s, d, 0) if family == 6 else aes_prf(k0, k1, s + d + bytes(8))
+        else:
+            h = siphash24(k0, k1, s + d + bytes(2))
+        ident, seq, data = (h >> 32) & 0xFFFF, h >> 48, struct.pack(">I", h & 0xFFFFFFFF) + bytes(4)
+        eth = Ether(src=THEIR_MAC, dst=OUR_MAC)
+        if family == 6:
+            def reply(src=them, payload=data):
+                return eth / IPv6(src=src, dst=us) / ICMPv6EchoReply(id=ident, seq=seq, data=payload)
+            request = IPv6(src=us, dst=them) / ICMPv6EchoRequest(id=ident, seq=seq, data=data)
+            unreach = eth / IPv6(src=router, dst=us) / ICMPv6DestUnreach(code=3) / raw(request)
+            asked = eth / IPv6(src=them, dst=us) / ICMPv6EchoRequest(id=ident, seq=seq, data=data)
+            quoted_bits, reason = 64, "addr-unreach"
+        else:
+            def reply(src=them, payload=data):
+                return eth / IP(src=src, dst=us) / ICMP(type=0, id=ident, seq=seq) / payload
+            request = IP(src=us, dst=them) / ICMP(type=8, id=ident, seq=seq) / data
+            unreach = eth / IP(src=router, dst=us) / ICMP(type=3, code=1) / raw(request)[:28]
+            asked = eth / IP(src=them, dst=us) / ICMP(type=8, id=ident, seq=seq) / data
+            quoted_bits, reason = 32, "host-unreach"
+        cases = [
+            ("echo reply", reply(), f"result up echo-reply {them} 0 64"),
+            ("echo reply, wrong payload", reply(payload=bytes(8)), "drop bad_cookie"),
+            ("echo reply from another address", reply(src=router), "drop bad_cookie"),
+            ("destination unreachable quoting the request", unreach, f"result unreachable {reason} {them} 0 {quoted_bits}"),
+            ("an echo request to us", asked, "drop icmp_other"),
+        ]
+        got = classify(f"{family}:icmp-echo", k0, k1, algo, [c[1] for c in cases], [us])
+        check([(c[0], c[2]) for c in cases], got, f"IPv{family} icmp-echo {algo}")
+        print(f"IPv{family} icmp-echo {algo}: {len(cases)} frames classified")
+
+
 def main():
     rng = random.Random()
     k0, k1 = rng.getrandbits(64), rng.getrandbits(64)
@@ -217,6 +257,7 @@ def main():
     for algo in algos:
         ipv6_cases(k0, k1, algo)
         ipv4_cases(k0, k1, algo)
+        echo_cases(k0, k1, algo)
     ndp_cases(k0, k1)
     for f in failures:
         print("FAIL", f)

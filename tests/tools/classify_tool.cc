@@ -1,6 +1,6 @@
 // classify_tool: dpscan's RX classification as a filter, so a test can hand it frames built
 // by an independent implementation (scapy) and check the verdicts.
-//   classify_tool 4|6 K0 K1 siphash|aes SOURCE... < frames
+//   classify_tool 4|6[:icmp-echo] K0 K1 siphash|aes SOURCE... < frames
 // Each input line is one Ethernet frame in hex; each output line is
 //   result STATUS REASON IP PORT VALIDATION_BITS    an answer to one of our probes
 //   drop REASON                                      (the Drop's counter name)
@@ -16,6 +16,7 @@
 #include "dpscan/classify.hpp"
 #include "dpscan/ndp.hpp"
 #include "dpscan/neighbour.hpp"
+#include "probe/icmp_echo.hpp"
 #include "probe/tcp_syn.hpp"
 
 using namespace dpscan;
@@ -29,9 +30,9 @@ std::vector<uint8_t> unhex(const std::string& s) {
   return out;
 }
 
-template <typename F>
+template <typename M>
 int run(char** argv, int argc) {
-  using M = TcpSyn<F>;
+  using F = typename M::Family;
   using A = typename F::Addr;
   RxContext<M> ctx{};
   ctx.cookie.set_key({std::stoull(argv[2], nullptr, 16), std::stoull(argv[3], nullptr, 16)},
@@ -69,5 +70,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: classify_tool 4|6 K0 K1 siphash|aes SOURCE... < frames\n");
     return 2;
   }
-  return std::string(argv[1]) == "6" ? run<Ipv6>(argv, argc) : run<Ipv4>(argv, argc);
+  const std::string what = argv[1];
+  if (what == "6") return run<TcpSyn<Ipv6>>(argv, argc);
+  if (what == "4") return run<TcpSyn<Ipv4>>(argv, argc);
+  if (what == "6:icmp-echo") return run<IcmpEcho<Ipv6>>(argv, argc);
+  if (what == "4:icmp-echo") return run<IcmpEcho<Ipv4>>(argv, argc);
+  std::fprintf(stderr, "classify_tool: unknown family/module '%s'\n", argv[1]);
+  return 2;
 }
