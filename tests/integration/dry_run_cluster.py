@@ -6,7 +6,8 @@ runs: no device, so it runs in the sanitizer build too.
 - Two workers run `dpscan -c CAMPAIGN --cluster URL` at once on a campaign of 8 shards (a dry
   run of 198.18.0.0/16 x 22,80: every probe is a record): both exit 0, each ran some shards,
   `dpscan collect` gives every (address, port) of the space (Python's ipaddress) exactly once,
-  in csv and in ndjson; `dpscan cluster status --json` says 8 of 8 shards done and the probes
+  in csv and in ndjson; the same for an IPv6 campaign (the generator 2001:db8::/40-56 with
+  interface ID ::1: 65,536 addresses x 22,80 over 8 shards); `dpscan cluster status --json` says 8 of 8 shards done and the probes
   sent add up to the space.
 - A worker with another seed, or another plan (other ports) on the same bucket, is refused
   (exit 2) before it runs anything; an unreachable server, wrong credentials (a second server
@@ -129,6 +130,25 @@ def body():
             check(f"total: {SHARDS} of {SHARDS} shards done" in text, f"status text: {text}")
             print(f"collected {len(got)} = the space; cluster status: {st['shards_done']} done, "
                   f"sent {st['sent']}", flush=True)
+
+            # IPv6: a prefix generator's space over the same shards, collected whole.
+            camp6 = write(os.path.join(work, "c6.yaml"), CAMPAIGN.format(
+                shards=SHARDS, bucket="dry6", targets="2001:db8::/40-56", ports="22,80").replace(
+                "    output: /dev/null", "    output: /dev/null\n    ipv6-iid: '::1'"))
+            procs = [subprocess.Popen([DPSCAN, "-c", camp6, "--cluster", url], cwd=d,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                     for d in dirs]
+            for p6 in procs:
+                _, err = p6.communicate(timeout=120)
+                check(p6.returncode == 0, f"an IPv6 worker exited {p6.returncode}: {err[-1500:]}")
+            want6 = {(str(n.network_address + 1), p) for n in
+                     ipaddress.ip_network("2001:db8::/40").subnets(new_prefix=56) for p in (22, 80)}
+            p6 = run([DPSCAN, "collect", "--cluster", url, "dry6", "--output-format", "ndjson"], check_rc=0)
+            rows6 = [(r["ip"], r["port"]) for r in map(json.loads, p6.stdout.splitlines())]
+            check(len(rows6) == len(set(rows6)) and set(rows6) == want6,
+                  f"IPv6 collect: {len(rows6)} rows, {len(want6 - set(rows6))} missing, "
+                  f"{len(set(rows6) - want6)} extra")
+            print(f"IPv6: collected {len(rows6)} = the generator's space", flush=True)
 
             # Refused before anything runs.
             w = dirs[0]
