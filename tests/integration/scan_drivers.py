@@ -20,7 +20,9 @@ counted (rx_csum_partial) where the driver cannot check them, checked by the dev
 (rx_csum_device) where it can (net_tap verifies in software and says so)."""
 import json
 import os
+import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from campaign_common import Lab, check, diff_sets, main, read_csv, run  # noqa: E402
@@ -34,15 +36,27 @@ DRIVERS = {"af_packet": "net_af_packet", "af_xdp": "net_af_xdp", "tap": "net_tap
 
 def scan(lab, work, family, name, device, *extra):
     out, summary = os.path.join(work, name + ".csv"), os.path.join(work, name + ".json")
+    xml = os.path.join(work, name + ".xml")
     src, gw = (lab.env[k] for k in ADDRS[family])
     p = run(lab.scan_cmd("--no-default-blocklist", TARGETS[family], "-p", PORTS, "--rate", RATE,
                          "--cooldown", 3, "--device", device, "--source-ip", src,
                          "--gateway-ip", gw, "--report", STATUSES,
-                         "--status-format", "none", "-o", out, "--summary", summary, *extra),
+                         "--status-format", "none", "-o", out, "--summary", summary,
+                         *(["--output-spec", "xml:" + xml] if name == "auto" else []), *extra),
             timeout=120, check_rc=0)
     _, rows = read_csv(out)
     got = {(r["ip"], int(r["port"]), r["status"]) for r in rows}
     check(len(got) == len(rows), f"{name}: {len(rows) - len(got)} results reported twice")
+    if name != "auto":
+        return got, json.load(open(summary)), p.stderr
+    # nmap's XML: the same results, the address type of the family, readable by ndiff.
+    hosts = ET.parse(xml).getroot().findall("host")
+    types = {h.find("address").get("addrtype") for h in hosts}
+    in_xml = sum(len(h.findall("ports/port")) for h in hosts)
+    check(types == {f"ipv{family}"} and in_xml == len(rows), f"{name}: XML address types {types}, "
+          f"{in_xml} ports for {len(rows)} results")
+    nd = subprocess.run(["ndiff", xml, xml], capture_output=True, text=True)
+    check(nd.returncode == 0, f"{name}: ndiff {xml} {xml}: exit {nd.returncode} {nd.stderr[-300:]}")
     return got, json.load(open(summary)), p.stderr
 
 
