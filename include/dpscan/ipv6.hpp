@@ -148,7 +148,9 @@ struct Ipv6 {
         case ip6::kNoNext:  // nothing follows
           return P::fail(Drop::kProtocol);
         default: {
-          L3View<Addr> v;
+          P p;  // built in place, as Ipv4::view explains
+          p.ok = true;
+          L3View<Addr>& v = p.value;
           v.src = load(ip + ip6::kSrc);
           v.dst = load(ip + ip6::kDst);
           v.proto = next;
@@ -156,7 +158,7 @@ struct Ipv6 {
           v.options = n > 0;
           v.l4 = ip + off;
           v.l4_len = end - off;
-          return P::good(v);
+          return p;
         }
       }
       if (n == kMaxExtHeaders) return P::fail(Drop::kBadExtHeader);
