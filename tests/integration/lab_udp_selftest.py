@@ -17,7 +17,9 @@ response (scapy's DNS/NTP/SNMP layers; memcached "VERSION ..." with the request'
 frame header); a closed port must give ICMP port unreachable (IPv4 type 3 code 3,
 IPv6 type 1 code 4, quoting the probe); nothing (after one retry) is filtered. The
 observed statuses must equal `lab.sh truth --udp` exactly. Also checks that the
-scanner namespace's kernel sent nothing.
+scanner namespace's kernel sent nothing, that every UDP socket of the target is bound
+to a service address (none to a wildcard), and that TCP 53 of the DNS addresses
+(dnsmasq listens there too) still gives what `lab.sh truth` says for TCP (RST: closed).
 The lab is always taken down at the end (also on failure).
 
 Exit 0 pass, 1 fail, 77 skip (not root, no scapy in /usr/bin/python3, no IPv6, a
@@ -49,6 +51,7 @@ TARGETS4 = ("198.18.0.53 198.18.1.53 198.18.0.123 198.18.1.123 198.18.0.161 198.
             "198.19.255.1 198.19.7.9")
 TARGETS6 = ("2001:db8:1::53 2001:db8:1::123 2001:db8:1::161 2001:db8:1::211 "
             "2001:db8:1::52 2001:db8:1::1 2001:db8:1:0:ffff::53 2001:db8:ff::1 2001:db8:2::53")
+DNS4, DNS6 = "198.18.0.53,198.18.1.53", "2001:db8:1::53"
 SPORT_BASE = 41000
 WAIT = 1.5  # seconds for answers after each round
 KINDS = {53: "dns", 123: "ntp", 161: "snmp", 11211: "memcached", 7: "dns"}
@@ -72,7 +75,7 @@ def probe(iface, mac_t, jobs_file, result_file):
     import threading
     logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
     from scapy.all import (ARP, DNS, DNSQR, Ether, ICMP, IP, IPerror, IPerror6, IPv6, NTP, SNMP,
-                           SNMPget, SNMPresponse, SNMPvarbind, UDP, UDPerror, ASN1_OID,
+                           SNMPget, SNMPresponse, SNMPvarbind, TCP, UDP, UDPerror, ASN1_OID,
                            ICMPv6DestUnreach, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
                            conf)
     conf.verb = 0
@@ -205,6 +208,14 @@ def probe(iface, mac_t, jobs_file, result_file):
                 port_unreach = (t, c) == ((1, 4) if v6 else (3, 3))
                 answers.setdefault(i, ("closed" if port_unreach else "unreachable",
                                        {"icmp": [t, c], "from": src}))
+            elif p.haslayer(TCP) and not p.haslayer(IPerror) and not p.haslayer(IPerror6):
+                t = p[TCP]
+                i = t.dport - SPORT_BASE
+                if not (0 <= i < len(jobs)) or jobs[i][2] != "tcp" or t.sport != jobs[i][1]:
+                    continue
+                fl = int(t.flags)
+                answers.setdefault(i, ("open" if fl & 0x12 == 0x12 else "closed" if fl & 4 else
+                                       "odd-tcp-flags-%#x" % fl, {"from": src, "tcp": fl}))
             elif p.haslayer(UDP):
                 u = p[UDP]
                 i = u.dport - SPORT_BASE
@@ -220,6 +231,10 @@ def probe(iface, mac_t, jobs_file, result_file):
         for i in [i for i in range(len(jobs)) if i not in answers]:
             ip, port, kind = jobs[i]
             net = IPv6(src=SRC_IP6, dst=ip, hlim=64) if ":" in ip else IP(src=SRC_IP, dst=ip, ttl=64)
+            if kind == "tcp":
+                send(Ether(src=mac_s, dst=mac_t) / net /
+                     TCP(sport=SPORT_BASE + i, dport=port, flags="S", seq=i))
+                continue
             send(Ether(src=mac_s, dst=mac_t) / net / UDP(sport=SPORT_BASE + i, dport=port) /
                  payload(i, kind))
         time.sleep(WAIT)
@@ -269,6 +284,18 @@ def truth(prefix, targets):
     return out
 
 
+def truth_tcp53(prefix):
+    # TCP 53 of the DNS addresses (dnsmasq listens there too): the TCP pattern's status
+    out = {}
+    for targets in (DNS4, DNS6):
+        r = run([LAB, "--prefix", prefix, "truth", targets, "53", "all"])
+        check(r.returncode == 0, f"lab.sh truth {targets} 53 failed: {r.stderr.strip()}")
+        for line in r.stdout.splitlines():
+            ip, port, st = line.split()
+            out[(str(ipaddress.ip_address(ip)), int(port))] = st
+    return out
+
+
 def main(argv):
     if argv:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
@@ -312,6 +339,9 @@ def main(argv):
             jobs.append([ip, port, KINDS[port]])
             if port == 53:
                 jobs.append([ip, port, "dns-chaos"])
+        expected_tcp = truth_tcp53(prefix)
+        check(len(expected_tcp) == 3, f"TCP truth for the DNS addresses: {expected_tcp}")
+        jobs += [[ip, port, "tcp"] for ip, port in sorted(expected_tcp)]
         jobs_file, result_file = os.path.join(work, "jobs.json"), os.path.join(work, "result.json")
         json.dump(jobs, open(jobs_file, "w"))
         mac_t = run(nse + [ns_tgt, "cat", f"/sys/class/net/{if_tgt}/address"]).stdout.strip()
@@ -330,7 +360,7 @@ def main(argv):
         counts, icmp_from, seen = {}, set(), {}
         mism = 0
         for ip, port, kind, obs, d in res["results"]:
-            want = expected[(ip, port)]
+            want = (expected_tcp if kind == "tcp" else expected)[(ip, port)]
             counts[obs] = counts.get(obs, 0) + 1
             if obs != want:
                 mism += 1
@@ -339,6 +369,8 @@ def main(argv):
                 icmp_from.add("probed address" if d["from"] == ip else d["from"])
             if obs == "open":
                 seen.setdefault(kind, d["text"])
+        log("TCP 53 of the DNS addresses: " + ", ".join(
+            f"{ip} {obs}" for ip, _, kind, obs, _ in res["results"] if kind == "tcp"))
         for kind in ("dns", "dns-chaos", "ntp", "snmp", "memcached"):
             if kind not in seen:
                 errs.append(f"no {kind} answer at all")
