@@ -15,6 +15,12 @@
 #               the low bits of either family's address (see `truth`); the
 #               rest of 2001:db8::/32 is a blackhole route (silent, as the
 #               rest of 198.19.0.0/16 is without forwarding).
+#               UDP services from Debian's packages, each bound to exactly
+#               three addresses (see start_udp and `truth --udp`): dnsmasq on
+#               198.18.0.53, 198.18.1.53, 2001:db8:1::53 port 53; chronyd on
+#               .123 (123); snmpd on .161 (161); memcached on .211 (11211); every
+#               other UDP port of a target address is closed (ICMP port
+#               unreachable).
 # Both veth ends keep Linux's default offloads (checksum offload on: the
 # target's SYN-ACKs cross the veth with partial TCP checksums, as they do on a
 # user's machine); --offloads off (or $LAB_OFFLOADS=off) turns tx, rx, tso,
@@ -479,7 +485,7 @@ EOF
     fi
     # nothing else: every UDP socket is one of ours (a wildcard one would answer everywhere)
     out=$(in_ns "$NS_TGT" ss -Hlun 2>/dev/null | awk '{print $4}' | grep -vxF -f <(printf '%s\n' "${want[@]}") || true)
-    [[ -z $out ]] || die "unexpected UDP sockets in $NS_TGT: $(echo $out)"
+    [[ -z $out ]] || die "unexpected UDP sockets in $NS_TGT: ${out//$'\n'/ }"
 }
 
 UP_DONE=0
@@ -619,7 +625,9 @@ lab '$P' is up
                   source IP $SRC_IP, gateway $GW_IP (dpscan answers ARP itself)$( ((V6)) && printf '\n%s' "                  source IP $SRC_IP6, gateway $GW_IP6 (dpscan answers NDP itself)")
   target netns  : $NS_TGT    iface $IF_TGT  mac $mac_t  $GW_CIDR$( ((V6)) && echo " $GW_CIDR6 (no DAD)")
   targets       : $TGT_NET (AnyIP), listeners on ${PORTS[*]}, iptables chain $CHAIN ($MATCH_MODE match)$( ((V6)) && printf '\n%s' "                  $TGT_NET6 (AnyIP), listeners on [::] too, ip6tables chain $CHAIN6 ($MATCH_MODE6 match)")
-  expected      : $0 --prefix $P truth TARGETS PORTS [open,closed,filtered,unreachable]
+  udp services  : dnsmasq ${DNS_ADDRS[*]} :53, chronyd ${NTP_ADDRS[*]} :123,
+                  snmpd ${SNMP_ADDRS[*]} :161, memcached ${MEMCACHED_ADDRS[*]} :11211
+  expected      : $0 --prefix $P truth [--udp] TARGETS PORTS [open,closed,filtered,unreachable]
   logs          : $RUNDIR
 EOF
 }
@@ -826,6 +834,11 @@ LAB_TGT_NET=$TGT_NET
 LAB_SRC_IP6=$SRC_IP6
 LAB_GW_IP6=$GW_IP6
 LAB_TGT_NET6=$TGT_NET6
+LAB_UDP_DNS=$(IFS=,; echo "${DNS_ADDRS[*]}")
+LAB_UDP_NTP=$(IFS=,; echo "${NTP_ADDRS[*]}")
+LAB_UDP_SNMP=$(IFS=,; echo "${SNMP_ADDRS[*]}")
+LAB_UDP_MEMCACHED=$(IFS=,; echo "${MEMCACHED_ADDRS[*]}")
+LAB_DNS_NAME=$DNS_NAME
 EOF
 }
 

@@ -190,10 +190,11 @@ for port in ${PORTS//,/ }; do
     echo "  zmap -M udp -p $port --probe-args=file:payload.$port -r $RATE -c 3: $((SECONDS - t0)) s" >&2
     awk -F, -v p="$port" 'NR > 1 { st = ($3 == "udp" ? "open" : ($3 ~ /icmp/ ? "closed" : $3)); print $1, p, st }' \
         "$WORK/zmap.$port" >>"$WORK/zmap"
+    [[ -z ${UDP_PEERS_DEBUG:-} ]] || head -4 "$WORK/zmap.$port" >&2
 done
 in_scan ip addr del 198.19.255.3/24 dev "$IF"
 
-echo "found/truth on the sample (lab offloads $OFFLOADS) ($(wc -l <"$WORK/truth") pairs: $(echo $T4 | wc -w) IPv4 and $(echo $T6 | wc -w) IPv6 addresses x $PORTS):"
+echo "found/truth on the sample (lab offloads $OFFLOADS) ($(wc -l <"$WORK/truth") pairs: $(wc -w <<<"$T4") IPv4 and $(wc -w <<<"$T6") IPv6 addresses x $PORTS):"
 compare nmap "$WORK/nmap.keep" 4
 compare nmap6 "$WORK/nmap.keep" 6
 for ((run = 1; run <= RUNS; run++)); do compare "masscan$run" "$WORK/masscan.$run" 4; done
