@@ -18,7 +18,10 @@ PACKAGES=(
   # the lab and the tests
   iproute2 iptables ethtool procps bsdextrautils python3 python3-scapy python3-cryptography python3-yaml tshark
   strace masscan ndiff
-  # the lab's UDP services (scripts/lab.sh up starts them in the target namespace)
+  # the lab's UDP services (scripts/lab.sh up starts them in the target namespace only).
+  # On a machine with systemd, installing them also enables their own services (snmpd and
+  # memcached on 127.0.0.1, chronyd as the host's NTP client: chrony replaces
+  # systemd-timesyncd, both provide time-daemon); the lab does not need those running.
   dnsmasq-base chrony snmpd memcached
   # --metrics-listen is checked against a real Prometheus (and its promtool)
   prometheus

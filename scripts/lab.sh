@@ -442,6 +442,7 @@ start_udp() {
             echo "allow"
             echo "local stratum 8"
             echo "cmdport 0"
+            echo "bindcmdaddress /"  # no Unix command socket (/run/chrony is shared)
             echo "pidfile $RUNDIR/chronyd$i.pid"
         } >"$conf"
         start "chronyd$i" chronyd -x -d "${fam[@]}" -f "$conf"
