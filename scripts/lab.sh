@@ -584,6 +584,8 @@ do_up() {
     nsysctl "$NS_TGT" net.ipv4.tcp_max_syn_backlog 65536
     nsysctl "$NS_TGT" net.core.somaxconn 65535
     nsysctl "$NS_TGT" net.ipv4.tcp_synack_retries 1
+    # every ICMP error unthrottled: REJECT's unreachables and the kernel's UDP port
+    # unreachables (`truth --udp` counts on every closed UDP port answering)
     nsysctl "$NS_TGT" net.ipv4.icmp_ratelimit 0
     nsysctl "$NS_TGT" net.ipv4.icmp_msgs_per_sec 1000000
     nsysctl "$NS_TGT" net.ipv4.icmp_msgs_burst 1000000
