@@ -4,6 +4,7 @@
 # when something is missing. Needs root (it uses apt-get).
 #   scripts/install-deps.sh [--bench]   --bench: also what scripts/bench-reflect.sh compares
 #                                       against and plots with (zmap, python3-matplotlib)
+#                                       and scripts/udp-peers.sh runs (nmap)
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +18,11 @@ PACKAGES=(
   # the lab and the tests
   iproute2 iptables ethtool procps bsdextrautils python3 python3-scapy python3-cryptography python3-yaml tshark
   strace masscan ndiff
+  # the lab's UDP services (scripts/lab.sh up starts them in the target namespace only).
+  # On a machine with systemd, installing them also enables their own services (snmpd and
+  # memcached on 127.0.0.1, chronyd as the host's NTP client: chrony replaces
+  # systemd-timesyncd, both provide time-daemon); the lab does not need those running.
+  dnsmasq-base chrony snmpd memcached
   # --metrics-listen is checked against a real Prometheus (and its promtool)
   prometheus
   # cluster campaigns and the JetStream results sink; the tests start nats-server (and make
@@ -26,7 +32,7 @@ PACKAGES=(
   debootstrap git
 )
 if [[ ${1:-} == --bench ]]; then
-  PACKAGES+=(zmap python3-matplotlib)
+  PACKAGES+=(zmap python3-matplotlib nmap)
 elif [[ $# -gt 0 ]]; then
   echo "install-deps: unknown argument '$1' (usage: $0 [--bench])" >&2
   exit 2

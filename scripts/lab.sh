@@ -15,6 +15,12 @@
 #               the low bits of either family's address (see `truth`); the
 #               rest of 2001:db8::/32 is a blackhole route (silent, as the
 #               rest of 198.19.0.0/16 is without forwarding).
+#               UDP services from Debian's packages, each bound to exactly
+#               three addresses (see start_udp and `truth --udp`): dnsmasq on
+#               198.18.0.53, 198.18.1.53, 2001:db8:1::53 port 53; chronyd on
+#               .123 (123); snmpd on .161 (161); memcached on .211 (11211); every
+#               other UDP port of a target address is closed (ICMP port
+#               unreachable).
 # Both veth ends keep Linux's default offloads (checksum offload on: the
 # target's SYN-ACKs cross the veth with partial TCP checksums, as they do on a
 # user's machine); --offloads off (or $LAB_OFFLOADS=off) turns tx, rx, tso,
@@ -39,6 +45,12 @@
 #                              them), one family per call
 #   truth6 ...                 the same as truth (IPv6 addresses printed in
 #                              Python's compressed form)
+#   truth --udp TARGETS PORTS [ST]
+#                              the same for UDP: open where a lab daemon answers
+#                              (DNS 53, NTP 123, SNMP 161, memcached 11211 on the
+#                              addresses in `up`'s UDP services), closed (ICMP port
+#                              unreachable) on the rest of the target's addresses,
+#                              filtered elsewhere
 #   env                        shell assignments (eval "$(lab.sh env)")
 # Prefix: --prefix P, else $LAB_PREFIX, else "dpl"; 1-8 chars of [a-z0-9].
 # $LAB_MATCH=mask|u32 forces how the address pattern is matched (default:
@@ -59,6 +71,13 @@ readonly GW_CIDR6=2001:db8:ff::1/64
 readonly TGT_NET6=2001:db8:1::/64
 readonly LAB_NET6=2001:db8::/32
 readonly CHAIN6=LAB-PATTERN6
+# UDP services (started by `up` in the target namespace, each daemon bound to exactly
+# these addresses; `truth --udp` has its own copy of this table)
+readonly DNS_ADDRS=(198.18.0.53 198.18.1.53 2001:db8:1::53)
+readonly NTP_ADDRS=(198.18.0.123 198.18.1.123 2001:db8:1::123)
+readonly SNMP_ADDRS=(198.18.0.161 198.18.1.161 2001:db8:1::161)
+readonly MEMCACHED_ADDRS=(198.18.0.211 198.18.1.211 2001:db8:1::211)
+readonly DNS_NAME=lab.test DNS_A=198.18.0.80 DNS_AAAA=2001:db8:1::80
 
 PROG=lab.sh
 die() { echo "$PROG: error: $*" >&2; exit 1; }
@@ -204,6 +223,9 @@ setup_iptables() {
     rule 443 31 19 REJECT --reject-with icmp-port-unreachable
     rule 443 31 20 REJECT --reject-with icmp-host-unreachable
     rule 443 31 - "${RST[@]}"
+    # port 53: dnsmasq (the UDP services) also listens on TCP 53 of its addresses;
+    # a RST keeps TCP 53 closed everywhere, as the pattern says
+    rule 53 0 - "${RST[@]}"
     # any other port: no rule, no listener -> the kernel answers RST.
 }
 
@@ -267,6 +289,7 @@ setup_ip6tables() {
     rule6 443 31 19 REJECT --reject-with icmp6-adm-prohibited
     rule6 443 31 20 REJECT --reject-with icmp6-addr-unreachable
     rule6 443 31 - "${RST[@]}"
+    rule6 53 0 - "${RST[@]}"  # dnsmasq's TCP 53, as for IPv4
     # any other port: no rule, no listener -> the kernel answers RST.
 }
 
@@ -348,6 +371,122 @@ wait_listening() {
         sleep 0.1
     done
     return 1
+}
+
+# ---------------------------------------------------------------------------
+# UDP services: real daemons from Debian's packages, each bound to its addresses
+# only (every other (address, UDP port) of the lab is closed: no socket, the kernel
+# answers ICMP port unreachable). Explicit addresses because, bound to the wildcard,
+# several answer an AnyIP address from the address their route prefers
+# (198.19.255.1 / 2001:db8:ff::1), not from the probed one (measured: docs/testing.md).
+# They never control the clock (chronyd -x), read no system configuration and keep
+# their files in $RUNDIR; `down` ends them with the namespace's other processes.
+
+# udp_sockets: the "ADDR:PORT" local addresses `ss -Huln` must show, one a line
+udp_sockets() {
+    local a
+    emit() {
+        local port=$1; shift
+        for a in "$@"; do
+            if [[ $a == *:* ]]; then ((V6)) && echo "[$a]:$port"; else echo "$a:$port"; fi
+        done
+        return 0
+    }
+    emit 53 "${DNS_ADDRS[@]}"
+    emit 123 "${NTP_ADDRS[@]}"
+    emit 161 "${SNMP_ADDRS[@]}"
+    emit 11211 "${MEMCACHED_ADDRS[@]}"
+}
+
+# start DAEMON ARGS...: in the target namespace, output to $RUNDIR/DAEMON.out
+start() {
+    local name=$1; shift
+    ip netns exec "$NS_TGT" setsid "$@" </dev/null >"$RUNDIR/$name.out" 2>&1 &
+}
+
+start_udp() {
+    local a v4=() v6=() d
+    for d in dnsmasq chronyd snmpd memcached; do
+        PATH=$PATH:/usr/sbin:/sbin command -v "$d" >/dev/null ||
+            die "missing $d (scripts/install-deps.sh installs dnsmasq-base, chrony, snmpd, memcached)"
+    done
+    local PATH=$PATH:/usr/sbin:/sbin
+    # DNS: dnsmasq, no upstream, no /etc/hosts; A/AAAA for $DNS_NAME and every name
+    # under it, CHAOS TXT version.bind ("dnsmasq-<version>", built in). TCP 53 is
+    # opened too (cannot be turned off): the TCP pattern REJECTs it (see setup_iptables).
+    local listen=()
+    for a in "${DNS_ADDRS[@]}"; do
+        [[ $a == *:* ]] && ! ((V6)) && continue
+        listen+=("--listen-address=$a")
+    done
+    start dnsmasq dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+        --bind-interfaces "${listen[@]}" --port=53 \
+        "--address=/$DNS_NAME/$DNS_A" "--address=/$DNS_NAME/$DNS_AAAA" \
+        --pid-file="$RUNDIR/dnsmasq.pid" --log-facility="$RUNDIR/dnsmasq.log"
+    # NTP: chronyd serves everyone (allow) as a stratum-8 local reference without
+    # any source; bindaddress is once per family per instance, hence one chronyd per
+    # IPv4 address (the first also takes the IPv6 address). No command port.
+    for a in "${NTP_ADDRS[@]}"; do
+        if [[ $a == *:* ]]; then v6+=("$a"); else v4+=("$a"); fi
+    done
+    local i conf fam
+    for ((i = 0; i < ${#v4[@]}; i++)); do
+        conf=$RUNDIR/chrony$i.conf
+        {
+            echo "bindaddress ${v4[i]}"
+            fam=(-4)
+            if ((i == 0 && V6)) && [[ ${#v6[@]} -gt 0 ]]; then
+                echo "bindaddress ${v6[0]}"
+                fam=()
+            fi
+            echo "allow"
+            echo "local stratum 8"
+            echo "cmdport 0"
+            echo "bindcmdaddress /"  # no Unix command socket (/run/chrony is shared)
+            echo "pidfile $RUNDIR/chronyd$i.pid"
+        } >"$conf"
+        start "chronyd$i" chronyd -x -d "${fam[@]}" -f "$conf"
+    done
+    # SNMP: snmpd, v2c (and v1) community public read-only, sysDescr set; no SMUX
+    # (it would listen on TCP 199), no system configuration (-C), state in $RUNDIR.
+    local agent=()
+    for a in "${SNMP_ADDRS[@]}"; do
+        if [[ $a == *:* ]]; then ((V6)) && agent+=("udp6:[$a]:161"); else agent+=("udp:$a:161"); fi
+    done
+    cat >"$RUNDIR/snmpd.conf" <<EOF
+agentaddress $(IFS=,; echo "${agent[*]}")
+rocommunity public default
+rocommunity6 public default
+sysdescr dpscan lab snmpd (net-snmp) in $NS_TGT
+syslocation $NS_TGT
+syscontact nobody
+EOF
+    mkdir -p "$RUNDIR/snmp"
+    start snmpd env SNMP_PERSISTENT_DIR="$RUNDIR/snmp" MIBS= snmpd -f -C -c "$RUNDIR/snmpd.conf" \
+        -I -smux -Lf "$RUNDIR/snmpd.log" -p "$RUNDIR/snmpd.pid"
+    # memcached: UDP only (-p 0: no TCP), one thread, 16 MB.
+    listen=()
+    for a in "${MEMCACHED_ADDRS[@]}"; do
+        if [[ $a == *:* ]]; then ((V6)) && listen+=("[$a]"); else listen+=("$a"); fi
+    done
+    start memcached memcached -u nobody -U 11211 -p 0 -t 1 -m 16 -l "$(IFS=,; echo "${listen[*]}")"
+
+    local want out missing i
+    mapfile -t want < <(udp_sockets)
+    for ((i = 0; i < 50; i++)); do
+        out=$(in_ns "$NS_TGT" ss -Hlun 2>/dev/null | awk '{print $4}')
+        missing=()
+        for a in "${want[@]}"; do grep -qxF -- "$a" <<<"$out" || missing+=("$a"); done
+        [[ ${#missing[@]} -eq 0 ]] && break
+        sleep 0.1
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        tail -n 5 "$RUNDIR"/*.out "$RUNDIR"/*.log >&2 2>/dev/null || true
+        die "UDP services not listening on ${missing[*]}"
+    fi
+    # nothing else: every UDP socket is one of ours (a wildcard one would answer everywhere)
+    out=$(in_ns "$NS_TGT" ss -Hlun 2>/dev/null | awk '{print $4}' | grep -vxF -f <(printf '%s\n' "${want[@]}") || true)
+    [[ -z $out ]] || die "unexpected UDP sockets in $NS_TGT: ${out//$'\n'/ }"
 }
 
 UP_DONE=0
@@ -445,6 +584,8 @@ do_up() {
     nsysctl "$NS_TGT" net.ipv4.tcp_max_syn_backlog 65536
     nsysctl "$NS_TGT" net.core.somaxconn 65535
     nsysctl "$NS_TGT" net.ipv4.tcp_synack_retries 1
+    # every ICMP error unthrottled: REJECT's unreachables and the kernel's UDP port
+    # unreachables (`truth --udp` counts on every closed UDP port answering)
     nsysctl "$NS_TGT" net.ipv4.icmp_ratelimit 0
     nsysctl "$NS_TGT" net.ipv4.icmp_msgs_per_sec 1000000
     nsysctl "$NS_TGT" net.ipv4.icmp_msgs_burst 1000000
@@ -456,6 +597,10 @@ do_up() {
         # length); 0 lifts it, as icmp_ratelimit does for IPv4. The global
         # icmp_msgs_per_sec/burst above apply to ICMPv6 too.
         nsysctl "$NS_TGT" net.ipv6.icmp.ratelimit 0
+        # IPv6 (unlike IPv4) refuses to bind() an AnyIP address that is on no
+        # interface (EADDRNOTAVAIL) unless the socket has IPV6_FREEBIND (chronyd
+        # sets it) or this is on: the UDP daemons bind their 2001:db8:1:: addresses.
+        in_ns "$NS_TGT" sysctl -q -w net.ipv6.ip_nonlocal_bind=1 >/dev/null
         nsysctl "$NS_TGT" "net.ipv6.neigh.$IF_TGT.unres_qlen_bytes" 16777216
     fi
 
@@ -469,6 +614,7 @@ do_up() {
         </dev/null >"$RUNDIR/listener.log" 2>&1 &
     echo $! >"$RUNDIR/listener.pid"
     wait_listening || die "listeners on ${PORTS[*]} did not come up (see $RUNDIR/listener.log)"
+    start_udp
 
     mac_s=$(in_ns "$NS_SCAN" cat "/sys/class/net/$IF_SCAN/address")
     mac_t=$(in_ns "$NS_TGT" cat "/sys/class/net/$IF_TGT/address")
@@ -482,15 +628,45 @@ lab '$P' is up
                   source IP $SRC_IP, gateway $GW_IP (dpscan answers ARP itself)$( ((V6)) && printf '\n%s' "                  source IP $SRC_IP6, gateway $GW_IP6 (dpscan answers NDP itself)")
   target netns  : $NS_TGT    iface $IF_TGT  mac $mac_t  $GW_CIDR$( ((V6)) && echo " $GW_CIDR6 (no DAD)")
   targets       : $TGT_NET (AnyIP), listeners on ${PORTS[*]}, iptables chain $CHAIN ($MATCH_MODE match)$( ((V6)) && printf '\n%s' "                  $TGT_NET6 (AnyIP), listeners on [::] too, ip6tables chain $CHAIN6 ($MATCH_MODE6 match)")
-  expected      : $0 --prefix $P truth TARGETS PORTS [open,closed,filtered,unreachable]
+  udp services  : dnsmasq ${DNS_ADDRS[*]} :53, chronyd ${NTP_ADDRS[*]} :123,
+                  snmpd ${SNMP_ADDRS[*]} :161, memcached ${MEMCACHED_ADDRS[*]} :11211
+  expected      : $0 --prefix $P truth [--udp] TARGETS PORTS [open,closed,filtered,unreachable]
   logs          : $RUNDIR
 EOF
 }
 
 do_truth() {
-    [[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $PROG $CMD TARGETS PORTS [STATUS,...]" >&2; exit 2; }
-    "$PY" - "$1" "$2" "${3:-open}" <<'EOF'
-# Independent model of the lab: which status each (ip, port) must show.
+    local proto=tcp
+    if [[ ${1:-} == --udp ]]; then proto=udp; shift; fi
+    [[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $PROG $CMD [--udp] TARGETS PORTS [STATUS,...]" >&2; exit 2; }
+    "$PY" - "$proto" "$1" "$2" "${3:-open}" <<'EOF'
+"""Independent model of the lab: which status each (ip, port) must show.
+
+TCP (the default): the iptables/ip6tables pattern on the low bits of the address.
+
+UDP (--udp): written from the daemons' configuration in `up` (start_udp), not from
+probing them. open: a daemon is bound to that address and port and answers the
+scanner's probe for the port (DNS 53: dnsmasq answers every standard query -- A/AAAA
+for lab.test and names under it with 198.18.0.80 / 2001:db8:1::80, CHAOS TXT
+version.bind "dnsmasq-<version>", REFUSED for any other name, an answer all the same;
+NTP 123: chronyd answers mode-3 client requests, stratum 8, from a local reference;
+SNMP 161: snmpd answers v1/v2c community public, sysDescr.0 readable; memcached
+11211: "version" over the 8-byte UDP frame header). closed: any other port of an
+address the target kernel owns (198.18.0.0/16, 2001:db8:1::/64 by AnyIP, the gateway
+addresses): no socket, the kernel answers ICMP port unreachable (IPv4 type 3 code 3
+from the probed address; IPv6 type 1 code 4, from 2001:db8:ff::1, the address its
+route prefers: an AnyIP address is on no interface). filtered: everything else (not
+local, no forwarding / blackhole: silence). No UDP port is ever "unreachable" (no
+iptables rule for UDP).
+
+The UDP model assumes that every closed port answers: the lab sets
+net.ipv4.icmp_ratelimit=0 and net.ipv6.icmp.ratelimit=0 in the target namespace
+(Linux's per-destination token bucket, 1 s scaled by prefix length for IPv6; it
+applies to port unreachable too), and raises the global limits every ICMP error
+of either family also passes, net.ipv4.icmp_msgs_per_sec and icmp_msgs_burst, to
+10^6. A scan faster than 10^6 closed ports per second, or a kernel where those
+sysctls could not be set (a warning from `up`), can see closed ports as filtered.
+"""
 import ipaddress
 import sys
 
@@ -503,6 +679,14 @@ GW6 = ipaddress.ip_address("2001:db8:ff::1")
 MAX6 = 1 << 24  # IPv6 addresses per call (a /64 cannot be listed)
 LISTEN = (22, 80, 443)
 ALL = ("open", "closed", "filtered", "unreachable")
+# UDP: port -> addresses whose daemon answers (start_udp's configuration)
+UDP_SERVICES = {
+    53: ("198.18.0.53", "198.18.1.53", "2001:db8:1::53"),       # dnsmasq
+    123: ("198.18.0.123", "198.18.1.123", "2001:db8:1::123"),   # chronyd (2 instances)
+    161: ("198.18.0.161", "198.18.1.161", "2001:db8:1::161"),   # snmpd
+    11211: ("198.18.0.211", "198.18.1.211", "2001:db8:1::211"),  # memcached
+}
+UDP_OPEN = {(ipaddress.ip_address(a), p) for p, addrs in UDP_SERVICES.items() for a in addrs}
 
 
 def die(msg):
@@ -510,7 +694,17 @@ def die(msg):
     sys.exit(2)
 
 
+def status_udp(addr, port):
+    if (addr, port) in UDP_OPEN:
+        return "open"
+    if addr in ANYIP or addr in ANYIP6 or addr == GW or addr == GW6:
+        return "closed"
+    return "filtered"
+
+
 def status(addr, port):
+    if UDP:
+        return status_udp(addr, port)
     # IPv4 and IPv6 follow the same pattern on the low bits of the address
     a = int(addr) & 0xFFFFFFFF
     if addr in ANYIP or addr in ANYIP6:
@@ -593,10 +787,11 @@ def parse_ports(arg):
     return sorted(ports)
 
 
-family, spans = parse_targets(sys.argv[1])
+UDP = sys.argv[1] == "udp"
+family, spans = parse_targets(sys.argv[2])
 Addr = ipaddress.IPv6Address if family == 6 else ipaddress.IPv4Address
-ports = parse_ports(sys.argv[2])
-want = [s.strip() for s in sys.argv[3].split(",") if s.strip()]
+ports = parse_ports(sys.argv[3])
+want = [s.strip() for s in sys.argv[4].split(",") if s.strip()]
 if want == ["all"]:
     want = list(ALL)
 for s in want:
@@ -606,14 +801,14 @@ if not want:
     die("no status")
 want = set(want)
 verbose = len(want) > 1
-special = [p for p in ports if p in LISTEN]
+special = [p for p in ports if p in (UDP_SERVICES if UDP else LISTEN)]
 
 out = sys.stdout
 try:
     for lo, hi in spans:
         for a in range(lo, hi + 1):
             addr = Addr(a)
-            # status of a port outside 22/80/443 for this address
+            # status of a port outside 22/80/443 (UDP: the service ports) for this address
             default = status(addr, 1)
             plist = ports if default in want else special
             ip = str(addr)
@@ -642,6 +837,11 @@ LAB_TGT_NET=$TGT_NET
 LAB_SRC_IP6=$SRC_IP6
 LAB_GW_IP6=$GW_IP6
 LAB_TGT_NET6=$TGT_NET6
+LAB_UDP_DNS=$(IFS=,; echo "${DNS_ADDRS[*]}")
+LAB_UDP_NTP=$(IFS=,; echo "${NTP_ADDRS[*]}")
+LAB_UDP_SNMP=$(IFS=,; echo "${SNMP_ADDRS[*]}")
+LAB_UDP_MEMCACHED=$(IFS=,; echo "${MEMCACHED_ADDRS[*]}")
+LAB_DNS_NAME=$DNS_NAME
 EOF
 }
 
