@@ -54,6 +54,14 @@ if [[ $EUID -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Several packages are daemons (prometheus, nats-server, snmpd, memcached, chrony) that the
+# tests start themselves, inside their namespaces or on 127.0.0.1: keep apt from starting the
+# host's own copies while installing (Debian's policy-rc.d, exit 101 = "not now").
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -q || { echo "install-deps: 'apt-get update' failed (see above): is a Debian mirror reachable?" >&2; exit 1; }
 apt-get install -y -q --no-install-recommends "${missing[@]}" ||
   { echo "install-deps: 'apt-get install' failed (see above) for: ${missing[*]}" >&2; exit 1; }
