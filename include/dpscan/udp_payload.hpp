@@ -98,6 +98,14 @@ std::vector<Payload> builtin_for_port(uint16_t port);  // those for one port (ma
 Payload parse_payload_spec(std::string_view spec, size_t max_size);
 Payload parse_payload_spec(std::string_view spec, size_t max_size, size_t addr_len);
 
+// nmap's UDP payloads (nmap-payloads(5), as /usr/share/nmap/nmap-payloads): those the file
+// has for `port`, in the file's order, named "nmap:PATH:LINE" (the line of their "udp"). They
+// carry no cookie: check() returns {true, 0} (validation by the source port only). Throws
+// UsageError for an unreadable file, "PATH:LINE: ..." for a malformed one or a payload for
+// `port` longer than max_size.
+inline constexpr const char* kNmapPayloadsPath = "/usr/share/nmap/nmap-payloads";
+std::vector<Payload> load_nmap_payloads(const std::string& path, uint16_t port, size_t max_size);
+
 // Check's name in config/udp-payloads.conf ("dns", ..., "none").
 std::string_view check_name(Check c);
 
