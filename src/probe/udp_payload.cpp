@@ -71,7 +71,7 @@ Payload::Payload(std::string name, uint16_t port, std::vector<uint8_t> bytes,
 }
 
 void Payload::write(uint8_t* out, const PayloadCookie& c, std::span<const uint8_t> dst) const {
-  std::memcpy(out, bytes_.data(), bytes_.size());
+  if (!bytes_.empty()) std::memcpy(out, bytes_.data(), bytes_.size());
   for (const Field& f : fields_) {
     uint8_t* p = out + f.offset;
     switch (f.kind) {
