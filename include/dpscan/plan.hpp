@@ -15,6 +15,7 @@
 #include "dpscan/ip_set.hpp"
 #include "dpscan/probe.hpp"
 #include "dpscan/sources.hpp"
+#include "dpscan/udp_payload.hpp"
 
 namespace dpscan {
 
@@ -49,13 +50,21 @@ ProbeKind parse_probe_kind(std::string_view name);  // throws UsageError
 
 struct Ipv6TargetSources;  // ipv6_targets.hpp: intervals, generators, hitlist, exclusions
 
-struct ScanPlan {
-  // What to scan: one family per scan.
+// A scan's plan, split by concern: each part is filled by the step of build_plan named after
+// it (src/cli/plan_builder.cpp: plan_targets, plan_order, plan_probe, plan_device,
+// plan_outputs) and read by the code of that concern. ScanPlan joins them for the run.
+
+// What to scan: one family per scan (plan_targets).
+struct TargetPlan {
   Family family = Family::kIpv4;
   IpSet addresses;                                    // IPv4: targets minus exclusions
   std::shared_ptr<const Ipv6TargetSources> targets6;  // IPv6 (shared: a hitlist is not copied)
   uint64_t requested_addresses = 0;  // before exclusions, for the user's information
   std::vector<uint16_t> ports;
+};
+
+// The order, this process's share of it, its lcores and its limits; resume (plan_order).
+struct OrderPlan {
   uint64_t seed = 0;
   bool seed_given = false;
   uint32_t shard_index = 0;  // 0-based; --shard I/N is 1-based
@@ -74,17 +83,12 @@ struct ScanPlan {
   std::string resume_text;  // a checkpoint's text (checkpoint_text) kept elsewhere: a cluster's
                             // bucket; resume_path then names it in messages
   double checkpoint_interval_s = 5;
+};
 
-  // How to send.
+// What the probes are, how fast they go, how answers are taken (plan_probe).
+struct ProbePlan {
   ProbeKind probe = ProbeKind::kTcpSyn;
   double rate_pps = 10000;  // 0: as fast as the device takes them
-  std::string device;
-  std::vector<std::string> eal_args;
-  SourceAddresses sources;    // IPv4 scans
-  SourceAddresses6 sources6;  // IPv6 scans
-  std::optional<Ipv4Addr> gateway_ip;
-  std::optional<Ipv6Addr> gateway_ip6;
-  std::optional<MacAddr> gateway_mac;
   OptionProfile probe_options = OptionProfile::kWindows;
   uint8_t ttl = 64;
   uint16_t window = 65535;
@@ -93,8 +97,26 @@ struct ScanPlan {
   bool send_rst = true;
   CookieAlgo cookie_algo = CookieAlgo::kSipHash;  // set from --cookie (default auto)
   RxChecksum rx_checksum = RxChecksum::kAuto;
+  std::vector<udp::Payload> udp_payloads;  // udp: the payload of each probe slot, by port
+  bool udp_any_sport = false;              // --udp-any-sport
+  double cooldown_s = 8;
+};
 
-  // What to keep and where.
+// The device and the link: our addresses and the gateway, of the scan's family
+// (plan_device).
+struct DevicePlan {
+  std::string device;
+  std::vector<std::string> eal_args;
+  SourceAddresses sources;    // IPv4 scans
+  SourceAddresses6 sources6;  // IPv6 scans
+  std::optional<Ipv4Addr> gateway_ip;
+  std::optional<Ipv6Addr> gateway_ip6;
+  std::optional<MacAddr> gateway_mac;
+  bool bench_responder = false;  // benchmark the RX path against an in-process responder
+};
+
+// What to keep and where (plan_outputs).
+struct OutputPlan {
   std::string name = "scan";            // campaign scan name ("scan" on the command line)
   std::vector<OutputSpec> outputs;      // -o/--output-format first, then each --output-spec
   std::vector<std::string> csv_fields;  // --output-fields
@@ -106,11 +128,12 @@ struct ScanPlan {
   std::string metrics_listen;  // --metrics-listen ADDR:PORT, empty: none
   std::string nats_creds;      // --nats-creds FILE, for every NATS connection
   std::string nats_ca;         // --nats-ca FILE
-  double cooldown_s = 8;
   uint64_t dedup_memory = uint64_t{1} << 30;
+};
+
+struct ScanPlan : TargetPlan, OrderPlan, ProbePlan, DevicePlan, OutputPlan {
   bool dry_run = false;
-  bool bench_responder = false;  // benchmark the RX path against an in-process responder
-  int verbosity = 0;             // -1 quiet, 0 normal, 1+ verbose (DPDK's own log)
+  int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose (DPDK's own log)
 };
 
 // The probe slots of the index space (target_space.hpp): the port of each (TCP: the ports;
@@ -122,16 +145,16 @@ std::vector<std::string> probe_slot_names(const ScanPlan& plan);
 // the checkpoint's plan identity.
 uint64_t probe_identity(const ScanPlan& plan);
 // The family's source addresses and gateway of a plan.
-inline const SourceAddresses& sources_of(Ipv4Addr, const ScanPlan& p) {
+inline const SourceAddresses& sources_of(Ipv4Addr, const DevicePlan& p) {
   return p.sources;
 }
-inline const SourceAddresses6& sources_of(Ipv6Addr, const ScanPlan& p) {
+inline const SourceAddresses6& sources_of(Ipv6Addr, const DevicePlan& p) {
   return p.sources6;
 }
-inline const std::optional<Ipv4Addr>& gateway_of(Ipv4Addr, const ScanPlan& p) {
+inline const std::optional<Ipv4Addr>& gateway_of(Ipv4Addr, const DevicePlan& p) {
   return p.gateway_ip;
 }
-inline const std::optional<Ipv6Addr>& gateway_of(Ipv6Addr, const ScanPlan& p) {
+inline const std::optional<Ipv6Addr>& gateway_of(Ipv6Addr, const DevicePlan& p) {
   return p.gateway_ip6;
 }
 

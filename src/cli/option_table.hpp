@@ -17,7 +17,8 @@ namespace po = boost::program_options;
 
 // The options whose values plan_builder.cpp parses and checks, as given.
 struct CliVars {
-  std::vector<std::string> targets, targets_files, excludes, exclude_files, output_specs, hitlists;
+  std::vector<std::string> targets, targets_files, excludes, exclude_files, output_specs, hitlists,
+      udp_payloads;
   std::string ports, output, output_format, output_fields, status_format, report, gateway_ip,
       gateway_mac, source_ip, eal_args, probe_options, source_port, shard, max_targets, seed,
       cookie, bandwidth, config, tx_cpus, rx_cpus, rx_checksum, ipv6_iid, probe_module;

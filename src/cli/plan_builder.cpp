@@ -18,12 +18,15 @@
 
 #include "dpscan/error.hpp"
 #include "dpscan/hitlist.hpp"
+#include "dpscan/ipv4.hpp"
+#include "dpscan/ipv6.hpp"
 #include "dpscan/ipv6_targets.hpp"
 #include "dpscan/log.hpp"
 #include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/ports.hpp"
 #include "dpscan/prefix_generator.hpp"
+#include "dpscan/result.hpp"
 #include "output/nats_sink.hpp"
 #include "target_specs.hpp"
 
@@ -337,6 +340,40 @@ void plan_order(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
 }
 
 // The probes: the module and its options, the rate, the cookie, how answers are taken.
+// The UDP probe slots: for each scanned port, the user's payloads for it (--udp-payload, in
+// the order given), else the built-in ones, else an empty datagram. At most 1472 bytes over
+// IPv4 and 1232 over IPv6 (a datagram no path has to fragment).
+void plan_udp_payloads(const CliVars& v, ScanPlan& plan) {
+  const size_t max = plan.family == Family::kIpv6 ? Ipv6::kMaxUdpPayload : Ipv4::kMaxUdpPayload;
+  std::vector<std::vector<udp::Payload>> mine(65536);
+  for (size_t i = 0; i < v.udp_payloads.size(); ++i) {
+    udp::Payload p = about(
+        "udp-payload", [&] { return udp::parse_payload_spec(v.udp_payloads[i], max); },
+        static_cast<int>(i));
+    if (std::find(plan.ports.begin(), plan.ports.end(), p.port()) == plan.ports.end())
+      throw OptionError("udp-payload",
+                        fmt::format("--udp-payload '{}': port {} is not scanned (add it to -p)",
+                                    v.udp_payloads[i], p.port()),
+                        static_cast<int>(i));
+    mine[p.port()].push_back(std::move(p));
+  }
+  for (uint16_t port : plan.ports) {
+    std::vector<udp::Payload> ps = std::move(mine[port]);
+    if (ps.empty()) ps = udp::builtin_for_port(port);
+    if (ps.empty()) ps.push_back(udp::parse_payload_spec(fmt::format("{}:hex:", port), max));
+    for (auto& p : ps) {
+      if (p.size() > max)
+        throw UsageError(fmt::format(
+            "the payload '{}' for port {} is {} bytes, more than the {} "
+            "an {} datagram may carry unfragmented",
+            p.name(), port, p.size(), max, plan.family == Family::kIpv6 ? "IPv6" : "IPv4"));
+      plan.udp_payloads.push_back(std::move(p));
+    }
+  }
+  if (plan.udp_payloads.size() > 65535)
+    throw UsageError("more than 65535 UDP probe slots (ports x payloads)");
+}
+
 void plan_probe(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
   if (!std::isfinite(plan.rate_pps) || plan.rate_pps < 0)
     throw OptionError("rate", "--rate must be 0 or more probes per second");
@@ -359,6 +396,15 @@ void plan_probe(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
       about("cooldown", [&] { return seconds_or_throw(plan.cooldown_s, "cooldown"); });
   if (plan.probe == ProbeKind::kIcmpEcho && !plan.ports.empty())
     throw OptionError("ports", "--probe-module icmp-echo sends no ports: leave out -p");
+  if (plan.udp_response_bytes > kMaxKeepBytes)
+    throw OptionError("udp-response-bytes",
+                      fmt::format("--udp-response-bytes must be 0 to {}", kMaxKeepBytes));
+  if (plan.probe != ProbeKind::kUdp) {
+    if (!v.udp_payloads.empty())
+      throw OptionError("udp-payload", "--udp-payload needs --probe-module udp");
+    return;
+  }
+  plan_udp_payloads(v, plan);
 }
 
 // The device and the link: EAL arguments, our addresses and the gateway, of the scan's

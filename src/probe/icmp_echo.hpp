@@ -87,8 +87,8 @@ struct IcmpEcho {
   static constexpr std::array<Status, 2> kStatuses{Status::kUp, Status::kUnreachable};
   static constexpr std::array<Drop, 1> kDrops{Drop::kBadCookie};
 
-  static Template make_template(const LinkConfig& link, const ScanPlan&) { return Template(link); }
-  static RxConfig make_rx_config(const ScanPlan&) { return {}; }
+  static Template make_template(const LinkConfig& link, const ProbePlan&) { return Template(link); }
+  static RxConfig make_rx_config(const ProbePlan&) { return {}; }
 
   static unsigned build_batch(CyclicWalk& walk, const TxContext<IcmpEcho>& tx,
                               uint8_t* const* frames, uint16_t* /*lens*/, unsigned n) {

@@ -9,6 +9,7 @@
 #include "dpscan/plan.hpp"
 #include "probe/icmp_echo.hpp"
 #include "probe/tcp_syn.hpp"
+#include "probe/udp.hpp"
 
 namespace dpscan {
 
@@ -18,8 +19,9 @@ decltype(auto) with_module(ProbeKind kind, Fn&& f) {
   switch (kind) {
     case ProbeKind::kIcmpEcho:
       return f(IcmpEcho<F>{});
+    case ProbeKind::kUdp:
+      return f(Udp<F>{});
     case ProbeKind::kTcpSyn:
-    case ProbeKind::kUdp:  // refused by parse_probe_kind until its module lands
       break;
   }
   return f(TcpSyn<F>{});

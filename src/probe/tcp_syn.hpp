@@ -71,7 +71,7 @@ struct TcpSyn {
   static constexpr std::array<Drop, 3> kDrops{Drop::kTcpChecksum, Drop::kTcpFlags,
                                               Drop::kBadCookie};
 
-  static Template make_template(const LinkConfig& link, const ScanPlan& plan) {
+  static Template make_template(const LinkConfig& link, const ProbePlan& plan) {
     ProbeConfig c;
     c.src_mac = link.src_mac;
     c.dst_mac = link.dst_mac;
@@ -83,7 +83,7 @@ struct TcpSyn {
     c.mss = static_cast<uint16_t>(1500 - F::kHeaderLen - tcp::kLen);
     return Template(c);
   }
-  static RxConfig make_rx_config(const ScanPlan&) { return {}; }
+  static RxConfig make_rx_config(const ProbePlan&) { return {}; }
 
   static unsigned build_batch(CyclicWalk& walk, const TxContext<TcpSyn>& tx, uint8_t* const* frames,
                               uint16_t* /*lens*/, unsigned n) {
