@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <map>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -13,6 +15,7 @@
 #include "dpscan/campaign.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
+#include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
 #include "engine/dataplane.hpp"
@@ -39,10 +42,30 @@ void print_closing(const dpscan::RunSummary& s) {
        s.interrupted ? " (interrupted)" : "");
 }
 
+// The /metrics servers of the process, one per --metrics-listen address, started by the
+// first scan that asks for one and kept (the scans of a campaign publish in turn) until
+// run() returns: after every scan's outputs, summary and cluster lease are finished.
+class MetricsServers {
+ public:
+  dpscan::MetricsServer* get(const dpscan::ScanPlan& plan) {
+    if (plan.metrics_listen.empty()) return nullptr;
+    auto& s = servers_[plan.metrics_listen];
+    if (!s) {
+      s = std::make_unique<dpscan::MetricsServer>(plan.metrics_listen);
+      dpscan::log::info("metrics: http://{}/metrics", plan.metrics_listen);
+    }
+    return s.get();
+  }
+
+ private:
+  std::map<std::string, std::unique_ptr<dpscan::MetricsServer>> servers_;
+};
+
 // One scan (or a cluster worker's shard of one): its outputs, the engine, the summary.
 // Returns true when it was interrupted.
 bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
-             dpscan::RunLease* lease = nullptr) {
+             MetricsServers& metrics_servers, dpscan::RunLease* lease = nullptr) {
+  dpscan::MetricsServer* metrics = metrics_servers.get(plan);
   dpscan::OutputContext ctx;
   const dpscan::ModuleNames names = dpscan::module_names(plan.probe);
   ctx.protocol = names.protocol;
@@ -56,8 +79,9 @@ bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   dpscan::Outputs outputs(plan.outputs, ctx, plan.dry_run);
   dpscan::RunSummary summary =
-      plan.dry_run ? dpscan::run_dry_run(plan, outputs, dpscan::interrupts(), lease)
-                   : dpscan::run_scan(plan, dataplane, outputs, dpscan::interrupts(), lease);
+      plan.dry_run
+          ? dpscan::run_dry_run(plan, outputs, dpscan::interrupts(), lease, metrics)
+          : dpscan::run_scan(plan, dataplane, outputs, dpscan::interrupts(), lease, metrics);
   outputs.end();
   summary.sinks = outputs.reports();
   if (lease)
@@ -137,6 +161,7 @@ int run(int argc, char** argv) {
   }
   dpscan::log::level() = plans.front().verbosity;
   dpscan::install_interrupt_handlers();
+  MetricsServers metrics;  // destroyed last: it outlives every scan, lease and summary
   dpscan::Dataplane dataplane;
   if (cluster.present) {
     if (cluster_url.empty()) cluster_url = cluster.servers;
@@ -149,12 +174,12 @@ int run(int argc, char** argv) {
                                       [&](const dpscan::ScanPlan& plan, dpscan::RunLease& lease) {
                                         dpscan::log::info("scan '{}' shard {}/{}", plan.name,
                                                           plan.shard_index + 1, plan.shard_count);
-                                        return run_one(plan, dataplane, &lease);
+                                        return run_one(plan, dataplane, metrics, &lease);
                                       });
   }
   for (const auto& plan : plans) {
     if (plans.size() > 1) dpscan::log::info("scan '{}'", plan.name);
-    if (run_one(plan, dataplane)) return 130;  // Ctrl-C ends the campaign
+    if (run_one(plan, dataplane, metrics)) return 130;  // Ctrl-C ends the campaign
   }
   return 0;
 }
