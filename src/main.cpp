@@ -18,6 +18,7 @@
 #include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
+#include "dpscan/text.hpp"
 #include "engine/dataplane.hpp"
 #include "engine/engine.hpp"
 #include "engine/interrupts.hpp"
@@ -94,9 +95,10 @@ bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
   return summary.interrupted;
 }
 
+// The command line for the XML's nmaprun args: passwords in URLs masked.
 std::string joined_command_line(int argc, char** argv) {
   std::string s;
-  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + dpscan::mask_url_credentials(argv[i]);
   return s;
 }
 

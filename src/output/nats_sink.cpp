@@ -57,13 +57,13 @@ std::pair<NatsUrl, std::string> split(const std::string& url) {
   NatsUrl u = parse_nats_url(url, "--output-spec nats");
   std::string subject = u.path;
   if (subject.empty())
-    throw UsageError(
-        fmt::format("--output-spec nats:{}: no /SUBJECT after the server", printable(url)));
+    throw UsageError(fmt::format("--output-spec nats:{}: no /SUBJECT after the server",
+                                 printable(mask_url_credentials(url))));
   if (!nats_name_ok(subject, true))
     throw UsageError(
         fmt::format("--output-spec nats:{}: subject '{}' may hold letters, digits, '-', '_' and "
                     "'.' between them only",
-                    printable(url), printable(subject)));
+                    printable(mask_url_credentials(url)), printable(subject)));
   return {std::move(u), std::move(subject)};
 }
 
