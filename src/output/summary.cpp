@@ -115,7 +115,7 @@ std::string summary_json(const RunSummary& s) {
 }
 
 void write_summary_file(const RunSummary& s, const std::string& path) {
-  FileSink f(path);
+  FileSink f(path, false, true);  // 0600: the plan and the outputs are the owner's business
   f.write(summary_json(s));
   f.close();
 }
