@@ -98,7 +98,7 @@ class MetricsServer {
   bool accept_all(std::vector<Client>& clients);
   bool read_request(Client& c);  // false: close the connection
   bool send_answer(Client& c);   // false: close the connection
-  std::string answer(RequestVerdict v);
+  void answer(RequestVerdict v, Client& c);
 
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};  // a pipe: the destructor writes, poll() wakes
@@ -108,7 +108,7 @@ class MetricsServer {
   std::atomic<uint64_t> refused_{0};
   std::atomic<uint64_t> timed_out_{0};
   std::mutex mu_;
-  std::string text_;
+  std::shared_ptr<const std::string> text_;  // shared by the answers being sent
   std::thread thread_;
 };
 

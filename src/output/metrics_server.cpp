@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,8 +67,10 @@ struct MetricsServer::Client {
   int fd = -1;
   Clock::time_point deadline;
   std::string in;
-  std::string out;  // the answer, once the request is known
-  size_t sent = 0;
+  std::string head;  // the answer's status and header, once the request is known
+  std::shared_ptr<const std::string> body;
+  size_t sent = 0;  // of head, then body
+  bool answering() const { return !head.empty(); }
 };
 
 MetricsServer::MetricsServer(const std::string& spec) {
@@ -112,7 +115,7 @@ MetricsServer::~MetricsServer() {
 
 void MetricsServer::publish(std::string text) {
   std::lock_guard<std::mutex> lock(mu_);
-  text_ = std::move(text);
+  text_ = std::make_shared<const std::string>(std::move(text));
 }
 
 void MetricsServer::serve() {
@@ -125,7 +128,7 @@ void MetricsServer::serve() {
     fds.push_back({accept_paused ? -1 : listen_fd_, POLLIN, 0});
     auto next = Clock::now() + std::chrono::milliseconds(500);
     for (const auto& c : clients) {
-      fds.push_back({c.fd, static_cast<short>(c.out.empty() ? POLLIN : POLLOUT), 0});
+      fds.push_back({c.fd, static_cast<short>(c.answering() ? POLLOUT : POLLIN), 0});
       next = std::min(next, c.deadline);
     }
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now());
@@ -141,8 +144,8 @@ void MetricsServer::serve() {
       Client& c = clients[i];
       const short ev = fds[2 + i].revents;
       bool open = true;
-      if (ev & (POLLIN | POLLERR | POLLHUP)) open = c.out.empty() ? read_request(c) : open;
-      if (open && !c.out.empty() && (ev & (POLLOUT | POLLERR | POLLHUP))) open = send_answer(c);
+      if (ev & (POLLIN | POLLERR | POLLHUP)) open = c.answering() ? open : read_request(c);
+      if (open && c.answering() && (ev & (POLLOUT | POLLERR | POLLHUP))) open = send_answer(c);
       if (open && now >= c.deadline) {
         timed_out_.fetch_add(1, std::memory_order_relaxed);
         open = false;
@@ -201,13 +204,23 @@ bool MetricsServer::read_request(Client& c) {
   }
   const RequestVerdict v = classify_request(c.in);
   if (v == RequestVerdict::kIncomplete) return !eof;
-  c.out = answer(v);
+  answer(v, c);
   return send_answer(c);
 }
 
 bool MetricsServer::send_answer(Client& c) {
-  while (c.sent < c.out.size()) {
-    const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+  const size_t total = c.head.size() + (c.body ? c.body->size() : 0);
+  while (c.sent < total) {
+    iovec iov[2];
+    size_t parts = 0;
+    if (c.sent < c.head.size()) iov[parts++] = {c.head.data() + c.sent, c.head.size() - c.sent};
+    const size_t body_sent = c.sent > c.head.size() ? c.sent - c.head.size() : 0;
+    if (c.body && body_sent < c.body->size())
+      iov[parts++] = {const_cast<char*>(c.body->data()) + body_sent, c.body->size() - body_sent};
+    msghdr m{};
+    m.msg_iov = iov;
+    m.msg_iovlen = parts;
+    const ssize_t n = sendmsg(c.fd, &m, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // poll for POLLOUT
     if (n <= 0) return false;
@@ -222,36 +235,38 @@ bool MetricsServer::send_answer(Client& c) {
   return false;
 }
 
-std::string MetricsServer::answer(RequestVerdict v) {
-  std::string status = "200 OK", body, extra;
+// The status and header, and the body: the published text itself (shared, not copied), or
+// a line saying what is wrong.
+void MetricsServer::answer(RequestVerdict v, Client& c) {
+  std::string status = "200 OK", extra, why;
   switch (v) {
     case RequestVerdict::kMetrics:
     case RequestVerdict::kHeadMetrics: {
       std::lock_guard<std::mutex> lock(mu_);
-      body = text_;
+      c.body = text_ ? text_ : std::make_shared<const std::string>();
       scrapes_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
     case RequestVerdict::kNotFound:
       status = "404 Not Found";
-      body = "dpscan serves /metrics\n";
+      why = "dpscan serves /metrics\n";
       break;
     case RequestVerdict::kBadMethod:
       status = "405 Method Not Allowed";
       extra = "Allow: GET, HEAD\r\n";
-      body = "only GET and HEAD\n";
+      why = "only GET and HEAD\n";
       break;
     default:
       status = "400 Bad Request";
-      body = "not an HTTP/1.x request\n";
+      why = "not an HTTP/1.x request\n";
       break;
   }
-  std::string all = fmt::format(
+  if (!why.empty()) c.body = std::make_shared<const std::string>(std::move(why));
+  c.head = fmt::format(
       "HTTP/1.1 {}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: "
       "{}\r\n{}Connection: close\r\n\r\n",
-      status, body.size(), extra);
-  if (v != RequestVerdict::kHeadMetrics) all += body;
-  return all;
+      status, c.body->size(), extra);
+  if (v == RequestVerdict::kHeadMetrics) c.body.reset();
 }
 
 }  // namespace dpscan
