@@ -5,7 +5,6 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -43,23 +42,28 @@ void print_closing(const dpscan::RunSummary& s) {
        s.interrupted ? " (interrupted)" : "");
 }
 
-// The /metrics servers of the process, one per --metrics-listen address, started by the
-// first scan that asks for one and kept (the scans of a campaign publish in turn) until
-// run() returns: after every scan's outputs, summary and cluster lease are finished.
+// The /metrics server (--metrics-listen) of the scan that runs, started by its run_one and
+// kept until the next scan asks for another address (or none) or run() returns: so it stops
+// only after the scan's outputs, its summary and its cluster lease are finished. The scans
+// of a campaign with the same address publish in turn to one server.
 class MetricsServers {
  public:
   dpscan::MetricsServer* get(const dpscan::ScanPlan& plan) {
-    if (plan.metrics_listen.empty()) return nullptr;
-    auto& s = servers_[plan.metrics_listen];
-    if (!s) {
-      s = std::make_unique<dpscan::MetricsServer>(plan.metrics_listen);
-      dpscan::log::info("metrics: http://{}/metrics", plan.metrics_listen);
+    if (plan.metrics_listen != spec_) {
+      server_.reset();  // before the next one binds: the two may share a port
+      spec_.clear();
+      if (!plan.metrics_listen.empty()) {
+        server_ = std::make_unique<dpscan::MetricsServer>(plan.metrics_listen);
+        spec_ = plan.metrics_listen;
+        dpscan::log::info("metrics: http://{}/metrics", plan.metrics_listen);
+      }
     }
-    return s.get();
+    return server_.get();
   }
 
  private:
-  std::map<std::string, std::unique_ptr<dpscan::MetricsServer>> servers_;
+  std::string spec_;
+  std::unique_ptr<dpscan::MetricsServer> server_;
 };
 
 // One scan (or a cluster worker's shard of one): its outputs, the engine, the summary.

@@ -13,7 +13,10 @@ exit 0 within max-runtime + END_SLACK seconds of its start, whatever the clients
   families, each a well-formed exposition (promtool check metrics, when Debian's prometheus
   package is installed; the sample syntax here in any case);
 - junk bytes: 400; GET of another path: 404; POST: 405 with Allow; a request ending in a
-  bare "\\n\\n": 200 with the text; HEAD: 200, the header only.
+  bare "\\n\\n": 200 with the text; HEAD: 200, the header only;
+- a campaign whose scans serve on one port, spelt 127.0.0.1:PORT, then 127.0.0.1:0PORT twice
+  (as 127.0.0.1:PORT and *:PORT would be, without listening beyond loopback): one server per
+  spelling, each stopped before the next binds, shared by the scans with the same one.
 Exit 0 pass, 1 fail. Env: DPSCAN."""
 import os
 import re
@@ -21,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -253,9 +257,42 @@ def answers(errors):
     run.end(errors, "answers")
 
 
+CAMPAIGN = """defaults:
+  dry-run: true
+  no-default-blocklist: true
+  ports: 80
+  output: /dev/null
+  status-format: none
+scans:
+  - name: first
+    targets: [198.18.0.0/24]
+    metrics-listen: "127.0.0.1:{port}"
+  - name: second
+    targets: [198.18.1.0/24]
+    metrics-listen: "127.0.0.1:0{port}"
+  - name: third
+    targets: [198.18.2.0/24]
+    metrics-listen: "127.0.0.1:0{port}"
+"""
+
+
+def campaign(errors):
+    """Scans of a campaign on one port, spelt two ways: each binds once the last let go."""
+    work = tempfile.mkdtemp(prefix="dpscan-metrics-campaign.")
+    try:
+        path = os.path.join(work, "c.yaml")
+        with open(path, "w") as f:
+            f.write(CAMPAIGN.format(port=free_port()))
+        p = subprocess.run([DPSCAN, "-c", path], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0 or p.stderr.count("metrics: http://") != 2:
+            errors.append(f"campaign: exit {p.returncode}: {p.stderr.strip()[-600:]!r}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def body():
     errors = []
-    for case in (slowloris, never_reads, answers):
+    for case in (slowloris, never_reads, answers, campaign):
         try:
             case(errors)
         except Failure as e:
