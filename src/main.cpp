@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -13,8 +14,10 @@
 #include "dpscan/campaign.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
+#include "dpscan/metrics.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
+#include "dpscan/text.hpp"
 #include "engine/dataplane.hpp"
 #include "engine/engine.hpp"
 #include "engine/interrupts.hpp"
@@ -39,10 +42,35 @@ void print_closing(const dpscan::RunSummary& s) {
        s.interrupted ? " (interrupted)" : "");
 }
 
+// The /metrics server (--metrics-listen) of the scan that runs, started by its run_one and
+// kept until the next scan asks for another address (or none) or run() returns: so it stops
+// only after the scan's outputs, its summary and its cluster lease are finished. The scans
+// of a campaign with the same address publish in turn to one server.
+class MetricsServers {
+ public:
+  dpscan::MetricsServer* get(const dpscan::ScanPlan& plan) {
+    if (plan.metrics_listen != spec_) {
+      server_.reset();  // before the next one binds: the two may share a port
+      spec_.clear();
+      if (!plan.metrics_listen.empty()) {
+        server_ = std::make_unique<dpscan::MetricsServer>(plan.metrics_listen);
+        spec_ = plan.metrics_listen;
+        dpscan::log::info("metrics: http://{}/metrics", plan.metrics_listen);
+      }
+    }
+    return server_.get();
+  }
+
+ private:
+  std::string spec_;
+  std::unique_ptr<dpscan::MetricsServer> server_;
+};
+
 // One scan (or a cluster worker's shard of one): its outputs, the engine, the summary.
 // Returns true when it was interrupted.
 bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
-             dpscan::RunLease* lease = nullptr) {
+             MetricsServers& metrics_servers, dpscan::RunLease* lease = nullptr) {
+  dpscan::MetricsServer* metrics = metrics_servers.get(plan);
   dpscan::OutputContext ctx;
   const dpscan::ModuleNames names = dpscan::module_names(plan.probe);
   ctx.protocol = names.protocol;
@@ -56,8 +84,9 @@ bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   dpscan::Outputs outputs(plan.outputs, ctx, plan.dry_run);
   dpscan::RunSummary summary =
-      plan.dry_run ? dpscan::run_dry_run(plan, outputs, dpscan::interrupts(), lease)
-                   : dpscan::run_scan(plan, dataplane, outputs, dpscan::interrupts(), lease);
+      plan.dry_run
+          ? dpscan::run_dry_run(plan, outputs, dpscan::interrupts(), lease, metrics)
+          : dpscan::run_scan(plan, dataplane, outputs, dpscan::interrupts(), lease, metrics);
   outputs.end();
   summary.sinks = outputs.reports();
   if (lease)
@@ -70,9 +99,10 @@ bool run_one(const dpscan::ScanPlan& plan, dpscan::Dataplane& dataplane,
   return summary.interrupted;
 }
 
+// The command line for the XML's nmaprun args: passwords in URLs masked.
 std::string joined_command_line(int argc, char** argv) {
   std::string s;
-  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + dpscan::mask_url_credentials(argv[i]);
   return s;
 }
 
@@ -137,6 +167,7 @@ int run(int argc, char** argv) {
   }
   dpscan::log::level() = plans.front().verbosity;
   dpscan::install_interrupt_handlers();
+  MetricsServers metrics;  // destroyed last: it outlives every scan, lease and summary
   dpscan::Dataplane dataplane;
   if (cluster.present) {
     if (cluster_url.empty()) cluster_url = cluster.servers;
@@ -149,12 +180,12 @@ int run(int argc, char** argv) {
                                       [&](const dpscan::ScanPlan& plan, dpscan::RunLease& lease) {
                                         dpscan::log::info("scan '{}' shard {}/{}", plan.name,
                                                           plan.shard_index + 1, plan.shard_count);
-                                        return run_one(plan, dataplane, &lease);
+                                        return run_one(plan, dataplane, metrics, &lease);
                                       });
   }
   for (const auto& plan : plans) {
     if (plans.size() > 1) dpscan::log::info("scan '{}'", plan.name);
-    if (run_one(plan, dataplane)) return 130;  // Ctrl-C ends the campaign
+    if (run_one(plan, dataplane, metrics)) return 130;  // Ctrl-C ends the campaign
   }
   return 0;
 }

@@ -26,9 +26,12 @@ inline std::string& program() {
 // standard error must not throw out of a log line (fmt::print would, and an error message
 // written while handling that exception would end the program with an abort).
 // Messages may quote the user's input (a line of a file): control bytes and invalid UTF-8
-// are escaped (text.hpp) so that nothing reaches the terminal raw.
+// are escaped (text.hpp) so that nothing reaches the terminal raw, and the credentials of
+// URLs (nats://USER:PASS@HOST) are masked, so that no password reaches a log.
 inline void write_line(const char* prefix, const std::string& message) {
-  std::fputs(fmt::format("{}: {}{}\n", program(), prefix, printable(message)).c_str(), stderr);
+  std::fputs(fmt::format("{}: {}{}\n", program(), prefix, printable(mask_url_credentials(message)))
+                 .c_str(),
+             stderr);
 }
 
 template <typename... Args>

@@ -11,10 +11,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -33,6 +35,8 @@ struct MetricGauges {
   double send_rate_pps = 0;
   double elapsed_s = 0;
   bool sending_done = false;
+  uint64_t metrics_refused = 0;    // MetricsServer::refused()
+  uint64_t metrics_timed_out = 0;  // MetricsServer::timed_out()
 };
 
 // One lcore's share of the counters (only the entries of its home are set).
@@ -53,10 +57,30 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(const std::string& spec);  // throws UsageError
 
-// Serves GET /metrics with the text last given to publish(). Binds at construction (throws
-// RuntimeError naming the address when it cannot) and stops at destruction.
+// What a request asks for, from the bytes read so far (metrics_server.cpp).
+enum class RequestVerdict {
+  kIncomplete,   // the header has not ended yet (neither "\r\n\r\n" nor "\n\n")
+  kMetrics,      // GET /metrics (or /metrics?...): 200 with the text
+  kHeadMetrics,  // HEAD /metrics: 200, the header only
+  kNotFound,     // GET or HEAD of another path: 404
+  kBadMethod,    // another method: 405
+  kBadRequest,   // not an HTTP request, or a header longer than kMaxRequest: 400
+};
+RequestVerdict classify_request(std::string_view request);
+
+// Serves GET and HEAD /metrics with the text last given to publish(), from one thread that
+// never blocks: non-blocking sockets under poll(), up to kMaxClients connections at a time
+// (more are answered 503 and closed, counted as refused). Each connection has kDeadline from
+// accept to the last byte of its answer, reading and sending together; then it is closed
+// (counted as timed out), so no client holds another up, or the run's end. Binds at
+// construction (throws RuntimeError naming the address when it cannot); the destructor wakes
+// the thread and closes every connection at once, without waiting for any client.
 class MetricsServer {
  public:
+  static constexpr size_t kMaxClients = 256;
+  static constexpr size_t kMaxRequest = 8192;
+  static constexpr std::chrono::milliseconds kDeadline{2000};
+
   explicit MetricsServer(const std::string& spec);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
@@ -65,17 +89,26 @@ class MetricsServer {
   void publish(std::string text);
   uint16_t port() const { return port_; }  // the bound port (0 asked: the kernel's choice)
   uint64_t scrapes() const { return scrapes_.load(std::memory_order_relaxed); }
+  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
+  uint64_t timed_out() const { return timed_out_.load(std::memory_order_relaxed); }
 
  private:
+  struct Client;
   void serve();
-  void answer(int fd);
+  bool accept_all(std::vector<Client>& clients);
+  bool read_request(Client& c);  // false: close the connection
+  bool send_answer(Client& c);   // false: close the connection
+  void answer(RequestVerdict v, Client& c);
 
   int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};  // a pipe: the destructor writes, poll() wakes
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> scrapes_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> timed_out_{0};
   std::mutex mu_;
-  std::string text_;
+  std::shared_ptr<const std::string> text_;  // shared by the answers being sent
   std::thread thread_;
 };
 

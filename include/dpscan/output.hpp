@@ -86,8 +86,9 @@ class Sink {
 // is truncated only when the run writes to it or closes it. Errors throw RuntimeError.
 class FileSink final : public Sink {
  public:
-  // append: add to an existing file (--resume) instead of replacing it.
-  explicit FileSink(const std::string& path, bool append = false);
+  // append: add to an existing file (--resume) instead of replacing it. private_file: the
+  // owner's alone (0600), also when the regular file existed with another mode (summaries).
+  explicit FileSink(const std::string& path, bool append = false, bool private_file = false);
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;

@@ -13,6 +13,12 @@ namespace dpscan {
 // that many input bytes becomes "...".
 std::string printable(std::string_view s, size_t max = std::string_view::npos);
 
+// `s` with the credentials of every URL in it masked, for logs, error messages, summaries
+// and the XML's command line: scheme://USER:PASS@HOST becomes scheme://USER:***@HOST and
+// scheme://TOKEN@HOST scheme://***@HOST, for each server of a list (nats://a:b@h1,c:d@h2).
+// A URL ends at white space or a quote; its servers at its last '@'-free comma.
+std::string mask_url_credentials(std::string_view s);
+
 // `s` without the spaces, tabs, carriage returns and line feeds at either end.
 std::string_view trim_space(std::string_view s);
 

@@ -36,7 +36,7 @@ NatsUrl parse_nats_url(const std::string& url, const std::string& what) {
     return UsageError(
         fmt::format("{}: '{}': {} (expected nats://[USER:PASS@]HOST:PORT[,HOST:PORT...]"
                     " or tls://...)",
-                    what, printable(url), why));
+                    what, printable(mask_url_credentials(url)), why));
   };
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string::npos) throw bad("no nats:// or tls://");

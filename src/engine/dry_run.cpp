@@ -80,7 +80,7 @@ class DryRunSender final : public Sender {
 
 template <typename F>
 RunSummary run_dry_run_with(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts,
-                            RunLease* lease) {
+                            RunLease* lease, MetricsServer* metrics) {
   const RunSetup<F> run(plan);
   RunSummary sum = run.summary_start(plan);
   out.begin();
@@ -92,10 +92,8 @@ RunSummary run_dry_run_with(const ScanPlan& plan, Outputs& out, const std::atomi
                 : "");
   DryRunSender<F> sender(run, plan);
   const double t0 = unix_now();
-  std::optional<MetricsServer> metrics;  // the dry run's counters (probes written) too
-  if (!plan.metrics_listen.empty()) metrics.emplace(plan.metrics_listen);
   LoopConfig config;
-  config.metrics = metrics ? &*metrics : nullptr;
+  config.metrics = metrics;  // the dry run's counters (probes written) too
   config.lease = lease;
   MainLoop loop(plan, run.state, sender, out, interrupts, config);
   sum.interrupted = loop.run();
@@ -108,9 +106,10 @@ RunSummary run_dry_run_with(const ScanPlan& plan, Outputs& out, const std::atomi
 }  // namespace
 
 RunSummary run_dry_run(const ScanPlan& plan, Outputs& out, const std::atomic<int>& interrupts,
-                       RunLease* lease) {
-  return plan.family == Family::kIpv6 ? run_dry_run_with<Ipv6>(plan, out, interrupts, lease)
-                                      : run_dry_run_with<Ipv4>(plan, out, interrupts, lease);
+                       RunLease* lease, MetricsServer* metrics) {
+  return plan.family == Family::kIpv6
+             ? run_dry_run_with<Ipv6>(plan, out, interrupts, lease, metrics)
+             : run_dry_run_with<Ipv4>(plan, out, interrupts, lease, metrics);
 }
 
 }  // namespace dpscan

@@ -107,6 +107,8 @@ void MainLoop::publish_metrics(Clock::time_point now, double rate_pps) {
   g.send_rate_pps = rate_pps;
   g.elapsed_s = std::chrono::duration<double>(now - begin_).count();
   g.sending_done = sender_.sending_done();
+  g.metrics_refused = config_.metrics->refused();
+  g.metrics_timed_out = config_.metrics->timed_out();
   config_.metrics->publish(
       prometheus_text(sender_.counters(), sender_.lcore_counters(),
                       MetricLabels{plan_.name, plan_.shard_index, plan_.shard_count}, g));

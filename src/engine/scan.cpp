@@ -420,21 +420,16 @@ class ScanSender final : public Sender {
 
 template <ProbeModule M>
 RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
-                         const std::atomic<int>& interrupts, RunLease* lease) {
+                         const std::atomic<int>& interrupts, RunLease* lease,
+                         MetricsServer* metrics) {
   const RunSetup<typename M::Family> run(plan);  // set-up, shared with the dry run
   RunSummary sum = run.summary_start(plan);
   dataplane.open(plan);  // EAL and the device, once per process
   ScanSender<M> sender(plan, run, dataplane);
   out.begin();
   StatusPrinter status(plan.status_format, sender.wire_bytes());
-  std::optional<MetricsServer> metrics;
-  if (!plan.metrics_listen.empty()) {
-    metrics.emplace(plan.metrics_listen);
-    log::info("metrics: http://{}/metrics", plan.metrics_listen);
-  }
-  MainLoop loop(
-      plan, run.state, sender, out, interrupts,
-      LoopConfig{plan.cooldown_s, kMainTick, &status, metrics ? &*metrics : nullptr, lease});
+  MainLoop loop(plan, run.state, sender, out, interrupts,
+                LoopConfig{plan.cooldown_s, kMainTick, &status, metrics, lease});
   sum.interrupted = loop.run();  // launch, main loop, stop
   sender.summarize(sum);
   sum.end_time = unix_now();
@@ -444,9 +439,9 @@ RunSummary run_scan_with(const ScanPlan& plan, Dataplane& dataplane, Outputs& ou
 }  // namespace
 
 RunSummary run_scan(const ScanPlan& plan, Dataplane& dataplane, Outputs& out,
-                    const std::atomic<int>& interrupts, RunLease* lease) {
+                    const std::atomic<int>& interrupts, RunLease* lease, MetricsServer* metrics) {
   return with_scan(plan.family, plan.probe, [&](auto module) {
-    return run_scan_with<decltype(module)>(plan, dataplane, out, interrupts, lease);
+    return run_scan_with<decltype(module)>(plan, dataplane, out, interrupts, lease, metrics);
   });
 }
 

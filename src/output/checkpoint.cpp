@@ -1,6 +1,7 @@
 #include "dpscan/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,9 +75,14 @@ std::string checkpoint_text(const Checkpoint& c) {
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
   const std::string body = checkpoint_text(c);
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw RuntimeError(fmt::format("cannot write checkpoint '{}': {}", tmp, std::strerror(errno)));
+  // The checkpoint holds the cookie key: the owner's alone (0600), also when an earlier
+  // temporary file was left with another mode; rename() keeps the mode.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw RuntimeError(fmt::format("cannot write checkpoint '{}': {}", tmp, std::strerror(err)));
+  }
   const char* p = body.data();
   size_t left = body.size();
   while (left) {

@@ -2,13 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -90,6 +85,15 @@ std::string prometheus_text(const CounterValues& c, const std::vector<LcoreCount
   gauge("dpscan_elapsed_seconds", "seconds since sending began", g.elapsed_s);
   gauge("dpscan_sending_done", "1 once every probe of the run has been sent",
         g.sending_done ? 1 : 0);
+  auto counter = [&](std::string_view name, std::string_view help, uint64_t value) {
+    fmt::format_to(out, "# HELP {} {}\n# TYPE {} counter\n{}{{{}}} {}\n", name, help, name, name,
+                   base, value);
+  };
+  counter("dpscan_metrics_refused_total",
+          "connections to /metrics refused with 503: too many at once", g.metrics_refused);
+  counter("dpscan_metrics_timed_out_total",
+          "connections to /metrics closed unanswered or unfinished at their 2 s deadline",
+          g.metrics_timed_out);
   return fmt::to_string(b);
 }
 
@@ -114,92 +118,6 @@ ListenAddress parse_listen_address(const std::string& spec) {
                                  printable(spec), printable(port)));
   a.port = static_cast<uint16_t>(p);
   return a;
-}
-
-MetricsServer::MetricsServer(const std::string& spec) {
-  const ListenAddress a = parse_listen_address(spec);
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0)
-    throw RuntimeError(fmt::format("--metrics-listen {}: socket: {}", spec, std::strerror(errno)));
-  const int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(a.addr);
-  sa.sin_port = htons(a.port);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-      listen(listen_fd_, 16) != 0) {
-    const int e = errno;
-    close(listen_fd_);
-    throw RuntimeError(
-        fmt::format("--metrics-listen {}: cannot listen: {}", spec, std::strerror(e)));
-  }
-  socklen_t len = sizeof sa;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-  port_ = ntohs(sa.sin_port);
-  thread_ = std::thread([this] { serve(); });
-}
-
-MetricsServer::~MetricsServer() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-  if (listen_fd_ >= 0) close(listen_fd_);
-}
-
-void MetricsServer::publish(std::string text) {
-  std::lock_guard<std::mutex> lock(mu_);
-  text_ = std::move(text);
-}
-
-void MetricsServer::serve() {
-  while (!stop_) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    answer(fd);
-    close(fd);
-  }
-}
-
-// One request per connection (HTTP/1.0 style, Connection: close), read for at most 2 s.
-void MetricsServer::answer(int fd) {
-  std::string req;
-  char buf[2048];
-  while (req.find("\r\n\r\n") == std::string::npos && req.size() < 16384) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 2000) <= 0) return;
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) return;
-    req.append(buf, static_cast<size_t>(n));
-  }
-  std::string status = "200 OK", body;
-  const std::string line = req.substr(0, req.find("\r\n"));
-  if (line.rfind("GET ", 0) != 0) {
-    status = "405 Method Not Allowed";
-    body = "only GET\n";
-  } else {
-    const std::string path = line.substr(4, line.find(' ', 4) - 4);
-    if (path != "/metrics" && path.rfind("/metrics?", 0) != 0) {
-      status = "404 Not Found";
-      body = "dpscan serves /metrics\n";
-    } else {
-      std::lock_guard<std::mutex> lock(mu_);
-      body = text_;
-      scrapes_.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-  const std::string head = fmt::format(
-      "HTTP/1.1 {}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: "
-      "{}\r\nConnection: close\r\n\r\n",
-      status, body.size());
-  const std::string all = head + body;
-  size_t off = 0;
-  while (off < all.size()) {
-    const ssize_t n = send(fd, all.data() + off, all.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
 }
 
 }  // namespace dpscan

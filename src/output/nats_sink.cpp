@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -57,13 +58,13 @@ std::pair<NatsUrl, std::string> split(const std::string& url) {
   NatsUrl u = parse_nats_url(url, "--output-spec nats");
   std::string subject = u.path;
   if (subject.empty())
-    throw UsageError(
-        fmt::format("--output-spec nats:{}: no /SUBJECT after the server", printable(url)));
+    throw UsageError(fmt::format("--output-spec nats:{}: no /SUBJECT after the server",
+                                 printable(mask_url_credentials(url))));
   if (!nats_name_ok(subject, true))
     throw UsageError(
         fmt::format("--output-spec nats:{}: subject '{}' may hold letters, digits, '-', '_' and "
                     "'.' between them only",
-                    printable(url), printable(subject)));
+                    printable(mask_url_credentials(url)), printable(subject)));
   return {std::move(u), std::move(subject)};
 }
 
@@ -81,7 +82,16 @@ class NatsSink final : public Sink {
     wait_ = spec.nats_wait;
     const char* env = std::getenv("DPSCAN_NATS_SPOOL");
     spool_path_ = env && *env ? env : subject_ + ".spool";
-    spool_fd_ = ::open(spool_path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    // Results are the owner's alone (0600), also in a spool an earlier version left 0644.
+    spool_fd_ = ::open(spool_path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    struct stat st {};
+    if (spool_fd_ >= 0 && ::fstat(spool_fd_, &st) == 0 && S_ISREG(st.st_mode) &&
+        (st.st_mode & 0777) != 0600 && ::fchmod(spool_fd_, 0600) != 0) {
+      const int err = errno;
+      ::close(spool_fd_);
+      spool_fd_ = -1;
+      errno = err;
+    }
     if (spool_fd_ < 0)
       throw RuntimeError(fmt::format("{}: cannot open the spool {}: {}", name_, spool_path_,
                                      std::strerror(errno)));

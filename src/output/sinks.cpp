@@ -17,7 +17,7 @@ namespace dpscan {
 // The file is created (if missing) at once, so an unwritable path fails before anything is
 // sent, but an existing file is truncated only when the run writes to it or closes it: a run
 // that fails during set-up leaves earlier results alone, and removes a file it created.
-FileSink::FileSink(const std::string& path, bool append)
+FileSink::FileSink(const std::string& path, bool append, bool private_file)
     : name_(path == "-" ? "standard output" : path), path_(path) {
   if (path == "-") {
     f_ = stdout;
@@ -25,9 +25,12 @@ FileSink::FileSink(const std::string& path, bool append)
   } else {
     struct stat st {};
     created_ = ::stat(path.c_str(), &st) != 0;
-    const int fd =
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
-    if (fd < 0 || !(f_ = ::fdopen(fd, "w"))) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0),
+                          private_file ? 0600 : 0644);
+    struct stat now {};
+    const bool chmod_failed = fd >= 0 && private_file && ::fstat(fd, &now) == 0 &&
+                              S_ISREG(now.st_mode) && ::fchmod(fd, 0600) != 0;
+    if (fd < 0 || chmod_failed || !(f_ = ::fdopen(fd, "w"))) {
       const int err = errno;
       if (fd >= 0) ::close(fd);
       throw RuntimeError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(err)));

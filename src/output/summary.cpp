@@ -9,6 +9,7 @@
 #include "dpscan/output.hpp"
 #include "dpscan/plan.hpp"
 #include "dpscan/ports.hpp"
+#include "dpscan/text.hpp"
 #include "encoder_base.hpp"
 
 namespace dpscan {
@@ -45,7 +46,7 @@ std::string describe_plan(const ScanPlan& p, uint64_t seed) {
   sep = "";
   for (const auto& o : p.outputs) {
     fmt::format_to(out, "{}{{\"format\": \"{}\", \"path\": \"{}\"}}", sep, to_string(o.format),
-                   json_escape(o.path));
+                   json_escape(mask_url_credentials(o.path)));  // nats://USER:***@HOST
     sep = ", ";
   }
   fmt::format_to(out, "]}}");
@@ -114,7 +115,7 @@ std::string summary_json(const RunSummary& s) {
 }
 
 void write_summary_file(const RunSummary& s, const std::string& path) {
-  FileSink f(path);
+  FileSink f(path, false, true);  // 0600: the plan and the outputs are the owner's business
   f.write(summary_json(s));
   f.close();
 }

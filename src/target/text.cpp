@@ -49,6 +49,44 @@ std::string printable(std::string_view s, size_t max) {
   return out;
 }
 
+std::string mask_url_credentials(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  for (;;) {
+    const size_t scheme = s.find("://", i);
+    if (scheme == std::string_view::npos) break;
+    const size_t start = scheme + 3;
+    out.append(s.substr(i, start - i));
+    size_t end = s.find_first_of(" \t\r\n\"'<>`", start);
+    if (end == std::string_view::npos) end = s.size();
+    // A later "://" in the same word (nats://a@h1,nats://b@h2) is the next URL's.
+    if (const size_t next = s.substr(0, end).find("://", start); next != std::string_view::npos)
+      end = s.rfind(',', next) != std::string_view::npos && s.rfind(',', next) >= start
+                ? s.rfind(',', next) + 1
+                : next;
+    // Each server of the list: USER:PASS@HOST or TOKEN@HOST, the secret up to its last '@'.
+    for (size_t k = start; k < end;) {
+      size_t comma = s.find(',', k);
+      if (comma == std::string_view::npos || comma > end) comma = end;
+      const std::string_view server = s.substr(k, comma - k);
+      const size_t at = server.rfind('@');
+      if (at == std::string_view::npos) {
+        out.append(server);
+      } else {
+        const size_t colon = server.substr(0, at).find(':');
+        if (colon != std::string_view::npos) out.append(server.substr(0, colon + 1));
+        out += "***";
+        out.append(server.substr(at));
+      }
+      if (comma < end) out += ',';
+      k = comma + 1;
+    }
+    i = end;
+  }
+  out.append(s.substr(i));
+  return out;
+}
+
 std::string_view trim_space(std::string_view s) {
   const auto ws = " \t\r\n";
   const size_t b = s.find_first_not_of(ws);

@@ -184,7 +184,12 @@ def body():
                     key = (metric, frozenset(labels))
                 if key not in got:
                     errors.append(f"counter {name}: no sample {key[0]}{sorted(key[1])}")
-            n_counters = sum(1 for k in got if k[0].endswith("_total"))
+            # The endpoint's own counters (not the table's): nobody was refused or timed out.
+            for own in ("dpscan_metrics_refused_total", "dpscan_metrics_timed_out_total"):
+                if got.get((own, frozenset(labels))) != 0:
+                    errors.append(f"{own}: {got.get((own, frozenset(labels)))}, expected 0")
+            n_counters = sum(1 for k in got if k[0].endswith("_total")
+                             and not k[0].startswith("dpscan_metrics_"))
             if n_counters != len(final["counters"]):
                 errors.append(f"{n_counters} counter samples, the table has {len(final['counters'])}")
             exact = {("dpscan_probes_sent_total", ""): s["sent"],

@@ -56,3 +56,29 @@ TEST_CASE("Prometheus text: one sample per lcore, summing to the totals") {
   CHECK(dry.find("lcore=") == std::string::npos);
   CHECK(dry.find("dpscan_probes_sent_total{scan=\"scan\",shard=\"1/1\"} 303") != std::string::npos);
 }
+
+TEST_CASE("/metrics requests: what each asks for, as soon as the bytes tell") {
+  using V = RequestVerdict;
+  CHECK(classify_request("") == V::kIncomplete);
+  CHECK(classify_request("GE") == V::kIncomplete);
+  CHECK(classify_request("GET /metrics HTTP/1.1\r\nHost: x\r\n") == V::kIncomplete);
+  CHECK(classify_request("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n") == V::kMetrics);
+  CHECK(classify_request("GET /metrics?x=1 HTTP/1.0\r\n\r\n") == V::kMetrics);
+  CHECK(classify_request("GET /metrics HTTP/1.0\nHost: x\n\n") == V::kMetrics);  // bare LF
+  CHECK(classify_request("HEAD /metrics HTTP/1.1\r\n\r\n") == V::kHeadMetrics);
+  CHECK(classify_request("GET / HTTP/1.1\r\n\r\n") == V::kNotFound);
+  CHECK(classify_request("GET /metricsx HTTP/1.1\r\n\r\n") == V::kNotFound);
+  CHECK(classify_request("POST /metrics HTTP/1.1\r\n\r\n") == V::kBadMethod);
+  CHECK(classify_request("DELETE /x HTTP/1.1\r\n\r\n") == V::kBadMethod);
+  // Junk is known at once, without waiting for an end of header that may never come.
+  CHECK(classify_request("\x16\x03\x01") == V::kBadRequest);
+  CHECK(classify_request(" GET") == V::kBadRequest);
+  CHECK(classify_request("hello there\r\n\r\n") == V::kBadRequest);
+  CHECK(classify_request("GET /metrics\r\n\r\n") == V::kBadRequest);
+  CHECK(classify_request("GET metrics HTTP/1.1\r\n\r\n") == V::kBadRequest);
+  CHECK(classify_request("GET /metrics HTTP/2.0\r\n\r\n") == V::kBadRequest);
+  CHECK(classify_request("GET /met\x01rics HTTP/1.1\r\n\r\n") == V::kBadRequest);
+  CHECK(classify_request(std::string(MetricsServer::kMaxRequest, 'G')) == V::kBadRequest);
+  CHECK(classify_request("GET /metrics HTTP/1.1\r\nX: " +
+                         std::string(MetricsServer::kMaxRequest, 'a')) == V::kBadRequest);
+}

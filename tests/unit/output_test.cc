@@ -1,11 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "dpscan/checkpoint.hpp"
 #include "dpscan/counters.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/output.hpp"
@@ -153,4 +155,31 @@ TEST_CASE("the counter table: every slot of every home once, names unique") {
   CHECK(v.get(Drop::kArpOther) == v.get("arp_other"));
   CHECK(v.get(DeviceCounter::kNoMbuf) == v.get("rx_nombuf"));
   CHECK_THROWS(v.get("no_such_counter"));
+}
+
+TEST_CASE("checkpoints and summaries are the owner's alone (0600), whatever the umask") {
+  char dir[] = "/tmp/dpscan-modes.XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string ck = std::string(dir) + "/ck", sum = std::string(dir) + "/summary.json";
+  const mode_t old_umask = ::umask(0);
+  // Left 0644 by an earlier run: a checkpoint's temporary file and a summary.
+  for (const std::string& p : {ck + ".tmp", sum}) {
+    std::ofstream(p) << "old\n";
+    ::chmod(p.c_str(), 0644);
+  }
+  Checkpoint c;
+  c.positions = {1};
+  c.sent = {1};
+  write_checkpoint(ck, c);
+  write_summary_file(RunSummary{}, sum);
+  const std::string fresh = std::string(dir) + "/fresh.json";
+  write_summary_file(RunSummary{}, fresh);
+  ::umask(old_umask);
+  for (const std::string& p : {ck, sum, fresh}) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    CHECK_MESSAGE((st.st_mode & 0777) == 0600, p);
+    ::unlink(p.c_str());
+  }
+  ::rmdir(dir);
 }

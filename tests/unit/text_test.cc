@@ -21,3 +21,26 @@ TEST_CASE("printable escapes control bytes and invalid UTF-8, keeps valid UTF-8"
   CHECK(printable("abcdef", 3) == "abc...");
   CHECK(printable("abc", 3) == "abc");
 }
+
+TEST_CASE("mask_url_credentials hides passwords and tokens of every server, nothing else") {
+  using dpscan::mask_url_credentials;
+  CHECK(mask_url_credentials("nats://alice:s3cret@127.0.0.1:4222") ==
+        "nats://alice:***@127.0.0.1:4222");
+  CHECK(mask_url_credentials("nats://t0ken@h:4222") == "nats://***@h:4222");
+  CHECK(mask_url_credentials("nats://a:p1@h1:4222,b:p2@h2:4222/results") ==
+        "nats://a:***@h1:4222,b:***@h2:4222/results");
+  CHECK(mask_url_credentials("tls://a:p1@h1:4222,tls://b:p2@h2:4222") ==
+        "tls://a:***@h1:4222,tls://b:***@h2:4222");
+  // A password with '@' or '/' in it (NATS takes the last '@'), in a command line and JSON.
+  CHECK(mask_url_credentials("dpscan -o nats:nats://u:p@ss/w@h:1/s --dry-run") ==
+        "dpscan -o nats:nats://u:***@h:1/s --dry-run");
+  CHECK(mask_url_credentials(R"({"path": "nats://u:pw@h:1/s"})") ==
+        R"({"path": "nats://u:***@h:1/s"})");
+  // No credentials: unchanged.
+  CHECK(mask_url_credentials("nats://127.0.0.1:4222,127.0.0.2:4222") ==
+        "nats://127.0.0.1:4222,127.0.0.2:4222");
+  CHECK(mask_url_credentials("http://127.0.0.1:9100/metrics and a@b") ==
+        "http://127.0.0.1:9100/metrics and a@b");
+  CHECK(mask_url_credentials("") == "");
+  CHECK(mask_url_credentials("://@") == "://***@");
+}
