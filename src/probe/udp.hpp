@@ -175,10 +175,12 @@ struct Udp {
     v.our_port = load_be16(u + udp::kDport);
     const udp_detail::Slots& slots = *ctx.module.slots;
     const std::span<const uint8_t> payload(u + udp::kLen, ulen - udp::kLen);
-    int slot = match(slots.slots_of_port[v.port], l3.dst, l3.src, v.our_port, ctx.cookie);
+    const auto& probed = slots.slots_of_port[v.port];
+    int slot = match(probed, l3.dst, l3.src, v.our_port, ctx.cookie);
+    if (slot < 0 && !probed.empty() && !slots.any_sport) return V::dropped(Drop::kBadCookie);
     if (slot < 0) {
-      // From a port we did not probe (or not the one the source port says): another reply
-      // path of the service. Only with --udp-any-sport: any slot whose cookie gives our port.
+      // From a port we did not probe: another reply path of the service (udp_sport). Only
+      // with --udp-any-sport: any slot whose cookie gives our port.
       if (!slots.any_sport) return V::dropped(Drop::kUdpSport);
       for (size_t s = 0; s < slots.payloads.size() && slot < 0; ++s) {
         const uint64_t h = cookie_hash(ctx.cookie, l3.dst, l3.src, static_cast<uint16_t>(s));

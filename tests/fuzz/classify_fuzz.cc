@@ -1,10 +1,10 @@
 // libFuzzer target over everything that reads untrusted bytes on the RX path, for both
-// families and both modules (TCP SYN, ICMP echo): classify_frame() (Ethernet, VLAN, IPv4 with
-// options, IPv6 with its extension headers, TCP, ICMP and ICMPv6 with the quoted probe) and the
-// neighbour protocols (ARP; neighbour solicitations and advertisements). Built by scripts/fuzz.sh
-// with clang, -fsanitize=fuzzer,address,undefined. The seed corpus in tests/fuzz/corpus/classify
-// holds frames captured in the lab (scripts/fuzz-corpus.sh); the fuzzer reaches IPv6 by mutating
-// the EtherType and the version.
+// families and every module (TCP SYN, ICMP echo, UDP with every built-in payload): classify_frame()
+// (Ethernet, VLAN, IPv4 with options, IPv6 with its extension headers, TCP, ICMP and ICMPv6 with
+// the quoted probe) and the neighbour protocols (ARP; neighbour solicitations and advertisements).
+// Built by scripts/fuzz.sh with clang, -fsanitize=fuzzer,address,undefined. The seed corpus in
+// tests/fuzz/corpus/classify holds frames captured in the lab (scripts/fuzz-corpus.sh); the fuzzer
+// reaches IPv6 by mutating the EtherType and the version.
 #include <cstddef>
 #include <cstdint>
 
@@ -13,6 +13,7 @@
 #include "dpscan/neighbour.hpp"
 #include "probe/icmp_echo.hpp"
 #include "probe/tcp_syn.hpp"
+#include "probe/udp.hpp"
 
 namespace {
 
@@ -50,6 +51,16 @@ void run(const uint8_t* data, size_t size, const RxContext<M>& ctx) {
   (void)classify_frame<M>(data, size, ctx, {CsumFlag::kGood, CsumFlag::kNone});
 }
 
+// The UDP module's slots: every built-in payload (its answer checks parse what the fuzzer
+// sends from their ports).
+template <typename C>
+C with_udp(C ctx) {
+  ProbePlan plan;
+  plan.udp_payloads = udp::builtin_payloads();
+  ctx.module = decltype(ctx.module){std::make_shared<const udp_detail::Slots>(plan)};
+  return ctx;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -61,9 +72,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto tcp6 = make_context<TcpSyn<Ipv6>>(v6);
   static const auto echo4 = make_context<IcmpEcho<Ipv4>>(v4);
   static const auto echo6 = make_context<IcmpEcho<Ipv6>>(v6);
+  static const auto udp4 = with_udp(make_context<Udp<Ipv4>>(v4));
+  static const auto udp6 = with_udp(make_context<Udp<Ipv6>>(v6));
   run(data, size, tcp4);
   run(data, size, tcp6);
   run(data, size, echo4);
   run(data, size, echo6);
+  run(data, size, udp4);
+  run(data, size, udp6);
   return 0;
 }

@@ -30,6 +30,8 @@ CASES=(
     bad_output_format bad_report rx_checksum
     device_no_iface device_no_driver gateway_silent
     cpus_syntax cpus_disagree cpus_not_allowed
+    module_unknown udp_payload_field udp_payload_oversize udp_payload_file udp_payload_hex
+    udp_payload_port icmp_echo_ports family_mix hitlist_bad_line generator_too_big
 )
 
 if [[ ${1:-all} == --list ]]; then
@@ -143,6 +145,21 @@ case $CASE in
         cp /bin/ls "$WORK/ls.bin"
         ARGS=("${DRY[@]}" --targets-file "$WORK/ls.bin" "${P[@]}"); KEY='ls\.bin:1: .*\\x7fELF' ;;
     rx_checksum) ARGS=("${DRY[@]}" "$T" "${P[@]}" --rx-checksum sometimes); KEY='rx-checksum.*sometimes' ;;
+    module_unknown) ARGS=("${DRY[@]}" "$T" "${P[@]}" -M udp-syn); KEY="'udp-syn' is not one of" ;;
+    udp_payload_field)
+        ARGS=("${DRY[@]}" "$T" -p 53 -M udp --udp-payload '53:text:x{cookie99}'); KEY='unknown field \{cookie99\}' ;;
+    udp_payload_oversize)
+        ARGS=("${DRY[@]}" 2001:db8::1 -p 53 -M udp --udp-payload "53:hex:$(printf '00%.0s' $(seq 1233))"); KEY='1232' ;;
+    udp_payload_file)
+        ARGS=("${DRY[@]}" "$T" -p 53 -M udp --udp-payload "53:$WORK/no-such-payload.bin"); KEY='no-such-payload\.bin' ;;
+    udp_payload_hex) ARGS=("${DRY[@]}" "$T" -p 53 -M udp --udp-payload '53:hex:0g'); KEY='hex' ;;
+    udp_payload_port) ARGS=("${DRY[@]}" "$T" -p 53 -M udp --udp-payload '54:hex:00'); KEY='port 54 is not scanned' ;;
+    icmp_echo_ports) ARGS=("${DRY[@]}" "$T" -p 80 -M icmp-echo); KEY='leave out -p' ;;
+    family_mix) ARGS=("${DRY[@]}" "$T" 2001:db8::1 "${P[@]}"); KEY='mix IPv4 and IPv6' ;;
+    hitlist_bad_line)
+        printf '2001:db8::1\n2001:db8::zz\n' >"$WORK/bad-hitlist.txt"
+        ARGS=("${DRY[@]}" --hitlist "$WORK/bad-hitlist.txt" "${P[@]}"); KEY='bad-hitlist\.txt:2:' ;;
+    generator_too_big) ARGS=("${DRY[@]}" 2001:db8::/32-128 "${P[@]}"); KEY='more than 2\^64' ;;
     exclude_file_missing)
         ARGS=("${DRY[@]}" "$T" --exclude-file "$WORK/no-such-excludes.txt" "${P[@]}"); KEY='no-such-excludes\.txt' ;;
     exclude_bad) ARGS=("${DRY[@]}" "$T" --exclude 198.18.0.0/40 "${P[@]}"); KEY='198\.18\.0\.0/40' ;;

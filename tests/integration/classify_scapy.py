@@ -21,6 +21,11 @@ Python (golden_frames.py's SipHash-2-4 and OpenSSL's AES):
         up (64 bits); a wrong payload, a reply from another address and an echo request
         dropped; a destination unreachable quoting the request unreachable (ICMPv4 quotes
         identifier and sequence: 32 bits; ICMPv6 the whole request: 64)
+  udp   over both families, the DNS payload (udp_payload_tool writes it with the cookie
+        bytes computed here): a response echoing its ID and question is open with 15 + 27
+        bits; a changed ID or case is bad_echo; from another port udp_sport; to another
+        source port bad_cookie; an ICMP port unreachable quoting the probe closed, another
+        unreachable code unreachable; a bad UDP checksum udp_checksum
   IPv4  the same answers, and ICMP unreachable codes 0-3, 9, 10, 13 with nmap's reasons
         (code 5, source route failed, is not about the target: icmp_other).
 An ICMP error proves the quoted sequence and source port: the same bits as a SYN-ACK.
@@ -43,6 +48,7 @@ from scapy.all import (ARP, Dot1Q, Ether, ICMP, ICMPv6DestUnreach, ICMPv6EchoRep
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOL = os.environ.get("CLASSIFY_TOOL") or os.path.join(HERE, "../../build/tests/classify_tool")
+PAYLOAD_TOOL = os.environ.get("UDP_PAYLOAD_TOOL") or os.path.join(os.path.dirname(TOOL), "udp_payload_tool")
 OUR_MAC, THEIR_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
 US6, THEM6, ROUTER6 = "2001:db8:ff::2", "2001:db8:1::17", "2001:db8:ff::1"
 US4, THEM4, ROUTER4 = "198.19.255.2", "198.18.0.17", "198.19.255.1"
@@ -250,6 +256,61 @@ def echo_cases(k0, k1, algo):
         print(f"IPv{family} icmp-echo {algo}: {len(cases)} frames classified")
 
 
+def prf(k0, k1, algo, src, dst, port):
+    s, d = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
+    if algo == "aes":
+        return aes_mac6(k0, k1, s, d, port) if len(s) == 16 else aes_prf(k0, k1, s + d + struct.pack(">H", port) + bytes(6))
+    return siphash24(k0, k1, s + d + struct.pack(">H", port))
+
+
+def udp_cases(k0, k1, algo):
+    from scapy.all import DNS, UDP, ICMPv6DestUnreach as U6
+    for family, us, them, router in ((6, US6, THEM6, ROUTER6), (4, US4, THEM4, ROUTER4)):
+        slot = 0  # the DNS payload: the tool's slot 0
+        h1, h2 = prf(k0, k1, algo, us, them, slot), prf(k0, k1, algo, them, us, slot)
+        sport = SPORT_FIRST + ((((h1 >> 32) & 0xFFFF) * SPORT_COUNT) >> 16)
+        cookie = struct.pack(">QQ", h1, h2).hex()
+        out = subprocess.run([PAYLOAD_TOOL, "write", cookie], capture_output=True, text=True, check=True).stdout
+        query = bytes.fromhex([l.split()[2] for l in out.splitlines() if l.split()[0] == "dns"][0])
+        q = DNS(query)
+        ok = DNS(id=q.id, qr=1, aa=1, rd=q.rd, qd=q.qd, an=None)
+        bad_id = DNS(id=q.id ^ 1, qr=1, qd=q.qd)
+        lower = q.qd.copy()
+        lower.qname = q.qd.qname.lower() if q.qd.qname != q.qd.qname.lower() else q.qd.qname.upper()
+        bad_case = DNS(id=q.id, qr=1, qd=lower)
+        eth = Ether(src=THEIR_MAC, dst=OUR_MAC)
+        IPX = IPv6 if family == 6 else IP
+
+        def ans(payload, sp=53, dp=sport, chksum=None):
+            u = UDP(sport=sp, dport=dp)
+            if chksum is not None:
+                u.chksum = chksum
+            return eth / IPX(src=them, dst=us) / u / payload
+
+        probe = IPX(src=us, dst=them) / UDP(sport=sport, dport=53) / query
+        if family == 6:
+            closed = eth / IPv6(src=router, dst=us) / U6(code=4) / raw(probe)
+            other = eth / IPv6(src=router, dst=us) / U6(code=1) / raw(probe)
+            reason = "admin-prohibited"
+        else:
+            closed = eth / IP(src=them, dst=us) / ICMP(type=3, code=3) / raw(probe)[:28]
+            other = eth / IP(src=router, dst=us) / ICMP(type=3, code=1) / raw(probe)[:28]
+            reason = "host-unreach"
+        cases = [
+            ("DNS response", ans(ok), f"result open udp-response {them} 53 42"),
+            ("DNS response, another ID", ans(bad_id), "drop bad_echo"),
+            ("DNS response, the name's case changed", ans(bad_case), "drop bad_echo"),
+            ("from another port", ans(ok, sp=5353), "drop udp_sport"),
+            ("to another source port", ans(ok, dp=sport ^ 1), "drop bad_cookie"),
+            ("bad UDP checksum", ans(ok, chksum=0x1234), "drop udp_checksum"),
+            ("port unreachable quoting the probe", closed, f"result closed port-unreach {them} 53 15"),
+            ("another unreachable", other, f"result unreachable {reason} {them} 53 15"),
+        ]
+        got = classify(f"{family}:udp", k0, k1, algo, [c[1] for c in cases], [us])
+        check([(c[0], c[2]) for c in cases], got, f"IPv{family} udp {algo}")
+        print(f"IPv{family} udp {algo}: {len(cases)} frames classified")
+
+
 def main():
     rng = random.Random()
     k0, k1 = rng.getrandbits(64), rng.getrandbits(64)
@@ -258,6 +319,7 @@ def main():
         ipv6_cases(k0, k1, algo)
         ipv4_cases(k0, k1, algo)
         echo_cases(k0, k1, algo)
+        udp_cases(k0, k1, algo)
     ndp_cases(k0, k1)
     for f in failures:
         print("FAIL", f)

@@ -1,6 +1,8 @@
 // classify_tool: dpscan's RX classification as a filter, so a test can hand it frames built
 // by an independent implementation (scapy) and check the verdicts.
-//   classify_tool 4|6[:icmp-echo] K0 K1 siphash|aes SOURCE... < frames
+//   classify_tool 4|6[:icmp-echo|:udp] K0 K1 siphash|aes SOURCE... < frames
+// (udp: the probe slots are the built-in DNS payload on port 53 (slot 0) and NTP on 123
+// (slot 1).)
 // Each input line is one Ethernet frame in hex; each output line is
 //   result STATUS REASON IP PORT VALIDATION_BITS    an answer to one of our probes
 //   drop REASON                                      (the Drop's counter name)
@@ -18,6 +20,7 @@
 #include "dpscan/neighbour.hpp"
 #include "probe/icmp_echo.hpp"
 #include "probe/tcp_syn.hpp"
+#include "probe/udp.hpp"
 
 using namespace dpscan;
 
@@ -40,6 +43,12 @@ int run(char** argv, int argc) {
   std::vector<A> sources;
   for (int i = 5; i < argc; ++i) sources.push_back(*A::parse(argv[i]));
   ctx.sources = SourceAddressesOf<A>(sources);
+  if constexpr (std::is_same_v<M, Udp<F>>) {
+    ProbePlan plan;
+    for (uint16_t port : {uint16_t{53}, uint16_t{123}})
+      for (auto& p : udp::builtin_for_port(port)) plan.udp_payloads.push_back(p);
+    ctx.module = M::make_rx_config(plan);
+  }
   const MacAddr mac({2, 0, 0, 0, 0, 1});
   const NeighbourContext<A> nc{mac, &ctx.sources, link_local_of(mac)};
   for (std::string line; std::getline(std::cin, line);) {
@@ -75,6 +84,8 @@ int main(int argc, char** argv) {
   if (what == "4") return run<TcpSyn<Ipv4>>(argv, argc);
   if (what == "6:icmp-echo") return run<IcmpEcho<Ipv6>>(argv, argc);
   if (what == "4:icmp-echo") return run<IcmpEcho<Ipv4>>(argv, argc);
+  if (what == "6:udp") return run<Udp<Ipv6>>(argv, argc);
+  if (what == "4:udp") return run<Udp<Ipv4>>(argv, argc);
   std::fprintf(stderr, "classify_tool: unknown family/module '%s'\n", argv[1]);
   return 2;
 }
