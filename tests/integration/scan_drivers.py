@@ -100,6 +100,9 @@ def body():
                                   f"(or rx_csum_device {device_checked} != 0)")
             elif partial:
                 errors.append(f"offloads off, yet rx_csum_partial = {partial}")
+            # An RST after every SYN-ACK (the module's reply), over either family.
+            if s["replies_sent"] < s["open"]:
+                errors.append(f"replies_sent {s['replies_sent']} < open {s['open']}: an RST per SYN-ACK")
             if family == 6 and not (s["neighbour_replies"] and s.get("plan", {}).get("family") == "ipv6"):
                 errors.append(f"IPv6: neighbour_replies {s['neighbour_replies']} (the target's "
                               f"solicitations answered?), family {s.get('plan', {}).get('family')!r}")

@@ -7,7 +7,9 @@ gateway addresses) and nothing else (no forwarding; 2001:db8::/32 beyond is blac
   IPv6  2001:db8:1::/112 plus 2001:db8:2::/120 (silent): exactly the /112 is up
 Each result: status up, reason echo-reply, proto icmp, 64 validation bits (identifier,
 sequence and payload echoed); the summary counts no cookie drop. The nmap XML lists the hosts
-up with no ports (what `nmap -sn` writes)."""
+up with no ports (what `nmap -sn` writes). The IPv6 sweep is run again with the target's
+link-local address as --gateway-ip (resolved by a neighbour solicitation from our own
+link-local address, derived from the port's MAC)."""
 import ipaddress
 import json
 import os
@@ -29,7 +31,12 @@ def body():
     os.makedirs(work, exist_ok=True)
     try:
         with Lab("ie") as lab:
-            for family, (targets, up, src_key, gw_key) in CASES.items():
+            ll = run(["ip", "-n", lab.env["LAB_TGT_NS"], "-6", "-o", "addr", "show", "dev",
+                      lab.env["LAB_TGT_IFACE"], "scope", "link"], check_rc=0).stdout.split()
+            lab.env["LAB_GW_LL6"] = ll[ll.index("inet6") + 1].split("/")[0]
+            cases = dict(CASES)
+            cases["6ll"] = (CASES[6][0], CASES[6][1], CASES[6][2], "LAB_GW_LL6")
+            for family, (targets, up, src_key, gw_key) in cases.items():
                 out, summary, xml = (os.path.join(work, f"{family}.{x}") for x in ("json", "summary", "xml"))
                 p = run(lab.scan_cmd("--no-default-blocklist", "-M", "icmp-echo", targets, "--rate", 50000,
                                      "--cooldown", 3, "--device", f"net_af_packet0,iface={lab.env['LAB_IFACE']}",
