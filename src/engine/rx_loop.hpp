@@ -60,6 +60,11 @@ class RxLoop {
 
   // One burst from the next queue; false when it was empty.
   bool step() {
+    if (w_.watch_link) {
+      rte_eth_link link{};
+      if (rte_eth_link_get_nowait(w_.port, &link) != 0 || link.link_status != RTE_ETH_LINK_UP)
+        return false;
+    }
     rte_mbuf* pkts[kRxBurst];
     const uint16_t n = rte_eth_rx_burst(w_.port, queue_, pkts, kRxBurst);
     queue_ = static_cast<uint16_t>(queue_ + w_.queue_stride);

@@ -358,6 +358,7 @@ class ScanSender final : public Sender {
       w.reply = {dev_.mac(), plan_.ttl};
       w.neighbour = {dev_.mac(), &sources, link_local_of(dev_.mac())};
       w.send_replies = plan_.send_rst;
+      w.watch_link = dev_.info().driver == "net_memif";
       w.tsc_base = tsc_base;
       w.unix_base_s = static_cast<uint64_t>(unix_base);
       w.unix_base_frac_ticks = static_cast<uint64_t>(

@@ -112,6 +112,9 @@ struct RxWorker {
   ReplyContext reply;                // our MAC and TTL, for the module's replies
   NeighbourContext<Addr> neighbour;  // for ARP or NDP answers
   bool send_replies = true;  // the module's replies (TCP SYN: the RST; --no-rst turns it off)
+  // net_memif: poll only a link seen up just before (when the peer leaves, DPDK 22.11's memif
+  // PMD unmaps its memory from its interrupt thread, and a burst on it then spins forever).
+  bool watch_link = false;
   uint64_t unix_base_s = 0;  // wall clock at tsc_base (whole seconds), for result timestamps
   uint64_t unix_base_frac_ticks = 0;  // and its fraction of a second, in TSC ticks
   uint64_t tsc_base = 0;
