@@ -49,7 +49,8 @@ struct Side<Ipv4> {
     return true;
   }
 
-  // An ARP frame: -1 when it is not a request for the gateway, else the reply's length.
+  // An ARP frame; answer_neighbour: -1 when it is not a request for the gateway, else the
+  // reply's length.
   static bool is_neighbour(const uint8_t* f, size_t) {
     return load_be16(f + eth::kType) == eth::kTypeArp;
   }
@@ -119,8 +120,8 @@ struct Side<Ipv6> {
     return true;
   }
 
-  // A neighbour solicitation (ICMPv6 135, hop limit 255, checksum right): -1 when it is not
-  // one for the gateway, else the advertisement's length.
+  // An ICMPv6 neighbour solicitation; answer_neighbour (hop limit 255, checksum right): -1
+  // when it is not one for the gateway, else the advertisement's length.
   static bool is_neighbour(const uint8_t* f, size_t len) {
     return load_be16(f + eth::kType) == eth::kTypeIpv6 && len >= eth::kLen + ip6::kLen + 24 &&
            f[eth::kLen + ip6::kNext] == ip6::kIcmp6 &&
