@@ -4,6 +4,7 @@
 
 #include "dpscan/bytes.hpp"
 #include "dpscan/checksum.hpp"
+#include "dpscan/ipv6.hpp"
 
 namespace dpscan::reflect {
 
@@ -42,6 +43,34 @@ size_t build_icmp_unreachable(uint8_t* f, const MacAddr& src_mac, const MacAddr&
   store_be32(q + ip4::kLen + tcp::kSeq, p.seq);
   store_be16(icmp + 2, checksum_fold(checksum_add(0, icmp, kIcmpLen)));
   return eth::kLen + ip4::kLen + kIcmpLen;
+}
+
+size_t build_icmp6_unreachable(uint8_t* f, const MacAddr& src_mac, const MacAddr& dst_mac,
+                               Ipv6Addr router, uint8_t code, uint8_t hop_limit,
+                               const ProbeEcho6& p) {
+  // RFC 4443 section 3.1: as much of the probe as fits in the minimum MTU; a TCP SYN fits.
+  const size_t quote = ip6::kLen + p.tcp_len;
+  const size_t icmp_len = 8 + quote;
+  static_assert(ip6::kLen + 8 + ip6::kLen + ProbeEcho6::kMaxTcp <= 1280);
+  std::memcpy(f + eth::kDst, dst_mac.data(), 6);
+  std::memcpy(f + eth::kSrc, src_mac.data(), 6);
+  store_be16(f + eth::kType, eth::kTypeIpv6);
+  uint8_t* ip = f + eth::kLen;
+  Ipv6::write_full(ip, ip6::kIcmp6, static_cast<uint16_t>(icmp_len), hop_limit, router, p.scanner,
+                   0);
+  uint8_t* icmp = ip + ip6::kLen;
+  std::memset(icmp, 0, 8);
+  icmp[icmp::kType] = 1;  // destination unreachable
+  icmp[icmp::kCode] = code;
+  // The probe as it arrived: its header (no checksum in IPv6) and TCP bytes.
+  uint8_t* q = icmp + 8;
+  Ipv6::write_full(q, ip4::kProtoTcp, p.payload_len, p.hop_limit, p.scanner, p.target, 0);
+  store_be32(q + ip6::kVerClassFlow, p.ver_class_flow);
+  std::memcpy(q + ip6::kLen, p.tcp, p.tcp_len);
+  const uint32_t sum = checksum_add(
+      Ipv6::icmp_pseudo_sum(router, p.scanner, static_cast<uint32_t>(icmp_len)), icmp, icmp_len);
+  store_be16(icmp + icmp::kChecksum, checksum_fold(sum));
+  return eth::kLen + ip6::kLen + icmp_len;
 }
 
 }  // namespace dpscan::reflect

@@ -1,12 +1,14 @@
 // The frames dpscan-reflect sends: SYN-ACKs with a stack's TCP options, RSTs, ICMP
-// destination unreachable quoting the probe (RFC 792: its IPv4 header and 8 bytes of TCP),
-// and ARP replies for the gateway address. Built complete, checksums included.
+// destination unreachable quoting the probe (RFC 792: its IPv4 header and 8 bytes of TCP;
+// RFC 4443: the whole IPv6 probe, as much as fits in 1280 bytes), and ARP replies or
+// neighbour advertisements for the gateway address. Built complete, checksums included.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "dpscan/addr.hpp"
+#include "dpscan/bytes.hpp"
 #include "dpscan/probe.hpp"
 
 namespace dpscan::reflect {
@@ -22,6 +24,30 @@ struct ProbeEcho {
   uint16_t ip_len = 0;  // the probe's IPv4 total length
   uint8_t ttl = 0;      // the probe's TTL when it arrived
 };
+
+// An IPv6 probe, as much of it as an answer repeats: an ICMPv6 error quotes the whole probe,
+// so its TCP header (with options) is kept as it arrived.
+struct ProbeEcho6 {
+  static constexpr size_t kMaxTcp = 60;  // a TCP header with the most options
+  Ipv6Addr scanner;
+  Ipv6Addr target;
+  uint16_t sport = 0;
+  uint16_t tport = 0;
+  uint32_t seq = 0;
+  uint32_t ver_class_flow = 0x60000000;  // the header's first word (flow label)
+  uint16_t payload_len = 0;              // as it arrived (a quote of a longer probe is cut)
+  uint8_t hop_limit = 0;                 // when it arrived
+  uint8_t tcp_len = 0;                   // bytes of tcp[] held
+  uint8_t tcp[kMaxTcp] = {};
+};
+
+// ICMPv6 destination unreachable (type 1) from `router` to the scanner, quoting the probe
+// (its IPv6 header and the TCP bytes held). Returns the frame length.
+size_t build_icmp6_unreachable(uint8_t* frame, const MacAddr& src_mac, const MacAddr& dst_mac,
+                               Ipv6Addr router, uint8_t code, uint8_t hop_limit,
+                               const ProbeEcho6& probe);
+// The largest frame it builds.
+constexpr size_t kMaxIcmp6Frame = eth::kLen + 2 * ip6::kLen + 8 + ProbeEcho6::kMaxTcp;
 
 // ICMP destination unreachable (type 3) from `router` to the scanner, quoting the probe's
 // IPv4 header and the first 8 bytes of its TCP header. Returns the frame length (70).

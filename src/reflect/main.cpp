@@ -5,18 +5,23 @@
 // 130 interrupted... after the interrupt, 0: an interrupt is how a run normally ends).
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "cli/plan_builder.hpp"
 #include "dpscan/error.hpp"
 #include "dpscan/ip_set.hpp"
+#include "dpscan/ipv6_targets.hpp"
 #include "dpscan/log.hpp"
+#include "dpscan/ndp.hpp"
 #include "dpscan/output.hpp"
 #include "dpscan/ports.hpp"
+#include "dpscan/prefix_generator.hpp"
 #include "dpscan/text.hpp"
 #include "dpscan_version.h"
 #include "engine/device.hpp"
@@ -55,6 +60,7 @@ struct Options {
 WorldConfig world_config(const std::string& name) {
   if (name == "internet") return load_world_text(kInternetWorld, "internet (built in)");
   if (name == "dense") return load_world_text(kDenseWorld, "dense (built in)");
+  if (name == "internet6") return load_world_text(kInternet6World, "internet6 (built in)");
   return load_world(name);
 }
 
@@ -128,25 +134,72 @@ void override_impairments(Impairments& m, const Options& o) {
 }
 
 // The truth: every (ip, port, status) a perfect scanner reports, in dpscan's CSV.
+template <typename Addr>
+void truth_lines(const World& world, Addr ip, const std::vector<uint16_t>& ports,
+                 std::string& buf) {
+  for (uint16_t port : ports) {
+    const Answer ans = world.answer(ip, port);
+    if (ans.fate == Fate::kSilent) continue;
+    buf += fmt::format("{},{},{},{},{},0\n", ip.to_string(), port, status_name(status_of(ans.fate)),
+                       ans.ttl, ans.window);
+  }
+}
+
+// An IPv6 world's targets as dpscan takes them: addresses, prefixes, ranges and prefix
+// generators (2001:db8::/32-48, interface ID ::1), at most 2^28 addresses.
+Ipv6Targets truth_targets6(const std::string& specs) {
+  Ipv6TargetSources src;
+  std::vector<std::string> list;
+  for (size_t at = 0; at <= specs.size();) {
+    const size_t comma = std::min(specs.find(',', at), specs.size());
+    if (comma > at) list.push_back(specs.substr(at, comma - at));
+    at = comma + 1;
+  }
+  for (const std::string& spec : list) {
+    if (is_generator_spec(spec))
+      src.generators.push_back(parse_generator(spec, InterfaceId{}));
+    else
+      src.intervals.add_specs(spec);
+  }
+  Ipv6Targets t(src);
+  if (t.size() > (uint64_t{1} << 28))
+    throw UsageError(fmt::format("--truth: {} addresses are more than it lists (2^28)", t.size()));
+  return t;
+}
+
 int print_truth(const World& world, const Options& o) {
-  IpSet targets;
-  targets.add_specs(o.truth);
   if (o.ports.empty()) throw UsageError("--truth needs -p/--ports");
   const std::vector<uint16_t> ports = parse_ports(o.ports);
+  const bool v6 = world.family() == Family::kIpv6;
+  if (v6 != (o.truth.find(':') != std::string::npos))
+    throw UsageError(fmt::format("--truth: the world '{}' is {}, its targets must be too",
+                                 world.config().name, v6 ? "IPv6" : "IPv4"));
   FileSink out("-");
   std::string buf = "ip,port,status,ttl,window,timestamp\n";
-  for (const auto& iv : targets.intervals()) {
-    for (uint64_t a = iv.first.value(); a <= iv.last.value(); ++a) {
-      const Ipv4Addr ip(static_cast<uint32_t>(a));
-      for (uint16_t port : ports) {
-        const Answer ans = world.answer(ip, port);
-        if (ans.fate == Fate::kSilent) continue;
-        buf += fmt::format("{},{},{},{},{},0\n", ip.to_string(), port,
-                           status_name(status_of(ans.fate)), ans.ttl, ans.window);
-      }
-      if (buf.size() > (1 << 16)) {
-        out.write(buf);
-        buf.clear();
+  auto spill = [&] {
+    if (buf.size() > (1 << 16)) {
+      out.write(buf);
+      buf.clear();
+    }
+  };
+  if (v6) {
+    const Ipv6Targets targets = truth_targets6(o.truth);
+    // Sorted, as an IPv4 truth is.
+    std::vector<Ipv6Addr> all;
+    all.reserve(targets.size());
+    for (uint64_t i = 0; i < targets.size(); ++i) all.push_back(targets.at(i));
+    std::sort(all.begin(), all.end());
+    for (const Ipv6Addr ip : all) {
+      truth_lines(world, ip, ports, buf);
+      spill();
+    }
+  } else {
+    IpSet targets;
+    targets.add_specs(o.truth);
+    for (const auto& iv : targets.intervals()) {
+      for (uint64_t a = iv.first.value(); a <= iv.last.value(); ++a) {
+        truth_lines(world, Ipv4Addr(static_cast<uint32_t>(a)), ports, buf);
+        spill();
       }
     }
   }
@@ -183,14 +236,14 @@ int run(int argc, char** argv) {
   // clang-format off
   po::options_description d("dpscan-reflect options");
   d.add_options()
-      ("world", po::value(&o.world)->default_value(o.world), "the world: internet, dense (built in) or a world FILE (YAML)")
+      ("world", po::value(&o.world)->default_value(o.world), "the world: internet, dense, internet6 (built in) or a world FILE (YAML)")
       ("seed", po::value(&o.seed)->default_value(o.seed), "the seed of the world's keyed model and of the impairments")
       ("truth", po::value(&o.truth), "print, without DPDK, every ip,port,status a perfect scanner reports for these TARGETS (CIDR, a-b, addresses) and exit")
       ("ports,p", po::value(&o.ports), "ports for --truth (22,80,8000-8100)")
       ("device", po::value(&o.device), "DPDK device: a PCI address or a virtual device (net_memif0,role=server,socket=..., net_af_packet0,iface=...)")
       ("eal-args", po::value(&o.eal_args), "further DPDK EAL options")
-      ("gateway-ip", po::value(&o.gateway_ip), "the gateway address whose ARP requests the reflector answers")
-      ("answered", po::value(&o.answered), "write the first answer that left for each pair to FILE at the end (dpscan's CSV, timestamp with microseconds)")
+      ("gateway-ip", po::value(&o.gateway_ip), "the gateway address whose ARP requests (IPv4 world) or neighbour solicitations (IPv6 world) the reflector answers")
+      ("answered", po::value(&o.answered), "write the first answer that left for each pair to FILE as the run goes (flushed 20 times a second; at the end sorted by address and port; dpscan's CSV, timestamp with microseconds)")
       ("summary", po::value(&o.summary), "write every counter to FILE (JSON) at the end")
       ("duration", po::value(&o.duration)->default_value(0), "stop after SEC seconds (0: at Ctrl-C or SIGTERM)")
       ("loss", po::value(&o.loss), "loss in each direction, 0 to 1 (overrides the world)")
@@ -230,13 +283,27 @@ int run(int argc, char** argv) {
   ReflectorOptions ro;
   if (o.device.empty()) throw UsageError("no --device given (or --truth to print the truth)");
   if (o.gateway_ip.empty())
-    throw UsageError("no --gateway-ip given (the address it answers ARP for)");
-  const auto gw = Ipv4Addr::parse(o.gateway_ip);
-  if (!gw) throw UsageError(fmt::format("--gateway-ip: '{}' is not an IPv4 address", o.gateway_ip));
-  ro.gateway_ip = *gw;
+    throw UsageError("no --gateway-ip given (the address it answers ARP or NDP for)");
+  const bool v6 = world.family() == Family::kIpv6;
+  if (v6) {
+    const auto gw = Ipv6Addr::parse(o.gateway_ip);
+    if (!gw)
+      throw UsageError(
+          fmt::format("--gateway-ip: '{}' is not an IPv6 address (the world '{}' is "
+                      "IPv6)",
+                      o.gateway_ip, config.name));
+    ro.gateway_ip6 = *gw;
+  } else {
+    const auto gw = Ipv4Addr::parse(o.gateway_ip);
+    if (!gw)
+      throw UsageError(
+          fmt::format("--gateway-ip: '{}' is not an IPv4 address (the world '{}' is "
+                      "IPv4)",
+                      o.gateway_ip, config.name));
+    ro.gateway_ip = *gw;
+  }
   ro.queue_capacity = o.queue;
   ro.duration_s = o.duration;
-  ro.record = !o.answered.empty();
   if (o.status == "text")
     ro.status = StatusFormat::kText;
   else if (o.status == "ndjson")
@@ -255,16 +322,33 @@ int run(int argc, char** argv) {
   r.eal_args = split_args(o.eal_args);
   install_interrupt_handlers();
 
+  // The --answered writer's thread starts before the EAL pins this thread to its lcore, so
+  // it is not pinned there: it never takes the datapath's CPU.
+  std::unique_ptr<AnsweredWriter> answered;
+  if (!o.answered.empty()) {
+    if (o.answered == "-") throw UsageError("--answered needs a file, not standard output");
+    answered =
+        std::make_unique<AnsweredWriter>(o.answered, [&world](const IpAddr& ip, uint16_t port) {
+          const Answer a = ip.is_v4() ? world.answer(ip.v4(), port) : world.answer(ip.v6(), port);
+          return std::pair<uint8_t, uint16_t>(a.ttl, a.window);
+        });
+    answered->start();
+    ro.answered = answered.get();
+  }
   Eal eal(r);
   Device dev(eal.layout().port_id, o.device, eal.layout().rx_queues, 1);
   const DeviceInfo& di = dev.info();
   log::info("device {}: driver {}, {} RX queue(s); world '{}', seed {}; gateway {}",
             eal.layout().port_name, di.driver, di.rx_queues, config.name, o.seed,
-            ro.gateway_ip.to_string());
+            v6 ? ro.gateway_ip6.to_string() : ro.gateway_ip.to_string());
   ro.watch_link = di.driver == "net_memif";
+  // Neighbour solicitations for the gateway go to its solicited-node group (RFC 4861).
+  if (v6)
+    dev.listen_multicast(
+        {multicast_mac_of(solicited_node_of(ro.gateway_ip6)), multicast_mac_of(kAllNodes)});
   Reflector reflector(world, o.seed, dev.port(), dev.rx_queues(), 0, dev.mac(), ro);
   reflector.run(interrupts());
-  if (!o.answered.empty()) reflector.write_answered(o.answered);
+  if (answered) answered->finish();
   if (!o.summary.empty())
     write_summary(o.summary, world, reflector, config.impairments, dev.stats());
   dev.stop();

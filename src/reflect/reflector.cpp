@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "dpscan/output.hpp"
 #include "dpscan/rng.hpp"
 #include "frames.hpp"
+#include "reflect_family.hpp"
 
 namespace dpscan::reflect {
 
@@ -42,11 +44,14 @@ const std::vector<std::pair<const char*, uint64_t Counters::*>>& counter_fields(
       {"sent_icmp", &Counters::sent_icmp},
       {"retransmissions", &Counters::retransmissions},
       {"arp_replies", &Counters::arp_replies},
+      {"ndp_solicits", &Counters::ndp_solicits},
+      {"ndp_adverts", &Counters::ndp_adverts},
       {"noise", &Counters::noise},
       {"queue_full", &Counters::queue_full},
       {"tx_retries", &Counters::tx_retries},
       {"no_buffer", &Counters::no_buffer},
       {"not_sent", &Counters::not_sent},
+      {"answered_ring_full", &Counters::answered_ring_full},
   };
   return fields;
 }
@@ -56,11 +61,11 @@ namespace {
 constexpr unsigned kBurst = 64;
 constexpr unsigned kPoolSize = 32767;
 constexpr size_t kCancelSlots = size_t{1} << 22;
-constexpr size_t kChunk = size_t{1} << 20;  // answers recorded per allocation
 
 // An answer waiting in the delay line.
-struct Pending {
-  ProbeEcho probe;
+template <typename Echo>
+struct PendingOf {
+  Echo probe;
   MacAddr scanner_mac;
   Fate fate;
   uint8_t icmp_code;
@@ -71,16 +76,32 @@ struct Pending {
   uint8_t attempt;  // 0: the first answer; n: the n-th retransmission
 };
 
-uint64_t pair_key(Ipv4Addr target, uint16_t tport, uint16_t sport) {
-  return keyed(0x5eed, 9, (uint64_t{target.value()} << 32) | (uint64_t{tport} << 16) | sport) | 1;
-}
-
 }  // namespace
 
+// The loop's state, whatever the family: what Reflector's accessors read.
 struct Reflector::Impl {
-  Impl(const World& w, uint64_t s, uint16_t p, uint16_t rxq, uint16_t txq, const MacAddr& m,
-       const ReflectorOptions& o)
-      : world(w),
+  Impl(uint64_t h, uint64_t s) : hz(h), start(s) {}
+  virtual ~Impl() = default;
+  virtual void run(const std::atomic<int>& interrupts) = 0;
+  virtual size_t queued() const = 0;
+  uint64_t hz;
+  uint64_t start;
+  uint64_t stopped = 0;
+  Counters c;
+};
+
+namespace {
+
+template <typename F>
+struct ImplOf final : Reflector::Impl {
+  using S = Side<F>;
+  using Addr = typename F::Addr;
+  using Pending = PendingOf<typename S::Echo>;
+
+  ImplOf(const World& w, uint64_t s, uint16_t p, uint16_t rxq, uint16_t txq, const MacAddr& m,
+         const ReflectorOptions& o)
+      : Impl(rte_get_tsc_hz(), rte_rdtsc()),
+        world(w),
         imp(w.config().impairments),
         seed(s),
         port(p),
@@ -88,8 +109,6 @@ struct Reflector::Impl {
         tx_queue(txq),
         mac(m),
         opt(o),
-        hz(rte_get_tsc_hz()),
-        start(rte_rdtsc()),
         line(o.queue_capacity, hz / 1000, start),
         limiter(imp.icmp_rate, imp.icmp_burst, hz),
         cancel(kCancelSlots, 0),
@@ -106,9 +125,10 @@ struct Reflector::Impl {
         imp.noise_pps > 0 ? static_cast<uint64_t>(static_cast<double>(hz) / imp.noise_pps) : 0;
     unix_base =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (opt.answered) opt.answered->set_clock(hz, start, unix_base);
   }
 
-  ~Impl() {
+  ~ImplOf() override {
     for (unsigned i = 0; i < tx_n; ++i) rte_pktmbuf_free(tx[tx_first + i]);
   }
 
@@ -120,41 +140,27 @@ struct Reflector::Impl {
     const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
     const size_t len = rte_pktmbuf_data_len(m);
     if (len < eth::kLen) return void(++c.ignored);
-    const uint16_t type = load_be16(f + eth::kType);
-    if (type == eth::kTypeArp) return arp(f, len);
-    if (type != eth::kTypeIpv4 || len < eth::kLen + ip4::kLen) return void(++c.ignored);
-    const uint8_t* ip = f + eth::kLen;
-    const size_t ihl = size_t{ip[ip4::kVerIhl] & 0x0fu} * 4;
-    if ((ip[ip4::kVerIhl] >> 4) != 4 || ihl < ip4::kLen || ip[ip4::kProto] != ip4::kProtoTcp ||
-        len < eth::kLen + ihl + tcp::kLen)
-      return void(++c.ignored);
-    const uint8_t* t = ip + ihl;
-    const uint8_t flags = t[tcp::kFlags];
-    ProbeEcho e;
-    e.scanner = Ipv4Addr(load_be32(ip + ip4::kSrc));
-    e.target = Ipv4Addr(load_be32(ip + ip4::kDst));
-    e.sport = load_be16(t + tcp::kSport);
-    e.tport = load_be16(t + tcp::kDport);
+    if (S::is_neighbour(f, len)) return neighbour(f, len);
+    typename S::Echo e;
+    uint8_t flags = 0;
+    if (!S::parse_tcp(f, len, e, flags)) return void(++c.ignored);
     if (flags & tcp::kRst) {
       ++c.rst_received;
       if (below(rng.next(), loss_in)) return void(++c.lost_in);
       // The scanner resets the connection the SYN-ACK offered: its retransmissions stop.
-      const uint64_t key = pair_key(e.target, e.tport, e.sport);
+      const uint64_t key = S::pair_key(e.target, e.tport, e.sport);
       cancel[key & (kCancelSlots - 1)] = key;
       return;
     }
     if ((flags & (tcp::kSyn | tcp::kAck_)) != tcp::kSyn) return void(++c.ignored);
     ++c.probes;
-    e.seq = load_be32(t + tcp::kSeq);
-    e.ip_id = load_be16(ip + ip4::kId);
-    e.ip_len = load_be16(ip + ip4::kTotalLen);
-    e.ttl = ip[ip4::kTtl];
     scanner_mac = MacAddr::from(f + eth::kSrc);
     scanner_ip = e.scanner;
+    scanner_seen = true;
     if (below(rng.next(), loss_in)) return void(++c.lost_in);
     const Answer a = world.answer(e.target, e.tport);
     if (a.fate == Fate::kSilent) return void(++c.silent);
-    if (a.fate == Fate::kIcmp && !limiter.allow(e.target.value() >> 8, now))
+    if (a.fate == Fate::kIcmp && !limiter.allow(S::router_key(world, e.target), now))
       return void(++c.suppressed);
     const uint64_t rtt = ticks_ns(world.rtt_ns(e.target));
     uint64_t due = now + rtt + (jitter_ticks ? rng.next() % (jitter_ticks + 1) : 0);
@@ -175,16 +181,26 @@ struct Reflector::Impl {
     if (!line.push(due, p)) ++c.queue_full;
   }
 
-  void arp(const uint8_t* f, size_t len) {
-    const auto a = parse_arp(f + eth::kLen, len - eth::kLen);
-    if (!a || a->op != kArpRequest || a->target_ip != opt.gateway_ip) return void(++c.ignored);
-    ++c.arp_requests;
+  // ARP requests (IPv4) or neighbour solicitations (IPv6) for the gateway address.
+  void neighbour(const uint8_t* f, size_t len) {
+    constexpr bool v6 = F::kFamily == Family::kIpv6;
+    uint8_t reply[128];
+    const int n = S::answer_neighbour(f, len, gateway(), mac, reply);
+    if (n < 0) return void(++c.ignored);
+    ++(v6 ? c.ndp_solicits : c.arp_requests);
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (!m) return void(++c.no_buffer);
-    set_length(m, build_arp_frame(rte_pktmbuf_mtod(m, uint8_t*), kArpReply, a->sender_mac, mac,
-                                  opt.gateway_ip, a->sender_mac, a->sender_ip));
-    ++c.arp_replies;
+    std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), reply, static_cast<size_t>(n));
+    set_length(m, static_cast<size_t>(n));
+    ++(v6 ? c.ndp_adverts : c.arp_replies);
     queue_tx(m, nullptr);
+  }
+
+  Addr gateway() const {
+    if constexpr (F::kFamily == Family::kIpv6)
+      return opt.gateway_ip6;
+    else
+      return opt.gateway_ip;
   }
 
   static void set_length(rte_mbuf* m, size_t n) {
@@ -194,16 +210,14 @@ struct Reflector::Impl {
 
   // The sequence number a target's stack picks for its SYN-ACK: keyed by the connection, so
   // a retransmission repeats it.
-  uint32_t isn(const ProbeEcho& e) const {
-    return static_cast<uint32_t>(keyed(seed, 10, pair_key(e.target, e.tport, e.sport)));
+  uint32_t isn(const typename S::Echo& e) const {
+    return static_cast<uint32_t>(keyed(seed, 10, S::pair_key(e.target, e.tport, e.sport)));
   }
 
   size_t build(const Pending& p, uint8_t* out) const {
     if (p.fate == Fate::kIcmp)
-      return build_icmp_unreachable(out, mac, p.scanner_mac,
-                                    Ipv4Addr(p.probe.target.value() >> 8 << 8 | 1), p.icmp_code,
-                                    p.ttl, p.probe);
-    TcpSegment s;
+      return S::build_icmp(out, mac, p.scanner_mac, world, p.probe, p.icmp_code, p.ttl);
+    TcpSegmentOf<Addr> s;
     s.src_mac = mac;
     s.dst_mac = p.scanner_mac;
     s.src = p.probe.target;
@@ -220,7 +234,7 @@ struct Reflector::Impl {
     } else {
       s.flags = tcp::kRst | tcp::kAck_;
     }
-    return build_tcp_frame(out, s);
+    return build_tcp_frame<F>(out, s);
   }
 
   // Answers due by `now`: lost on the way back, or built and queued for the port; a SYN-ACK's
@@ -231,7 +245,7 @@ struct Reflector::Impl {
     if (tx_n) return;  // the port is full: answers wait in the line
     line.pop_due(now, kBurst, [&](const Pending& p) {
       if (p.attempt > 0) {
-        const uint64_t key = pair_key(p.probe.target, p.probe.tport, p.probe.sport);
+        const uint64_t key = S::pair_key(p.probe.target, p.probe.tport, p.probe.sport);
         if (cancel[key & (kCancelSlots - 1)] == key) return void(++c.retransmit_cancelled);
       }
       if (p.fate == Fate::kSynAck && imp.retransmit && p.attempt < p.retries) {
@@ -245,9 +259,12 @@ struct Reflector::Impl {
       set_length(m, build(p, rte_pktmbuf_mtod(m, uint8_t*)));
       (p.fate == Fate::kSynAck ? c.sent_synack : p.fate == Fate::kRst ? c.sent_rst : c.sent_icmp)++;
       if (p.attempt > 0) ++c.retransmissions;
-      SentAnswer s{p.probe.target.value(), p.probe.tport, static_cast<uint8_t>(status_of(p.fate)),
-                   0, now};
-      queue_tx(m, &s);
+      AnswerRecord r;
+      S::record(r, p.probe.target);
+      r.tsc = now;
+      r.port = p.probe.tport;
+      r.status = static_cast<uint8_t>(status_of(p.fate));
+      queue_tx(m, &r);
     });
     flush_tx();
   }
@@ -255,7 +272,7 @@ struct Reflector::Impl {
   // Queues a frame for the port. Answers wait in the delay line while the port is full
   // (send_due takes no more); a frame that finds the queue full all the same (noise, ARP)
   // is not sent, and counted.
-  void queue_tx(rte_mbuf* m, const SentAnswer* s) {
+  void queue_tx(rte_mbuf* m, const AnswerRecord* s) {
     if (tx_first + tx_n == kTxSlots) {
       flush_tx();
       if (tx_first) compact_tx();
@@ -266,7 +283,7 @@ struct Reflector::Impl {
       return;
     }
     tx[tx_first + tx_n] = m;
-    rec[tx_first + tx_n] = s ? *s : SentAnswer{0, 0, 0xff, 0, 0};
+    rec[tx_first + tx_n] = s ? *s : kNotAnAnswer;
     ++tx_n;
     if (tx_n >= kBurst) flush_tx();
   }
@@ -292,9 +309,11 @@ struct Reflector::Impl {
     if (!tx_n || !link_up()) return;
     const uint16_t k = rte_eth_tx_burst(port, tx_queue, tx + tx_first,
                                         static_cast<uint16_t>(std::min<unsigned>(tx_n, 0xffff)));
-    if (opt.record)
+    if (opt.answered)
       for (unsigned i = 0; i < k; ++i)
-        if (rec[tx_first + i].status != 0xff) record(rec[tx_first + i]);
+        if (rec[tx_first + i].status != kNotAnAnswer.status &&
+            !opt.answered->ring().push(rec[tx_first + i]))
+          ++c.answered_ring_full;
     tx_first += k;
     tx_n -= k;
     if (tx_n) {
@@ -309,29 +328,15 @@ struct Reflector::Impl {
     }
   }
 
-  void record(const SentAnswer& s) {
-    if (chunks.empty() || chunk_used == kChunk) {
-      chunks.push_back(std::make_unique<SentAnswer[]>(kChunk));
-      chunk_used = 0;
-    }
-    chunks.back()[chunk_used++] = s;
-  }
-
   void send_noise(uint64_t now) {
     // No scanner seen yet, or its link is gone: nobody to send it to.
-    if (!scanner_ip.value() || !link_up()) return;
+    if (!scanner_seen || !link_up()) return;
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (!m) return void(++c.no_buffer);
-    // From anywhere in 198.18.0.0/15 to the scanner, matching no probe (random sequence
+    // From the family's test range to the scanner, matching no probe (random sequence
     // numbers: a scanner's cookie check must refuse them).
-    ProbeEcho e;
-    e.scanner = scanner_ip;
-    e.target = Ipv4Addr(0xc6120000u | static_cast<uint32_t>(rng.next() & 0x1ffff));
-    e.sport = static_cast<uint16_t>(32768 + (rng.next() & 0x7fff));
-    e.tport = static_cast<uint16_t>(1 + rng.next() % 65535);
-    e.seq = static_cast<uint32_t>(rng.next());
-    e.ip_len = 60;
-    e.ttl = 64;
+    const uint64_t r1 = rng.next(), r2 = rng.next(), r3 = rng.next();
+    const typename S::Echo e = S::noise(scanner_ip, r1, r2, r3);
     Pending p{e, scanner_mac, Fate::kSynAck, 1, 64, OptionProfile::kNone, 29200, 0, 0};
     const unsigned kind = static_cast<unsigned>(c.noise % 3);
     p.fate = kind == 0 ? Fate::kSynAck : kind == 1 ? Fate::kRst : Fate::kIcmp;
@@ -370,7 +375,9 @@ struct Reflector::Impl {
     last_received = c.received;
   }
 
-  void run(const std::atomic<int>& interrupts) {
+  size_t queued() const override { return line.size() + tx_n; }
+
+  void run(const std::atomic<int>& interrupts) override {
     rte_mbuf* pkts[32];
     uint64_t next_status = start + hz;
     uint64_t next_noise = start + noise_interval;
@@ -422,9 +429,6 @@ struct Reflector::Impl {
   uint16_t tx_queue;
   MacAddr mac;
   ReflectorOptions opt;
-  uint64_t hz;
-  uint64_t start;
-  uint64_t stopped = 0;
   DelayLine<Pending> line;
   RateLimiter limiter;
   std::vector<uint64_t> cancel;  // direct-mapped: the connections an RST ended
@@ -435,23 +439,28 @@ struct Reflector::Impl {
   uint64_t noise_interval = 0;
   double unix_base = 0;
   MacAddr scanner_mac;
-  Ipv4Addr scanner_ip;
-  Counters c;
+  Addr scanner_ip;
+  bool scanner_seen = false;
   uint64_t last_status = 0;
   uint64_t last_received = 0;
   static constexpr unsigned kTxSlots = 4 * kBurst;
   rte_mbuf* tx[kTxSlots];
-  SentAnswer rec[kTxSlots];
+  AnswerRecord rec[kTxSlots];  // what each queued frame answers (kNotAnAnswer: noise, ARP)
+  static constexpr AnswerRecord kNotAnAnswer{0, 0, 0, 0, 0xff, 0, 0};
   unsigned tx_first = 0;
   unsigned tx_n = 0;
   bool tx_stalled = false;
-  std::vector<std::unique_ptr<SentAnswer[]>> chunks;
-  size_t chunk_used = 0;
 };
 
+}  // namespace
+
 Reflector::Reflector(const World& world, uint64_t seed, uint16_t port, uint16_t rx_queues,
-                     uint16_t tx_queue, const MacAddr& mac, const ReflectorOptions& options)
-    : impl_(std::make_unique<Impl>(world, seed, port, rx_queues, tx_queue, mac, options)) {}
+                     uint16_t tx_queue, const MacAddr& mac, const ReflectorOptions& options) {
+  if (world.family() == Family::kIpv6)
+    impl_ = std::make_unique<ImplOf<Ipv6>>(world, seed, port, rx_queues, tx_queue, mac, options);
+  else
+    impl_ = std::make_unique<ImplOf<Ipv4>>(world, seed, port, rx_queues, tx_queue, mac, options);
+}
 
 Reflector::~Reflector() = default;
 
@@ -464,39 +473,11 @@ const Counters& Reflector::counters() const {
 }
 
 size_t Reflector::queued() const {
-  return impl_->line.size() + impl_->tx_n;
+  return impl_->queued();
 }
 
 double Reflector::seconds() const {
   return static_cast<double>(impl_->stopped - impl_->start) / static_cast<double>(impl_->hz);
-}
-
-void Reflector::write_answered(const std::string& path) const {
-  std::vector<SentAnswer> all;
-  for (size_t i = 0; i < impl_->chunks.size(); ++i) {
-    const size_t n = i + 1 == impl_->chunks.size() ? impl_->chunk_used : kChunk;
-    all.insert(all.end(), impl_->chunks[i].get(), impl_->chunks[i].get() + n);
-  }
-  std::stable_sort(all.begin(), all.end(), [](const SentAnswer& a, const SentAnswer& b) {
-    return a.ip != b.ip ? a.ip < b.ip : a.port != b.port ? a.port < b.port : a.tsc < b.tsc;
-  });
-  FileSink out(path);
-  std::string buf = "ip,port,status,ttl,window,timestamp\n";
-  const double hz = static_cast<double>(impl_->hz);
-  for (size_t i = 0; i < all.size(); ++i) {
-    const SentAnswer& s = all[i];
-    if (i && all[i - 1].ip == s.ip && all[i - 1].port == s.port) continue;  // the first only
-    const Answer a = impl_->world.answer(Ipv4Addr(s.ip), s.port);
-    const double t = impl_->unix_base + static_cast<double>(s.tsc - impl_->start) / hz;
-    buf += fmt::format("{},{},{},{},{},{:.6f}\n", Ipv4Addr(s.ip).to_string(), s.port,
-                       status_name(static_cast<Status>(s.status)), a.ttl, a.window, t);
-    if (buf.size() > (1 << 16)) {
-      out.write(buf);
-      buf.clear();
-    }
-  }
-  out.write(buf);
-  out.close();
 }
 
 }  // namespace dpscan::reflect

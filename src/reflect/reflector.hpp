@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "answered_log.hpp"
 #include "dpscan/addr.hpp"
 #include "dpscan/plan.hpp"
 #include "world.hpp"
@@ -20,11 +21,12 @@
 namespace dpscan::reflect {
 
 struct ReflectorOptions {
-  Ipv4Addr gateway_ip;               // the address whose ARP requests are answered
+  Ipv4Addr gateway_ip;               // IPv4 worlds: the address whose ARP requests are answered
+  Ipv6Addr gateway_ip6;              // IPv6 worlds: the address neighbour solicitations ask for
   size_t queue_capacity = 1u << 22;  // answers waiting at most
   double duration_s = 0;             // 0: until interrupted
   StatusFormat status = StatusFormat::kText;
-  bool record = false;  // keep every answer sent, for --answered
+  AnsweredWriter* answered = nullptr;  // every answer sent goes there (--answered), or nowhere
   // Poll the port only while its link is up (net_memif: see Impl::run).
   bool watch_link = false;
 };
@@ -49,23 +51,17 @@ struct Counters {
   uint64_t sent_icmp = 0;
   uint64_t retransmissions = 0;  // of which SYN-ACK retransmissions
   uint64_t arp_replies = 0;
-  uint64_t noise = 0;       // unsolicited frames sent
-  uint64_t queue_full = 0;  // answers not scheduled: the delay line was full
-  uint64_t tx_retries = 0;  // transmit calls that took fewer frames than offered
-  uint64_t no_buffer = 0;   // answers not sent: no packet buffer
-  uint64_t not_sent = 0;    // frames not sent: the port took none of a full queue
+  uint64_t ndp_solicits = 0;        // neighbour solicitations for the gateway address (IPv6)
+  uint64_t ndp_adverts = 0;         // and the advertisements that answered them
+  uint64_t noise = 0;               // unsolicited frames sent
+  uint64_t queue_full = 0;          // answers not scheduled: the delay line was full
+  uint64_t tx_retries = 0;          // transmit calls that took fewer frames than offered
+  uint64_t no_buffer = 0;           // answers not sent: no packet buffer
+  uint64_t not_sent = 0;            // frames not sent: the port took none of a full queue
+  uint64_t answered_ring_full = 0;  // answers sent but not logged: the --answered ring was full
 };
 // (name, member) for each counter, in order.
 const std::vector<std::pair<const char*, uint64_t Counters::*>>& counter_fields();
-
-// One answer that left, for --answered: the pair, its status and when.
-struct SentAnswer {
-  uint32_t ip;
-  uint16_t port;
-  uint8_t status;
-  uint8_t reserved;
-  uint64_t tsc;
-};
 
 class Reflector {
  public:
@@ -82,12 +78,10 @@ class Reflector {
   const Counters& counters() const;
   double seconds() const;  // how long run() ran
   size_t queued() const;   // answers still waiting (the delay line and the port's queue)
-  // The first answer that left for each pair, sorted by address and port, as CSV
-  // (ip,port,status,ttl,window,timestamp; timestamp in Unix seconds with microseconds).
-  void write_answered(const std::string& path) const;
+
+  struct Impl;  // the loop, per family (reflector.cpp)
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -9,7 +9,16 @@ namespace dpscan::reflect {
 namespace {
 
 // Hash domains: each decision draws from its own keyed stream.
-enum : uint64_t { kDomNet = 1, kDomHost, kDomStack, kDomOpen, kDomRst, kDomCode, kDomRtt };
+enum : uint64_t {
+  kDomNet = 1,
+  kDomHost,
+  kDomStack,
+  kDomOpen,
+  kDomRst,
+  kDomCode,
+  kDomRtt,
+  kDomAddr6
+};
 
 // Cumulative thresholds for a choice by weight: pick the first i with h < cum[i].
 std::vector<uint64_t> cumulative(const std::vector<double>& weights) {
@@ -44,6 +53,8 @@ std::string_view to_string(NetKind k) {
       return "tarpit";
     case NetKind::kUnreachable:
       return "unreachable";
+    case NetKind::kAliased:
+      return "aliased";
   }
   return "?";
 }
@@ -90,7 +101,8 @@ World::World(const WorldConfig& config, uint64_t seed)
       cw.push_back(weight);
     }
     if (n.kind == NetKind::kUnreachable && k.codes.empty()) {
-      k.codes.push_back(1);  // host unreachable
+      // host unreachable (IPv4), address unreachable (IPv6)
+      k.codes.push_back(config_.family == Family::kIpv6 ? 3 : 1);
       cw.push_back(1);
     }
     k.code_cum = cumulative(cw);
@@ -110,6 +122,7 @@ World::~World() = default;
 World::World(World&&) noexcept = default;
 
 NetKind World::kind(Ipv4Addr dst) const {
+  if (config_.family != Family::kIpv4) return NetKind::kEmpty;
   const uint32_t net = dst.value() >> 8;
   return c_->kinds[pick(c_->kind_cum, keyed(seed_, kDomNet, net))].kind;
 }
@@ -121,8 +134,42 @@ uint64_t World::rtt_ns(Ipv4Addr dst) const {
 }
 
 Answer World::answer(Ipv4Addr dst, uint16_t port) const {
+  if (config_.family != Family::kIpv4) return Answer{};
   const uint32_t ip = dst.value();
   const uint32_t net = ip >> 8;
+  Answer a = decide(net, ip, port, [ip](uint16_t p) { return uint64_t{ip} << 16 | p; });
+  if (a.fate == Fate::kIcmp) a.router = Ipv4Addr(net << 8 | 1);
+  return a;
+}
+
+uint64_t World::network_of(Ipv6Addr dst) const {
+  const Ipv6Addr net = dst & Ipv6Addr::prefix_mask(config_.network_prefix);
+  return keyed(seed_, kDomAddr6, net.hi() ^ keyed(0, kDomAddr6, net.lo()));
+}
+
+Ipv6Addr World::router_of(Ipv6Addr dst) const {
+  return (dst & Ipv6Addr::prefix_mask(config_.network_prefix)) | Ipv6Addr(0, 1);
+}
+
+NetKind World::kind(Ipv6Addr dst) const {
+  if (config_.family != Family::kIpv6) return NetKind::kEmpty;
+  return c_->kinds[pick(c_->kind_cum, keyed(seed_, kDomNet, network_of(dst)))].kind;
+}
+
+uint64_t World::rtt_ns(Ipv6Addr dst) const {
+  if (c_->rtt_span_ns == 0) return c_->rtt_min_ns;
+  return c_->rtt_min_ns + keyed(seed_, kDomRtt, network_of(dst)) % (c_->rtt_span_ns + 1);
+}
+
+Answer World::answer(Ipv6Addr dst, uint16_t port) const {
+  if (config_.family != Family::kIpv6) return Answer{};
+  const uint64_t host = keyed(seed_, kDomAddr6, dst.hi() ^ keyed(1, kDomAddr6, dst.lo()));
+  return decide(network_of(dst), host, port,
+                [host](uint16_t p) { return host ^ (uint64_t{p} * 0x9e3779b97f4a7c15ULL); });
+}
+
+template <typename OpenKey>
+Answer World::decide(uint64_t net, uint64_t ip, uint16_t port, OpenKey open_key) const {
   const Compiled::Kind& k = c_->kinds[pick(c_->kind_cum, keyed(seed_, kDomNet, net))];
   Answer a;
   auto use_stack = [&](size_t s) {
@@ -141,10 +188,14 @@ Answer World::answer(Ipv4Addr dst, uint16_t port) const {
                              : pick(c_->stack_cum, keyed(seed_, kDomStack, ip)));
       a.fate = Fate::kSynAck;
       return a;
+    case NetKind::kAliased:  // one machine behind the whole prefix: its stack by the network
+      use_stack(k.stack >= 0 ? static_cast<size_t>(k.stack)
+                             : pick(c_->stack_cum, keyed(seed_, kDomStack, net)));
+      a.fate = Fate::kSynAck;
+      return a;
     case NetKind::kUnreachable:
       a.fate = Fate::kIcmp;
       a.icmp_code = k.codes[pick(k.code_cum, keyed(seed_, kDomCode, net))];
-      a.router = Ipv4Addr(net << 8 | 1);
       a.ttl = 64;
       return a;
     case NetKind::kHosts:
@@ -152,7 +203,7 @@ Answer World::answer(Ipv4Addr dst, uint16_t port) const {
   }
   if (!below(keyed(seed_, kDomHost, ip), k.hosts)) return a;  // no host at this address
   use_stack(pick(c_->stack_cum, keyed(seed_, kDomStack, ip)));
-  if (below(keyed(seed_, kDomOpen, uint64_t{ip} << 16 | port), k.open[port])) {
+  if (below(keyed(seed_, kDomOpen, open_key(port)), k.open[port])) {
     a.fate = Fate::kSynAck;
   } else if (below(keyed(seed_, kDomRst, ip), k.closed_rst)) {
     a.fate = Fate::kRst;

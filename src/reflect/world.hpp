@@ -17,12 +17,15 @@
 #include <vector>
 
 #include "dpscan/addr.hpp"
+#include "dpscan/ip_addr.hpp"
 #include "dpscan/probe.hpp"
 #include "dpscan/status.hpp"
 
 namespace dpscan::reflect {
 
-enum class NetKind : uint8_t { kEmpty, kHosts, kFirewalled, kTarpit, kUnreachable };
+// kAliased (IPv6 worlds): every address of the network answers on every port, as aliased
+// prefixes do (one stack per network); a scanner must cope with them.
+enum class NetKind : uint8_t { kEmpty, kHosts, kFirewalled, kTarpit, kUnreachable, kAliased };
 std::string_view to_string(NetKind k);
 
 // A host kind: what its answers look like.
@@ -42,7 +45,7 @@ struct NetworkKind {
   std::vector<std::pair<uint16_t, double>> open;  // kHosts: per host, per port
   double open_default = 0;                        // kHosts: every other port
   double closed_rst = 0;  // kHosts: fraction of hosts whose closed ports RST
-  std::vector<std::pair<uint8_t, double>> codes;  // kUnreachable: ICMP codes, by weight
+  std::vector<std::pair<uint8_t, double>> codes;  // kUnreachable: ICMP(v6) codes, by weight
   std::string stack;                              // kTarpit: its stack ("" = by weight)
 };
 
@@ -60,8 +63,13 @@ struct Impairments {
   double noise_pps = 0;     // unsolicited SYN-ACKs, RSTs and ICMP errors per second
 };
 
+// A world is of one family: an IPv4 world's networks are /24s; an IPv6 world's are prefixes
+// of `network_prefix` bits (a /64 by default) anywhere in the address space (the scans and
+// the built-in world use 2001:db8::/32).
 struct WorldConfig {
   std::string name;
+  Family family = Family::kIpv4;
+  unsigned network_prefix = 24;  // IPv6: 32 to 124
   std::vector<Stack> stacks;
   std::vector<NetworkKind> networks;
   Impairments impairments;
@@ -82,7 +90,7 @@ struct Answer {
   uint16_t window = 0;
   OptionProfile options = OptionProfile::kNone;
   uint8_t synack_retries = 0;
-  Ipv4Addr router;  // kIcmp: the address the error comes from (the network's .1)
+  Ipv4Addr router;  // kIcmp, IPv4: the address the error comes from (the network's .1)
 };
 
 // The status a scanner reports for an answer (none for kSilent).
@@ -98,15 +106,28 @@ class World {
   ~World();
   World(World&&) noexcept;
 
+  // IPv4 worlds answer Ipv4Addr, IPv6 worlds Ipv6Addr (the other family is silent).
   Answer answer(Ipv4Addr dst, uint16_t port) const;
+  Answer answer(Ipv6Addr dst, uint16_t port) const;
   // The network's round-trip time in TSC-independent nanoseconds, keyed by the network.
   uint64_t rtt_ns(Ipv4Addr dst) const;
+  uint64_t rtt_ns(Ipv6Addr dst) const;
   NetKind kind(Ipv4Addr dst) const;
+  NetKind kind(Ipv6Addr dst) const;
+  // An IPv6 address's network (the key of its kind, round trip and router): the address's
+  // first network_prefix bits folded to 64.
+  uint64_t network_of(Ipv6Addr dst) const;
+  // The router of an IPv6 address's network: its prefix and ::1.
+  Ipv6Addr router_of(Ipv6Addr dst) const;
+  Family family() const { return config_.family; }
   const WorldConfig& config() const { return config_; }
   uint64_t seed() const { return seed_; }
 
  private:
   struct Compiled;
+  // The decisions below the network: net and host are keys, open_key(port) the port's.
+  template <typename OpenKey>
+  Answer decide(uint64_t net, uint64_t host, uint16_t port, OpenKey open_key) const;
   WorldConfig config_;
   uint64_t seed_;
   std::unique_ptr<Compiled> c_;

@@ -87,57 +87,65 @@ Stack read_stack(const File& file, const YAML::Node& n) {
   return s;
 }
 
-NetworkKind read_network(const File& file, const YAML::Node& n) {
+NetworkKind read_network(const File& file, const YAML::Node& n, Family family) {
   NetworkKind k;
   bool has_kind = false;
-  file.each(n, "a network kind",
-            {"kind", "weight", "hosts", "open", "open_default", "closed_rst", "codes", "stack"},
-            [&](const std::string& key, const YAML::Node& v) {
-              if (key == "kind") {
-                const std::string s = file.text(v, key);
-                has_kind = true;
-                if (s == "empty")
-                  k.kind = NetKind::kEmpty;
-                else if (s == "hosts")
-                  k.kind = NetKind::kHosts;
-                else if (s == "firewalled")
-                  k.kind = NetKind::kFirewalled;
-                else if (s == "tarpit")
-                  k.kind = NetKind::kTarpit;
-                else if (s == "unreachable")
-                  k.kind = NetKind::kUnreachable;
-                else
-                  file.fail(v,
-                            fmt::format("kind '{}' is not one of empty, hosts, firewalled, tarpit, "
-                                        "unreachable",
-                                        s));
-              }
-              if (key == "weight") k.weight = file.number(v, key, 0, 1e9);
-              if (key == "hosts") k.hosts = file.number(v, key, 0, 1);
-              if (key == "open_default") k.open_default = file.number(v, key, 0, 1);
-              if (key == "closed_rst") k.closed_rst = file.number(v, key, 0, 1);
-              if (key == "stack") k.stack = file.text(v, key);
-              if (key == "open") {
-                if (!v.IsMap()) file.fail(v, "'open' maps ports to probabilities, e.g. {80: 0.1}");
-                for (const auto& kv : v) {
-                  const auto port = static_cast<uint16_t>(file.number(kv.first, "port", 1, 65535));
-                  k.open.emplace_back(port, file.number(kv.second, "open", 0, 1));
-                }
-              }
-              if (key == "codes") {
-                if (!v.IsMap())
-                  file.fail(v, "'codes' maps ICMP codes to weights, e.g. {1: 3, 13: 1}");
-                for (const auto& kv : v) {
-                  const auto code = static_cast<uint8_t>(file.number(kv.first, "code", 0, 15));
-                  // The codes a scanner counts as unreachable (nmap's and dpscan's set).
-                  if (!(code <= 3 || code == 9 || code == 10 || code == 13))
-                    file.fail(kv.first, fmt::format("ICMP code {} is not one a scanner reports "
-                                                    "(0, 1, 2, 3, 9, 10, 13)",
-                                                    code));
-                  k.codes.emplace_back(code, file.number(kv.second, "weight", 0, 1e9));
-                }
-              }
-            });
+  file.each(
+      n, "a network kind",
+      {"kind", "weight", "hosts", "open", "open_default", "closed_rst", "codes", "stack"},
+      [&](const std::string& key, const YAML::Node& v) {
+        if (key == "kind") {
+          const std::string s = file.text(v, key);
+          has_kind = true;
+          if (s == "empty")
+            k.kind = NetKind::kEmpty;
+          else if (s == "hosts")
+            k.kind = NetKind::kHosts;
+          else if (s == "firewalled")
+            k.kind = NetKind::kFirewalled;
+          else if (s == "tarpit")
+            k.kind = NetKind::kTarpit;
+          else if (s == "unreachable")
+            k.kind = NetKind::kUnreachable;
+          else if (s == "aliased" && family == Family::kIpv6)
+            k.kind = NetKind::kAliased;
+          else if (s == "aliased")
+            file.fail(v, "kind 'aliased' is for IPv6 worlds (family: ipv6)");
+          else
+            file.fail(v, fmt::format("kind '{}' is not one of empty, hosts, firewalled, tarpit, "
+                                     "unreachable{}",
+                                     s, family == Family::kIpv6 ? ", aliased" : ""));
+        }
+        if (key == "weight") k.weight = file.number(v, key, 0, 1e9);
+        if (key == "hosts") k.hosts = file.number(v, key, 0, 1);
+        if (key == "open_default") k.open_default = file.number(v, key, 0, 1);
+        if (key == "closed_rst") k.closed_rst = file.number(v, key, 0, 1);
+        if (key == "stack") k.stack = file.text(v, key);
+        if (key == "open") {
+          if (!v.IsMap()) file.fail(v, "'open' maps ports to probabilities, e.g. {80: 0.1}");
+          for (const auto& kv : v) {
+            const auto port = static_cast<uint16_t>(file.number(kv.first, "port", 1, 65535));
+            k.open.emplace_back(port, file.number(kv.second, "open", 0, 1));
+          }
+        }
+        if (key == "codes") {
+          if (!v.IsMap()) file.fail(v, "'codes' maps ICMP codes to weights, e.g. {1: 3, 13: 1}");
+          for (const auto& kv : v) {
+            const auto code = static_cast<uint8_t>(file.number(kv.first, "code", 0, 15));
+            // The codes a scanner counts as unreachable (nmap's and dpscan's set); for
+            // IPv6, RFC 4443's destination unreachable codes 0 to 6.
+            if (family == Family::kIpv6 && code > 6)
+              file.fail(kv.first, fmt::format("ICMPv6 destination unreachable code {} is "
+                                              "not one of RFC 4443's (0 to 6)",
+                                              code));
+            if (family == Family::kIpv4 && !(code <= 3 || code == 9 || code == 10 || code == 13))
+              file.fail(kv.first, fmt::format("ICMP code {} is not one a scanner reports "
+                                              "(0, 1, 2, 3, 9, 10, 13)",
+                                              code));
+            k.codes.emplace_back(code, file.number(kv.second, "weight", 0, 1e9));
+          }
+        }
+      });
   if (!has_kind) file.fail(n, "a network kind needs a 'kind'");
   return k;
 }
@@ -192,9 +200,25 @@ WorldConfig load_world_text(const std::string& text, const std::string& path) {
   }
   if (!root.IsMap()) throw UsageError(fmt::format("{}:1:1: a world file is a map", path));
   WorldConfig w;
-  file.each(root, "the world", {"world", "stacks", "networks", "impairments"},
+  // The family first: the network kinds and ICMP codes depend on it.
+  if (const YAML::Node f = root["family"]) {
+    const std::string s = file.text(f, "family");
+    if (s == "ipv6") {
+      w.family = Family::kIpv6;
+      w.network_prefix = 64;
+    } else if (s != "ipv4") {
+      file.fail(f, fmt::format("'family' is ipv4 or ipv6, not '{}'", s));
+    }
+  }
+  file.each(root, "the world",
+            {"world", "family", "network_prefix", "stacks", "networks", "impairments"},
             [&](const std::string& key, const YAML::Node& v) {
               if (key == "world") w.name = file.text(v, key);
+              if (key == "network_prefix") {
+                if (w.family != Family::kIpv6)
+                  file.fail(v, "'network_prefix' is for IPv6 worlds (IPv4 networks are /24s)");
+                w.network_prefix = static_cast<unsigned>(file.number(v, key, 32, 124));
+              }
               if (key == "impairments") w.impairments = read_impairments(file, v);
               if (key == "stacks" || key == "networks") {
                 if (!v.IsSequence() || v.size() == 0)
@@ -203,7 +227,7 @@ WorldConfig load_world_text(const std::string& text, const std::string& path) {
                   if (key == "stacks")
                     w.stacks.push_back(read_stack(file, item));
                   else
-                    w.networks.push_back(read_network(file, item));
+                    w.networks.push_back(read_network(file, item, w.family));
                 }
               }
             });

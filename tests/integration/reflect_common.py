@@ -23,6 +23,7 @@ from campaign_common import DPSCAN, Failure, check, run, show  # noqa: E402
 
 REFLECT = os.environ.get("REFLECT") or os.path.join(os.path.dirname(DPSCAN), "dpscan-reflect")
 SRC, GW = "198.19.255.2", "198.19.255.1"
+SRC6, GW6 = "2001:db8:ffff::2", "2001:db8:ffff::1"
 HUGE = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 
@@ -43,13 +44,13 @@ def truth(world_args, targets, ports):
 class Reflector:
     """dpscan-reflect in namespace `ns` on `device`; answered() and summary after stop()."""
 
-    def __init__(self, ns, work, device, world_args, eal_args="", cpu=0, ready=None):
+    def __init__(self, ns, work, device, world_args, eal_args="", cpu=0, ready=None, gw=GW):
         self.ns, self.work, self.device = ns, work, device
         self.answered_path = os.path.join(work, "answered.csv")
         self.summary_path = os.path.join(work, "reflect.json")
         self.log_path = os.path.join(work, "reflect.log")
         self.cmd = ["ip", "netns", "exec", ns, "taskset", "-c", str(cpu), REFLECT, "--device", device,
-                    "--gateway-ip", GW, "--answered", self.answered_path, "--summary",
+                    "--gateway-ip", gw, "--answered", self.answered_path, "--summary",
                     self.summary_path, "--status-format", "ndjson"] + world_args
         if eal_args:
             self.cmd += ["--eal-args", eal_args]
@@ -131,16 +132,25 @@ class Hugepages:
         return False
 
 
-def scan(ns, work, name, device, targets, ports, rate, cooldown=3, eal_args="", cpu=1, extra=()):
-    """One dpscan run (--lcores 1); returns (results as rows, summary)."""
-    out, summary = os.path.join(work, name + ".csv"), os.path.join(work, name + ".json")
+def scan_cmd(ns, out, summary, device, targets, ports, rate, cooldown=3, eal_args="", cpu=1,
+             extra=(), src=SRC, gw=GW):
+    """The command line of one dpscan run (--lcores 1) writing `out` and `summary`."""
     cmd = ["ip", "netns", "exec", ns, "taskset", "-c", str(cpu), DPSCAN, "--device", device,
-           "--no-default-blocklist", targets, "-p", ports, "--source-ip", SRC, "--gateway-ip", GW,
+           "--no-default-blocklist", targets, "-p", ports, "--source-ip", src, "--gateway-ip", gw,
            "--rate", str(rate), "--lcores", "1", "--cooldown", str(cooldown),
            "--report", "open,closed,unreachable", "-o", out, "--summary", summary,
            "--status-format", "none"] + list(extra)
     if eal_args:
         cmd += ["--eal-args", eal_args]
+    return cmd
+
+
+def scan(ns, work, name, device, targets, ports, rate, cooldown=3, eal_args="", cpu=1, extra=(),
+         src=SRC, gw=GW):
+    """One dpscan run (--lcores 1); returns (results as rows, summary)."""
+    out, summary = os.path.join(work, name + ".csv"), os.path.join(work, name + ".json")
+    cmd = scan_cmd(ns, out, summary, device, targets, ports, rate, cooldown, eal_args, cpu, extra,
+                   src, gw)
     run(cmd, timeout=180, check_rc=0)
     return rows(out), json.load(open(summary))
 
