@@ -15,6 +15,9 @@ each pair once, with the summary's probe count:
   huge       2001:db8::/32-80 x 1-65535 (2^48 prefixes x 65,535 ports, just under 2^64):
              the first 200,000 probes of each of two shards are distinct pairs of that space,
              and the shards share none
+  resume     2001:db8::/32-48 x 22,80 with --checkpoint, read slowly through a pipe, SIGINT
+             after 3,000 records, then --resume: the two runs hold every pair, and the
+             second one only pairs the first did not finish
   errors     a bad hitlist line (file:line and the escaped text), a mix of families, a
              generator of more than 2^64 prefixes, an unreadable hitlist: exit 2, no output
 Dry runs send nothing. Env: DPSCAN, SRCDIR; DRY_RUN_SEED fixes the random cases.
@@ -212,6 +215,52 @@ def case_huge():
         print("ok: 2^48 x 65535 (just under 2^64): 2 shards x 200,000 distinct pairs, none shared")
 
 
+def case_resume(work):
+    import signal
+    import time
+    ck = os.path.join(work, "v6.ck")
+    base = [DPSCAN, "--dry-run", "--status-format", "none", "--no-default-blocklist", "2001:db8::/32-48",
+            "-p", "22,80", "--ipv6-iid", "random", "--checkpoint", ck, "--checkpoint-interval", "0.05",
+            "-o", "-", "--output-format", "ndjson"]
+    p = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = []
+    for _ in range(3000):
+        first.append(p.stdout.readline())
+        time.sleep(0.00005)
+    p.send_signal(signal.SIGINT)
+    rest = p.stdout.read()  # through the same buffered reader (communicate() would skip its buffer)
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    first += rest.splitlines()
+    second = subprocess.run(base + ["--resume", ck], capture_output=True, text=True, timeout=300)
+    a = [l for l in first if l.strip()]
+    b = [l for l in second.stdout.splitlines() if l.strip()]
+    bad = [l for l in a + b if not l.startswith("{")]
+    if bad:
+        fail(f"resume: lines that are not records: {bad[:3]}")
+        return
+    got = {(json_ip(l), json_port(l)) for l in a + b}
+    want_n = 65536 * 2
+    in_space = all(ipaddress.IPv6Address(ip) in LAB for ip, _ in got)
+    if p.returncode != 130 or second.returncode != 0 or len(got) != want_n or not in_space \
+            or len({json_ip(l) for l in a + b}) != 65536 or not 0 < len(a) < want_n:
+        fail(f"resume: exits {p.returncode}/{second.returncode}, {len(a)} + {len(b)} records, "
+             f"{len(got)} distinct of {want_n} ({err[-200:]} {second.stderr[-200:]})")
+    else:
+        print(f"ok: IPv6 resume: {len(a)} records before SIGINT + {len(b)} after = all {want_n} pairs "
+              f"({len(a) + len(b) - want_n} from the last window twice)")
+
+
+def json_ip(line):
+    import json
+    return json.loads(line)["ip"]
+
+
+def json_port(line):
+    import json
+    return json.loads(line)["port"]
+
+
 def case_errors(work):
     bad = os.path.join(work, "bad.txt")
     with open(bad, "w") as f:
@@ -242,6 +291,7 @@ def main():
         case_hitlist(rng, work)
         case_blocklist()
         case_huge()
+        case_resume(work)
         case_errors(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
