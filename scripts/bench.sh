@@ -5,11 +5,13 @@
 #       with full checksums: its Mpps
 #   (b6) the same over IPv6 (a prefix generator's targets, 86-byte frames), beside testpmd
 #       txonly sending frames of the same length (--txpkts=86) in the same rounds
+#   (bu) UDP with the built-in DNS payload (72-byte frames, each probe's payload written with
+#       its cookie), beside testpmd txonly at --txpkts=72 in the same rounds
 #   (c) dpscan --bench-responder: every probe answered with a valid SYN-ACK by an in-process
 #       responder over rte_ring ports: validated results per second, and results lost
 # and the microbenchmarks of tests/perf (walk, probe construction, answer validation).
 # Ends with one line:
-#   tx_mpps=<b> testpmd_mpps=<a> ratio=<b/a> tx6_mpps=<b6> ratio6=<b6/a86> rx_mpps=<c> rx_lost=<n>
+#   tx_mpps=<b> testpmd_mpps=<a> ratio=<b/a> tx6_mpps=<b6> ratio6=<b6/a86> udp_mpps=<bu> ratio_udp=<bu/a72> rx_mpps=<c> rx_lost=<n>
 # Usage: scripts/bench.sh [SECONDS per run, default 5] [ROUNDS of (a) and (b), default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,14 +56,24 @@ dpscan_tx6_once() {  # (b6) the same over IPv6: 2^24 prefixes x 1000 ports, Wind
     --eal-args "--lcores=0@0,1@1,2@0" -o /dev/null --summary "$work/tx6.json"
   /usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"{s['send_rate_pps']/1e6:.2f}\")" "$work/tx6.json"
 }
+dpscan_udp_once() {  # (bu) UDP, the DNS payload: 198.18.0.0/15 x 53, each target 101 times.
+  run build/src/dpscan -q --no-default-blocklist 198.18.0.0/15 -p 53 -M udp --retries 100 \
+    --device net_null0,no-rx=1 --source-ip 198.19.255.2 --gateway-mac 02:00:00:00:00:01 --rate 0 \
+    --max-runtime "$secs" --cooldown 0 --eal-args "--lcores=0@0,1@1,2@0" -o /dev/null --summary "$work/udp.json"
+  /usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(f\"{s['send_rate_pps']/1e6:.2f}\")" "$work/udp.json"
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-tp=() tx=() tp86=() tx6=()
+tp=() tx=() tp86=() tx6=() tp72=() txu=()
 ratio_of() { /usr/bin/python3 -c "import sys; a,b=map(float,sys.argv[1:]); print(f'{b/a:.3f}' if a else 0)" "$1" "$2"; }
 for ((r = 1; r <= rounds; r++)); do
   tp86+=("$(testpmd_once 86)")
   tx6+=("$(dpscan_tx6_once)")
   echo "bench: round $r: (a86) testpmd txonly, 86-byte frames: ${tp86[-1]} Mpps; (b6) dpscan IPv6," \
     "86-byte SYNs: ${tx6[-1]} Mpps ($(field "$work/tx6.json" sent) probes); ratio $(ratio_of "${tp86[-1]}" "${tx6[-1]}")"
+  tp72+=("$(testpmd_once 72)")
+  txu+=("$(dpscan_udp_once)")
+  echo "bench: round $r: (a72) testpmd txonly, 72-byte frames: ${tp72[-1]} Mpps; (bu) dpscan UDP," \
+    "DNS payload, 72-byte frames: ${txu[-1]} Mpps ($(field "$work/udp.json" sent) probes); ratio $(ratio_of "${tp72[-1]}" "${txu[-1]}")"
   tp+=("$(testpmd_once)")
   tx+=("$(dpscan_tx_once)")
   echo "bench: round $r: (a) testpmd txonly on net_null, 1 forwarding core: ${tp[-1]} Mpps;" \
@@ -73,6 +85,9 @@ tx_mpps=$(median "${tx[@]}")
 echo "bench: medians over $rounds rounds: testpmd $testpmd_mpps Mpps, dpscan $tx_mpps Mpps"
 testpmd86_mpps=$(median "${tp86[@]}")
 tx6_mpps=$(median "${tx6[@]}")
+testpmd72_mpps=$(median "${tp72[@]}")
+udp_mpps=$(median "${txu[@]}")
+echo "bench: UDP medians over $rounds rounds: testpmd (72-byte frames) $testpmd72_mpps Mpps, dpscan UDP/DNS $udp_mpps Mpps"
 echo "bench: IPv6 medians over $rounds rounds: testpmd (86-byte frames) $testpmd86_mpps Mpps, dpscan IPv6 $tx6_mpps Mpps"
 
 # (c) dpscan against the in-process responder (TX, RX and responder lcores share 2 CPUs).
@@ -90,4 +105,4 @@ print(''.join(f' {k}={v}' for k, v in d.items() if v))" "$work/rx.json")"
 for b in walk_bench probe_bench classify_bench; do echo "bench: $(BENCH_CPU=1 build/tests/$b 2>&1)"; done
 
 ratio=$(/usr/bin/python3 -c "import sys; a,b=map(float,sys.argv[1:]); print(f'{b/a:.3f}' if a else 0)" "$testpmd_mpps" "$tx_mpps")
-echo "tx_mpps=$tx_mpps testpmd_mpps=$testpmd_mpps ratio=$ratio tx6_mpps=$tx6_mpps ratio6=$(ratio_of "$testpmd86_mpps" "$tx6_mpps") rx_mpps=$rx_mpps rx_lost=$rx_lost"
+echo "tx_mpps=$tx_mpps testpmd_mpps=$testpmd_mpps ratio=$ratio tx6_mpps=$tx6_mpps ratio6=$(ratio_of "$testpmd86_mpps" "$tx6_mpps") udp_mpps=$udp_mpps ratio_udp=$(ratio_of "$testpmd72_mpps" "$udp_mpps") rx_mpps=$rx_mpps rx_lost=$rx_lost"
