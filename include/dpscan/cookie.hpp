@@ -13,6 +13,7 @@
 //            (docs/benchmarks.md), so it is the default where the CPU has AES-NI.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <string_view>
 
@@ -110,6 +111,11 @@ inline void cookie_hashes(const CookieParams& p, const Ipv6Addr* src, const Ipv6
     return;
   }
   for (unsigned i = 0; i < n; ++i) out[i] = cookie_hash_siphash(p.key, src[i], dst[i], dport[i]);
+}
+
+// The cookie bits an answer's destination port proves: its share of the source-port range.
+inline uint8_t sport_bits(const CookieParams& p) {
+  return static_cast<uint8_t>(std::bit_width(p.sport_count) - 1);
 }
 
 inline Cookie cookie_from_hash(const CookieParams& p, uint64_t h) {

@@ -33,12 +33,12 @@ void patch_probes_aes_avx512(const ProbeTemplate& tmpl, const CookieParams& cook
                              const uint32_t* src, const uint32_t* dst, const uint16_t* dport,
                              uint8_t* const* frames, unsigned n);
 
-// The walk's next up to n (<= kMaxProbeBatch) targets: addresses and ports. Returns how many:
-// fewer than n only when the walk is exhausted.
+// The walk's next up to n (<= kMaxProbeBatch) targets: addresses, ports and (where asked)
+// probe slots. Returns how many: fewer than n only when the walk is exhausted.
 template <typename AddressList>
 unsigned next_targets(CyclicWalk& walk, const ScanOrder& order,
                       const IndexSpace<AddressList>& space, typename AddressList::Addr* dst,
-                      uint16_t* dport, unsigned n) {
+                      uint16_t* dport, unsigned n, uint16_t* slot = nullptr) {
   uint64_t index[kMaxProbeBatch];
   const unsigned k = walk.next_batch(index, n);
   for (unsigned i = 0; i < k; ++i) {
@@ -49,6 +49,7 @@ unsigned next_targets(CyclicWalk& walk, const ScanOrder& order,
     const auto t = space.at(index[i]);
     dst[i] = t.ip;
     dport[i] = t.port;
+    if (slot) slot[i] = t.slot;
   }
   return k;
 }

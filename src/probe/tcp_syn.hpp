@@ -11,46 +11,16 @@
 #include "dpscan/plan.hpp"
 #include "dpscan/probe.hpp"
 #include "dpscan/probe_module.hpp"
+#include "probe/l4_checksum.hpp"
 #include "probe/probe_batch.hpp"
 
 namespace dpscan {
 
 namespace tcp_syn_detail {
 
-enum class TcpCsum : uint8_t { kBad, kVerified, kDevice, kPartial };
-
-// The TCP checksum of a segment from `them` to `us`.
-//
-// A stack that offloads its TCP checksum (CHECKSUM_PARTIAL in Linux) writes only the
-// pseudo-header sum into the field, folded and not complemented (Linux: __tcp_v4_send_check,
-// __tcp_v6_send_check), and leaves the rest to the NIC. When the segment never reaches a
-// NIC - a veth, a tap, virtio between a guest and its host - it arrives that way, and
-// af_packet, af_xdp and net_tap on 22.11 cannot tell us (their ol_flags say nothing). Such a
-// field proves nothing about the payload, but those paths are memory copies inside one host,
-// with no wire to corrupt the bytes; on a real wire the NIC always completes the checksum.
-// So, in auto mode, a checksum that fails is accepted when it is exactly the partial value
-// for this segment's own addresses and length: a corrupted complete checksum matches it by
-// chance with probability 2^-16, and the answer must still carry the cookie (32-bit sequence
-// and the source port) to count. Anything else that fails is dropped as tcp_checksum.
-template <typename F>
-TcpCsum tcp_checksum(const L3View<typename F::Addr>& l3, RxChecksum mode, CsumFlag hw) {
-  if (mode == RxChecksum::kTrust) return TcpCsum::kVerified;
-  if (mode == RxChecksum::kAuto) {
-    if (hw == CsumFlag::kGood) return TcpCsum::kDevice;
-    if (hw == CsumFlag::kBad) return TcpCsum::kBad;
-    if (hw == CsumFlag::kNone) return TcpCsum::kPartial;
-  }
-  const uint32_t pseudo =
-      pseudo_header_sum<F>(l3.src, l3.dst, ip4::kProtoTcp, static_cast<uint32_t>(l3.l4_len));
-  if (checksum_fold(checksum_add(pseudo, l3.l4, l3.l4_len)) == 0) return TcpCsum::kVerified;
-  if (mode == RxChecksum::kAuto && load_be16(l3.l4 + tcp::kChecksum) == fold16(pseudo))
-    return TcpCsum::kPartial;
-  return TcpCsum::kBad;
-}
-
 // Cookie bits an answer proves: the 32-bit sequence and the source port's share of the range.
 inline uint8_t proven_bits(const CookieParams& c, unsigned seq_bits) {
-  return static_cast<uint8_t>(seq_bits + std::bit_width(c.sport_count) - 1);
+  return static_cast<uint8_t>(seq_bits + sport_bits(c));
 }
 
 }  // namespace tcp_syn_detail
@@ -94,18 +64,18 @@ struct TcpSyn {
   static Verdict<Addr> classify(const L3View<Addr>& l3, const RxContext<TcpSyn>& ctx,
                                 CsumHints hints) {
     using V = Verdict<Addr>;
-    using tcp_syn_detail::TcpCsum;
     if (l3.l4_len < tcp::kLen) return V::dropped(Drop::kTruncated);
-    const TcpCsum csum = tcp_syn_detail::tcp_checksum<F>(l3, ctx.checksum, hints.l4);
-    if (csum == TcpCsum::kBad) return V::dropped(Drop::kTcpChecksum);
+    const L4Csum csum =
+        l4_checksum<F>(l3, ip4::kProtoTcp, l3.l4_len, tcp::kChecksum, ctx.checksum, hints.l4);
+    if (csum == L4Csum::kBad) return V::dropped(Drop::kTcpChecksum);
     const uint8_t* t = l3.l4;
     const uint8_t flags = t[tcp::kFlags];
     const bool synack = (flags & (tcp::kSyn | tcp::kAck_ | tcp::kRst)) == (tcp::kSyn | tcp::kAck_);
     const bool rst = (flags & tcp::kRst) != 0;
     if (!synack && !rst) return V::dropped(Drop::kTcpFlags);
     V v;
-    v.csum_device = csum == TcpCsum::kDevice;
-    v.csum_partial = csum == TcpCsum::kPartial;
+    v.csum_device = csum == L4Csum::kDevice;
+    v.csum_partial = csum == L4Csum::kPartial;
     v.port = load_be16(t + tcp::kSport);
     v.our_port = load_be16(t + tcp::kDport);
     v.ack = load_be32(t + tcp::kAck);

@@ -20,6 +20,7 @@
 #include "dpscan/plan.hpp"
 #include "dpscan/probe_module.hpp"
 #include "dpscan/udp_payload.hpp"
+#include "probe/l4_checksum.hpp"
 #include "probe/probe_batch.hpp"
 
 namespace dpscan {
@@ -54,11 +55,6 @@ udp::PayloadCookie payload_cookie(const CookieParams& p, A src, A dst, uint16_t 
 
 inline uint16_t sport_of(const CookieParams& p, uint64_t h) {
   return cookie_from_hash(p, h).sport;
-}
-
-// The source-port bits an answer proves: the port's share of the configured range.
-inline uint8_t sport_bits(const CookieParams& p) {
-  return static_cast<uint8_t>(std::bit_width(p.sport_count) - 1);
 }
 
 }  // namespace udp_detail
@@ -139,21 +135,10 @@ struct Udp {
 
   static unsigned build_batch(CyclicWalk& walk, const TxContext<Udp>& tx, uint8_t* const* frames,
                               uint16_t* lens, unsigned n) {
-    uint64_t index[kMaxProbeBatch];
-    const unsigned k = walk.next_batch(index, n);
     Addr dst[kMaxProbeBatch], src[kMaxProbeBatch];
     uint16_t dport[kMaxProbeBatch], slot[kMaxProbeBatch];
-    for (unsigned i = 0; i < k; ++i) {
-      index[i] = tx.order->target_index(index[i]);
-      tx.space->prefetch(index[i]);
-    }
-    for (unsigned i = 0; i < k; ++i) {
-      const auto t = tx.space->at(index[i]);
-      dst[i] = t.ip;
-      dport[i] = t.port;
-      slot[i] = t.slot;
-      src[i] = tx.sources->pick(dst[i], dport[i]);
-    }
+    const unsigned k = next_targets(walk, *tx.order, *tx.space, dst, dport, n, slot);
+    for (unsigned i = 0; i < k; ++i) src[i] = tx.sources->pick(dst[i], dport[i]);
     uint64_t h[kMaxProbeBatch];
     cookie_hashes(tx.cookie, src, dst, slot, h, k);
     for (unsigned i = 0; i < k; ++i)
@@ -199,7 +184,7 @@ struct Udp {
     v.ip = l3.src;
     v.status = Status::kOpen;
     v.reason = Reason::kUdpResponse;
-    v.validation_bits = static_cast<uint8_t>(udp_detail::sport_bits(ctx.cookie) + echo.bits);
+    v.validation_bits = static_cast<uint8_t>(sport_bits(ctx.cookie) + echo.bits);
     v.resp_len = static_cast<uint16_t>(payload.size());
     v.probe_len = static_cast<uint16_t>(slots.payloads[s].size());
     v.data = payload.data();
@@ -222,7 +207,7 @@ struct Udp {
     v.ip = probe.dst;
     v.status = err.port_unreachable ? Status::kClosed : Status::kUnreachable;
     v.reason = err.reason;
-    v.validation_bits = udp_detail::sport_bits(ctx.cookie);
+    v.validation_bits = sport_bits(ctx.cookie);
     v.probe_len = static_cast<uint16_t>(ctx.module.slots->payloads[v.slot].size());
     v.kind = V::Kind::kResult;
     return v;
@@ -243,23 +228,14 @@ struct Udp {
   }
 
   // UDP checksums: zero is "none" over IPv4 (RFC 768), never allowed over IPv6 (RFC 8200
-  // section 8.1); a device's verdict where it gives one; else verified, with a stack's
-  // partial (offload) value accepted as for TCP (tcp_syn.hpp explains why).
+  // section 8.1); otherwise taken as for TCP (l4_checksum.hpp).
   static bool checksum_ok(const L3View<Addr>& l3, const uint8_t* u, size_t ulen, RxChecksum mode,
                           CsumFlag hw, Verdict<Addr>& v) {
-    const uint16_t field = load_be16(u + udp::kChecksum);
-    if (field == 0) return F::kFamily == dpscan::Family::kIpv4;
-    if (mode == RxChecksum::kTrust) return true;
-    if (mode == RxChecksum::kAuto) {
-      if (hw == CsumFlag::kGood) return v.csum_device = true;
-      if (hw == CsumFlag::kBad) return false;
-      if (hw == CsumFlag::kNone) return v.csum_partial = true;
-    }
-    const uint32_t pseudo =
-        pseudo_header_sum<F>(l3.src, l3.dst, ip4::kProtoUdp, static_cast<uint32_t>(ulen));
-    if (checksum_fold(checksum_add(pseudo, u, ulen)) == 0) return true;
-    if (mode == RxChecksum::kAuto && field == fold16(pseudo)) return v.csum_partial = true;
-    return false;
+    if (load_be16(u + udp::kChecksum) == 0) return F::kFamily == dpscan::Family::kIpv4;
+    const L4Csum c = l4_checksum<F>(l3, ip4::kProtoUdp, ulen, udp::kChecksum, mode, hw);
+    v.csum_device = c == L4Csum::kDevice;
+    v.csum_partial = c == L4Csum::kPartial;
+    return c != L4Csum::kBad;
   }
 };
 
