@@ -138,7 +138,12 @@ NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::stri
   s = natsConnection_Connect(&conn_, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) {
-    const std::string why = nats_error(s);
+    std::string why = nats_error(s);
+    if (s == NATS_SECURE_CONNECTION_WANTED)
+      why += url.tls ? " (a tls:// server makes every server of the URL TLS; no server offered "
+                       "TLS, or none that libnats can use: one that requires it)"
+                     : " (--nats-ca asks for TLS to every server; this one offers none, or "
+                       "offers it without requiring it, which libnats cannot use)";
     throw RuntimeError(fmt::format("{}: cannot connect to {}: {}", who, servers_text_, why));
   }
   jsOptions jo;
