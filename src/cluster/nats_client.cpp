@@ -139,7 +139,7 @@ NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::stri
   natsOptions_Destroy(opts);
   if (s != NATS_OK) {
     std::string why = nats_error(s);
-    if (s == NATS_SECURE_CONNECTION_WANTED)
+    if (s == NATS_SECURE_CONNECTION_WANTED || why.find("Secure Connection") != std::string::npos)
       why += url.tls ? " (a tls:// server makes every server of the URL TLS; no server offered "
                        "TLS, or none that libnats can use: one that requires it)"
                      : " (--nats-ca asks for TLS to every server; this one offers none, or "
