@@ -164,8 +164,8 @@ NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::stri
           if (a->error_text.empty()) {
             a->error = pae->Err;
             a->error_code = pae->ErrCode;
-            a->error_text = pae->ErrText && *pae->ErrText ? pae->ErrText
-                                                          : natsStatus_GetText(pae->Err);
+            a->error_text =
+                pae->ErrText && *pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err);
           }
         }
       }
@@ -188,8 +188,8 @@ bool NatsClient::connected() const {
   return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
 }
 
-bool NatsClient::ensure_stream(const std::string& stream, const std::string& subject,
-                               int replicas, int64_t* duplicates_ns) {
+bool NatsClient::ensure_stream(const std::string& stream, const std::string& subject, int replicas,
+                               int64_t* duplicates_ns) {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &jerr);

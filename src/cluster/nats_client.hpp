@@ -26,7 +26,7 @@ struct NatsAuth {
 struct NatsUrl {
   std::vector<std::string> servers;  // each nats://[USER:PASS@]HOST:PORT or tls://...
   bool tls = false;                  // any server is tls://
-  std::string path;  // what followed the server list after '/', if anything
+  std::string path;                  // what followed the server list after '/', if anything
 };
 
 // Throws UsageError naming `what` (the option or key) for a malformed URL.

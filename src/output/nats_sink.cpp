@@ -103,8 +103,8 @@ class NatsSink final : public Sink {
       log::info("{}: {} batches left in the spool {} by an earlier run: replayed first", name_,
                 left, spool_->path());
     run_prefix_ = fmt::format("{:08x}{:08x}-", std::random_device{}(), std::random_device{}());
-    client_ = std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_,
-                                           &acks_);
+    client_ =
+        std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_, &acks_);
     if (!client_->ensure_stream(stream_, subject_, replicas_, &dup_ns_))
       log::warn(
           "{}: the server did not answer about stream {}; results go to the spool until "
@@ -220,8 +220,8 @@ class NatsSink final : public Sink {
     log::info(
         "{}: {} batches stored in stream {} ({} duplicates not counted; {} spooled, {} replayed, "
         "{} dropped as corrupt){}",
-        name_, stored_.load(), stream_, duplicates_.load(), spooled_total_.load(),
-        replayed_.load(), spool_->bad_records(),
+        name_, stored_.load(), stream_, duplicates_.load(), spooled_total_.load(), replayed_.load(),
+        spool_->bad_records(),
         left ? fmt::format("; {} batches still in the spool {}: the next run with this output "
                            "replays them first",
                            left, spool_->path())
@@ -283,8 +283,7 @@ class NatsSink final : public Sink {
       forget_pending();
       throw RuntimeError(fmt::format(
           "{}: a batch of {} bytes is more than the server's max_payload ({} bytes): {}", name_,
-          window[sent]->data.size(), natsConnection_GetMaxPayload(client_->conn()),
-          nats_error(s)));
+          window[sent]->data.size(), natsConnection_GetMaxPayload(client_->conn()), nats_error(s)));
     }
     const int64_t deadline = ack_deadline_ms(bytes);
     jsPubOptions wait;
@@ -311,9 +310,8 @@ class NatsSink final : public Sink {
     if (const std::string why = client_->refused(); !why.empty())
       throw RuntimeError(fmt::format("{}: the server refused: {}", name_, why));
     if (errors && permanent(code))
-      throw RuntimeError(
-          fmt::format("{}: stream {} refused a batch: {} (error {})", name_, stream_, text,
-                      static_cast<int>(code)));
+      throw RuntimeError(fmt::format("{}: stream {} refused a batch: {} (error {})", name_, stream_,
+                                     text, static_cast<int>(code)));
     if (errors && error == NATS_NO_RESPONDERS) stream_ok_ = false;  // checked before a retry
     if (sent == window.size() && done == NATS_OK && errors == 0 && stored == window.size()) {
       streak_ = 0;
@@ -365,10 +363,10 @@ class NatsSink final : public Sink {
         next_replay_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
         return false;
       }
-      const auto now = static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count());
+      const auto now =
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
       uint64_t stale = 0, ours = 0;
       for (const auto& x : window) {
         stale += dup_ns_ > 0 && now - x.time_ns > static_cast<uint64_t>(dup_ns_);
@@ -484,12 +482,12 @@ class NatsSink final : public Sink {
   bool closed_ = false;
   std::atomic<bool> failed_{false};
   std::string error_;
-  std::atomic<uint64_t> stored_{0}, duplicates_{0}, replayed_{0}, spooled_total_{0},
-      timeouts_{0}, stale_{0};
+  std::atomic<uint64_t> stored_{0}, duplicates_{0}, replayed_{0}, spooled_total_{0}, timeouts_{0},
+      stale_{0};
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   std::deque<Batch> queue_;
-  std::vector<Batch> inflight_;   // the window the publisher holds (mu_ to change it)
+  std::vector<Batch> inflight_;    // the window the publisher holds (mu_ to change it)
   bool inflight_spooled_ = false;  // write() spooled it meanwhile
   uint64_t next_seq_ = 0, queued_ = 0, overflows_ = 0;
   std::atomic<uint64_t> handled_{0};  // acknowledged or spooled

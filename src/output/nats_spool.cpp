@@ -19,15 +19,14 @@ namespace dpscan {
 namespace {
 
 constexpr char kFileMagic[8] = {'D', 'P', 'S', 'P', 'O', 'O', 'L', '2'};
-constexpr off_t kPosOffset = 8;           // the replay position: u64 after the magic
-constexpr off_t kFixedHeader = 24;        // magic, position, key length, key CRC
+constexpr off_t kPosOffset = 8;             // the replay position: u64 after the magic
+constexpr off_t kFixedHeader = 24;          // magic, position, key length, key CRC
 constexpr uint32_t kRecMagic = 0x52505344;  // "DSPR"
-constexpr size_t kRecHeader = 24;         // magic, id length, data length, CRC, time
+constexpr size_t kRecHeader = 24;           // magic, id length, data length, CRC, time
 constexpr uint32_t kMaxField = 64u << 20;   // no batch is near this: a torn length
 
 uint32_t crc(const void* p, size_t n, uint32_t c = 0) {
-  return static_cast<uint32_t>(
-      ::crc32(c, static_cast<const Bytef*>(p), static_cast<uInt>(n)));
+  return static_cast<uint32_t>(::crc32(c, static_cast<const Bytef*>(p), static_cast<uInt>(n)));
 }
 
 struct RecHeader {
@@ -56,8 +55,7 @@ int read_at(int fd, off_t off, off_t size, SpoolRecord& r, off_t& end) {
   r.data.resize(h.data_len);
   if (::pread(fd, r.id.data(), h.id_len, off + static_cast<off_t>(kRecHeader)) !=
           static_cast<ssize_t>(h.id_len) ||
-      ::pread(fd, r.data.data(), h.data_len,
-              off + static_cast<off_t>(kRecHeader + h.id_len)) !=
+      ::pread(fd, r.data.data(), h.data_len, off + static_cast<off_t>(kRecHeader + h.id_len)) !=
           static_cast<ssize_t>(h.data_len))
     return -1;
   r.time_ns = h.time_ns;
@@ -156,8 +154,8 @@ void NatsSpool::write_header() {
   h.append(reinterpret_cast<const char*>(&len), 4);
   h.append(reinterpret_cast<const char*>(&c), 4);
   h += key_;
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, h.data(), h.size(), 0) != static_cast<ssize_t>(h.size()) ||
-      ::fsync(fd_) != 0)
+  if (::ftruncate(fd_, 0) != 0 ||
+      ::pwrite(fd_, h.data(), h.size(), 0) != static_cast<ssize_t>(h.size()) || ::fsync(fd_) != 0)
     throw RuntimeError(
         fmt::format("{}: cannot write the spool {}: {}", who_, path_, std::strerror(errno)));
   replay_off_ = header_end_;
@@ -178,8 +176,8 @@ void NatsSpool::scan() {
       const bool torn = size - off < static_cast<off_t>(kRecHeader) || end > size;
       quarantine(off, size - off, torn ? "a torn record" : "an unreadable record");
       if (::ftruncate(fd_, off) != 0)
-        throw RuntimeError(fmt::format("{}: cannot repair the spool {}: {}", who_, path_,
-                                       std::strerror(errno)));
+        throw RuntimeError(
+            fmt::format("{}: cannot repair the spool {}: {}", who_, path_, std::strerror(errno)));
       break;
     }
     if (got == 0)
@@ -202,18 +200,18 @@ void NatsSpool::quarantine(off_t off, off_t len, const char* why) {
   if (out >= 0) ::close(out);
   ++bad_records_;
   bad_bytes_ += static_cast<uint64_t>(len);
-  log::error("{}: the spool {}: {} at offset {} ({} bytes) is not replayed{} (bad records so "
-             "far: {})",
-             who_, path_, why, off, len, kept ? "; its bytes are kept in " + bad : "",
-             bad_records_);
+  log::error(
+      "{}: the spool {}: {} at offset {} ({} bytes) is not replayed{} (bad records so "
+      "far: {})",
+      who_, path_, why, off, len, kept ? "; its bytes are kept in " + bad : "", bad_records_);
 }
 
 void NatsSpool::append(const std::vector<const SpoolRecord*>& records) {
   if (records.empty()) return;
-  const uint64_t now = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const uint64_t now =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   std::string buf;
   for (const SpoolRecord* r : records) {
     RecHeader h{kRecMagic, static_cast<uint32_t>(r->id.size()),

@@ -21,9 +21,9 @@
 namespace dpscan {
 
 struct SpoolRecord {
-  std::string id;         // the message id
-  std::string data;       // the batch
-  uint64_t time_ns = 0;   // when it was first spooled (CLOCK_REALTIME), 0 before that
+  std::string id;        // the message id
+  std::string data;      // the batch
+  uint64_t time_ns = 0;  // when it was first spooled (CLOCK_REALTIME), 0 before that
 };
 
 class NatsSpool {

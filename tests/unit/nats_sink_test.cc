@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -165,7 +165,8 @@ TEST_CASE("JetStream sink: what a checkpoint may claim, spool and replay") {
   // Not acknowledged within a second: spooled. Enough for the plain output's checkpoint, not
   // for the shard's (another machine would resume from it without this spool).
   CHECK(within(std::chrono::seconds(5), [&] { return plain->settled(p2); }));
-  CHECK(within(std::chrono::seconds(5), [&] { return field(shard->report_json(), "in_spool") == 1; }));
+  CHECK(within(std::chrono::seconds(5),
+               [&] { return field(shard->report_json(), "in_spool") == 1; }));
   CHECK_FALSE(shard->settled(s2));
 
   REQUIRE(::kill(srv.pid, SIGCONT) == 0);  // back: the spools are replayed
@@ -283,8 +284,7 @@ TEST_CASE("JetStream sink: the spool's checksums, key, position and duplicates")
       natsMsg_Destroy(m);
     }
   }
-  const std::string key =
-      masked_servers(parse_nats_url(srv.url(), "test")) + " unit.spool";
+  const std::string key = masked_servers(parse_nats_url(srv.url(), "test")) + " unit.spool";
   const uint64_t old_ns =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
@@ -294,12 +294,11 @@ TEST_CASE("JetStream sink: the spool's checksums, key, position and duplicates")
     // A spool a crashed run left: the two stored batches (their acknowledgements lost, spooled
     // 10 minutes ago), three new ones, of which the second gets corrupted below.
     NatsSpool spool(path.string(), key, "test");
-    std::vector<SpoolRecord> recs = {
-        {ids[0], "{\"ip\":\"198.18.0.1\",\"port\":80}\n", old_ns},
-        {ids[1], "{\"ip\":\"198.18.0.2\",\"port\":80}\n", old_ns},
-        {"crashed-1", "{\"ip\":\"198.18.0.3\",\"port\":80}\n", 0},
-        {"crashed-2", "{\"ip\":\"198.18.0.4\",\"port\":80}\n", 0},
-        {"crashed-3", "{\"ip\":\"198.18.0.5\",\"port\":80}\n", 0}};
+    std::vector<SpoolRecord> recs = {{ids[0], "{\"ip\":\"198.18.0.1\",\"port\":80}\n", old_ns},
+                                     {ids[1], "{\"ip\":\"198.18.0.2\",\"port\":80}\n", old_ns},
+                                     {"crashed-1", "{\"ip\":\"198.18.0.3\",\"port\":80}\n", 0},
+                                     {"crashed-2", "{\"ip\":\"198.18.0.4\",\"port\":80}\n", 0},
+                                     {"crashed-3", "{\"ip\":\"198.18.0.5\",\"port\":80}\n", 0}};
     std::vector<const SpoolRecord*> ptrs;
     for (const auto& r : recs) ptrs.push_back(&r);
     spool.append(ptrs);
@@ -337,9 +336,9 @@ TEST_CASE("JetStream sink: the spool's checksums, key, position and duplicates")
   sink->close();
   const std::string report = sink->report_json();
   MESSAGE(report);
-  CHECK(field(report, "replayed") == 4);   // the corrupt one is not replayed ...
-  CHECK(field(report, "dropped") == 1);    // ... but counted, and kept aside
-  CHECK(field(report, "stored") == 2);     // crashed-1 and crashed-3
+  CHECK(field(report, "replayed") == 4);    // the corrupt one is not replayed ...
+  CHECK(field(report, "dropped") == 1);     // ... but counted, and kept aside
+  CHECK(field(report, "stored") == 2);      // crashed-1 and crashed-3
   CHECK(field(report, "duplicates") == 2);  // the two the stream had already
   CHECK(field(report, "replayed_after_dup_window") == 2);
   CHECK(field(report, "in_spool") == 0);
