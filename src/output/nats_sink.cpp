@@ -22,6 +22,8 @@
 // the spool: what a checkpoint needs.
 #include "nats_sink.hpp"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -99,6 +101,12 @@ class NatsSink final : public Sink {
     const char* env = std::getenv("DPSCAN_NATS_SPOOL");
     spool_ = std::make_unique<NatsSpool>(
         env && *env ? std::string(env) : default_spool_path(key, subject_), key, name_);
+    if (struct stat st{};
+        !(env && *env) && ::stat((subject_ + ".spool").c_str(), &st) == 0 && st.st_size > 0)
+      log::warn(
+          "{}: {}.spool is a spool of an older dpscan (before the spool had a key and "
+          "checksums): it is not replayed; replay it with the version that wrote it",
+          name_, subject_);
     if (const uint64_t left = spool_->count())
       log::info("{}: {} batches left in the spool {} by an earlier run: replayed first", name_,
                 left, spool_->path());
