@@ -47,7 +47,7 @@ namespace {
 
 // The acknowledgement deadline of a window: 1 s, and 1 s more per MiB of the window (1 MiB/s,
 // a 14th of the slowest rate a 3-replica stream stored on a busy 2-vCPU machine,
-// docs/benchmarks.md), doubled after each timeout in a row (at most 8 times).
+// docs/benchmarks.md), doubled after each timeout in a row (up to 8x).
 constexpr int64_t kAckBaseMs = 1000;
 constexpr int64_t kAckMsPerMiB = 1000;
 // A window of one batch not acknowledged this many times in a row, the last time within
