@@ -1,6 +1,7 @@
 #include "nats_client.hpp"
 
 #include <cctype>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -40,10 +41,10 @@ NatsUrl parse_nats_url(const std::string& url, const std::string& what) {
   };
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string::npos) throw bad("no nats:// or tls://");
-  const std::string scheme = url.substr(0, scheme_end);
-  if (scheme != "nats" && scheme != "tls") throw bad(fmt::format("unknown scheme '{}'", scheme));
+  const std::string first_scheme = url.substr(0, scheme_end);
+  if (first_scheme != "nats" && first_scheme != "tls")
+    throw bad(fmt::format("unknown scheme '{}'", first_scheme));
   NatsUrl u;
-  u.tls = scheme == "tls";
   std::string rest = url.substr(scheme_end + 3);
   // The path follows the last '/' that does not belong to a later server's "nats://".
   const size_t slash = rest.rfind('/');
@@ -55,8 +56,16 @@ NatsUrl parse_nats_url(const std::string& url, const std::string& what) {
   for (;;) {
     const size_t comma = rest.find(',', start);
     std::string server = rest.substr(start, comma == std::string::npos ? comma : comma - start);
-    // Each may repeat the scheme (nats://a:4222,nats://b:4222) or not (nats://a:4222,b:4222).
-    if (const size_t s = server.find("://"); s != std::string::npos) server = server.substr(s + 3);
+    // Each may give its own scheme (nats://a:4222,tls://b:4222) or not (nats://a:4222,b:4222:
+    // the first one's). A server named tls:// is reached with TLS, whatever the others say.
+    std::string scheme = first_scheme;
+    if (const size_t s = server.find("://"); s != std::string::npos) {
+      scheme = server.substr(0, s);
+      if (scheme != "nats" && scheme != "tls")
+        throw bad(fmt::format("unknown scheme '{}'", scheme));
+      server = server.substr(s + 3);
+    }
+    u.tls = u.tls || scheme == "tls";
     const size_t at = server.rfind('@');
     const std::string hostport = at == std::string::npos ? server : server.substr(at + 1);
     const size_t colon = hostport.rfind(':');
@@ -86,7 +95,7 @@ std::string masked_servers(const NatsUrl& url) {
 }
 
 NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::string& who,
-                       std::atomic<uint64_t>* async_errors)
+                       PubAcks* acks)
     : servers_text_(masked_servers(url)) {
   std::vector<const char*> servers;
   for (const auto& s : url.servers) servers.push_back(s.c_str());
@@ -99,7 +108,24 @@ NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::stri
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
   if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, 1000);  // a stopped server noticed
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts, 3);
-  if (s == NATS_OK && url.tls) s = natsOptions_SetSecure(opts, true);
+  // libnats has one TLS setting per connection, not one per server: a tls:// server anywhere
+  // in the list, or a CA given (--nats-ca), makes every server TLS. A server that offers no
+  // TLS is then not used (NATS' "secure connection required"): never plaintext in their place.
+  if (s == NATS_OK && (url.tls || !auth.ca_file.empty())) s = natsOptions_SetSecure(opts, true);
+  if (s == NATS_OK)
+    s = natsOptions_SetErrorHandler(
+        opts,
+        [](natsConnection* nc, natsSubscription*, natsStatus err, void* self) {
+          // A permissions violation, sent by the server asynchronously: its text is what a
+          // publisher that waits for an acknowledgement in vain needs to say.
+          if (err != NATS_NOT_PERMITTED) return;
+          const char* text = nullptr;
+          natsConnection_GetLastError(nc, &text);
+          auto* client = static_cast<NatsClient*>(self);
+          std::lock_guard<std::mutex> lock(client->async_mu_);
+          client->refused_ = text && *text ? text : natsStatus_GetText(err);
+        },
+        this);
   if (s == NATS_OK && !auth.ca_file.empty())
     s = natsOptions_LoadCATrustedCertificates(opts, auth.ca_file.c_str());
   if (s == NATS_OK && !auth.creds_file.empty())
@@ -112,18 +138,40 @@ NatsClient::NatsClient(const NatsUrl& url, const NatsAuth& auth, const std::stri
   s = natsConnection_Connect(&conn_, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) {
-    const std::string why = nats_error(s);
+    std::string why = nats_error(s);
+    if (s == NATS_SECURE_CONNECTION_WANTED || why.find("Secure Connection") != std::string::npos)
+      why += url.tls ? " (a tls:// server makes every server of the URL TLS; no server offered "
+                       "TLS, or none that libnats can use: one that requires it)"
+                     : " (--nats-ca asks for TLS to every server; this one offers none, or "
+                       "offers it without requiring it, which libnats cannot use)";
     throw RuntimeError(fmt::format("{}: cannot connect to {}: {}", who, servers_text_, why));
   }
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = 2000;  // a key-value request unanswered this long counts as no answer
-  if (async_errors) {
+  if (acks) {
     jo.PublishAsync.MaxPending = 256;
-    jo.PublishAsync.ErrHandler = [](jsCtx*, jsPubAckErr*, void* counter) {
-      static_cast<std::atomic<uint64_t>*>(counter)->fetch_add(1);
+    jo.PublishAsync.AckHandler = [](jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
+                                    void* closure) {
+      auto* a = static_cast<PubAcks*>(closure);
+      {
+        std::lock_guard<std::mutex> lock(a->mu);
+        if (pa) {
+          ++a->stored;
+          a->duplicates += pa->Duplicate;
+        } else if (pae) {
+          ++a->errors;
+          if (a->error_text.empty()) {
+            a->error = pae->Err;
+            a->error_code = pae->ErrCode;
+            a->error_text =
+                pae->ErrText && *pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err);
+          }
+        }
+      }
+      natsMsg_Destroy(msg);
     };
-    jo.PublishAsync.ErrHandlerClosure = async_errors;
+    jo.PublishAsync.AckHandlerClosure = acks;
   }
   if (natsConnection_JetStream(&js_, conn_, &jo) != NATS_OK) {
     natsConnection_Destroy(conn_);
@@ -140,8 +188,8 @@ bool NatsClient::connected() const {
   return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
 }
 
-bool NatsClient::ensure_stream(const std::string& stream, const std::string& subject,
-                               int replicas) {
+bool NatsClient::ensure_stream(const std::string& stream, const std::string& subject, int replicas,
+                               int64_t* duplicates_ns) {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &jerr);
@@ -154,9 +202,11 @@ bool NatsClient::ensure_stream(const std::string& stream, const std::string& sub
     cfg.SubjectsLen = 1;
     cfg.Storage = js_FileStorage;
     cfg.Replicas = replicas;
-    cfg.Duplicates = int64_t{120} * 1000000000;  // nanoseconds
+    cfg.Duplicates = kDuplicateWindowNs;
     s = js_AddStream(&si, js_, &cfg, nullptr, &jerr);
-    if (s != NATS_OK && jerr == JSStreamNameExistErr) s = NATS_OK;  // another worker's
+    if (s != NATS_OK && jerr == JSStreamNameExistErr) {  // another worker's: look at it
+      s = js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &jerr);
+    }
     // Refusals that waiting does not mend; anything else (a timeout, a cluster electing its
     // leaders) is tried again later, the batches going to the spool meanwhile.
     else if (s != NATS_OK &&
@@ -165,8 +215,38 @@ bool NatsClient::ensure_stream(const std::string& stream, const std::string& sub
       throw RuntimeError(fmt::format("cannot create the JetStream stream {} on {}: {}", stream,
                                      servers_text_, nats_error(s)));
   }
+  if (s == NATS_OK && si) {
+    // A stream of that name that does not take the subject (a.b and a_b both map to
+    // DPSCAN_a_b), or that never acknowledges: publishing to it could never succeed.
+    const jsStreamConfig* cfg = si->Config;
+    bool takes = false;
+    std::string subjects;
+    for (int i = 0; cfg && i < cfg->SubjectsLen; ++i) {
+      takes = takes || subject == cfg->Subjects[i];
+      subjects += (subjects.empty() ? "" : ",") + std::string(cfg->Subjects[i]);
+    }
+    const bool no_ack = cfg && cfg->NoAck;
+    const int64_t dup = cfg ? cfg->Duplicates : 0;
+    jsStreamInfo_Destroy(si);
+    if (!takes)
+      throw RuntimeError(fmt::format(
+          "the JetStream stream {} on {} takes the subjects '{}', not '{}' (subjects that "
+          "differ only in '.' and '_' share a stream name): use another subject",
+          stream, servers_text_, printable(subjects), subject));
+    if (no_ack)
+      throw RuntimeError(fmt::format(
+          "the JetStream stream {} on {} is configured no_ack: it never acknowledges a batch",
+          stream, servers_text_));
+    if (duplicates_ns) *duplicates_ns = dup;
+    return true;
+  }
   if (si) jsStreamInfo_Destroy(si);
   return s == NATS_OK;
+}
+
+std::string NatsClient::refused() const {
+  std::lock_guard<std::mutex> lock(async_mu_);
+  return refused_;
 }
 
 }  // namespace dpscan

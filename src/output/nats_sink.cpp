@@ -3,24 +3,28 @@
 //
 // write() hands each batch (whole records, at most about 64 KiB, at least once a second) to
 // a publisher thread, so the main lcore never waits for the server. The thread publishes
-// batches in order, each with a message id (this run's random id and the batch number), and
-// waits for JetStream's acknowledgement: a batch retried after a lost acknowledgement is
-// stored once (the stream's duplicate window). When a batch is not acknowledged in time, or
-// the connection is down, it and every later batch are appended to a local spool file
-// (SUBJECT.spool in the working directory, or $DPSCAN_NATS_SPOOL; fsynced, locked against a
-// second process) and replayed in order, before any newer batch, once the server answers
-// again; a spool left by a run that died is replayed by the next run with that output.
+// windows of batches in order, each with a message id (this run's random id and the batch
+// number), and waits for JetStream's acknowledgements: a batch retried after a lost
+// acknowledgement is stored once (the stream's duplicate window; the acknowledgement says
+// "duplicate", and `stored` does not count it). The deadline grows with the window's bytes;
+// after a timeout the window shrinks to one batch and the deadline doubles. When a window is
+// not acknowledged, or the connection is down, it and every later batch go to the spool
+// (nats_spool.hpp), replayed in order, before any newer batch, once the server answers
+// again; a spool left by a run that died is replayed by the next run with that output, from
+// where it stopped. The queue of batches waiting for the publisher is bounded: when it is
+// full, write() moves it to the spool itself.
+//
+// A refusal that waiting does not mend (a permissions violation, max_payload, a stream
+// that does not take the subject or never acknowledges, a batch the stream refuses) ends
+// the run with the server's text; its batches stay in the spool.
+//
 // mark()/settled() tell the main loop when every batch so far is acknowledged or fsynced in
 // the spool: what a checkpoint needs.
 #include "nats_sink.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -36,23 +40,35 @@
 #include "dpscan/text.hpp"
 #include "encoder_base.hpp"
 #include "engine/interrupts.hpp"
+#include "nats_spool.hpp"
 
 namespace dpscan {
 namespace {
 
-constexpr int64_t kAckTimeoutMs = 1000;
+// The acknowledgement deadline of a window: 1 s, and 1 s more per MiB of the window (1 MiB/s,
+// a 14th of the slowest rate a 3-replica stream stored on a busy 2-vCPU machine,
+// docs/benchmarks.md), doubled after each timeout in a row (up to 8x).
+constexpr int64_t kAckBaseMs = 1000;
+constexpr int64_t kAckMsPerMiB = 1000;
+// A window of one batch not acknowledged this many times in a row, the last time within
+// 8 x its deadline, while the stream answers requests: a stream that will never acknowledge.
+constexpr int kGiveUpStreak = 4;
 constexpr auto kCloseWait = std::chrono::seconds(30);
-// Batches waiting for the publisher beyond this many (16 MiB) go to the spool: a cluster
-// slower than the scan costs disk, not memory, and the order is kept.
+// Batches waiting for the publisher: from this many (8 MiB) on, the publisher spools a window
+// instead of publishing it; at twice as many (16 MiB), write() moves the queue to the spool.
+// A cluster slower than the scan costs disk, not memory, and the order is kept.
+constexpr size_t kBehind = 128;
 constexpr size_t kMaxQueued = 256;
-// Batches published before waiting for their acknowledgements (4 MiB).
+// Batches published before waiting for their acknowledgements (4 MiB), at most.
 constexpr size_t kWindow = 64;
 
-struct Batch {
-  uint64_t seq = 0;
-  std::string id;  // the message id: this run's id and seq (or as read from the spool)
-  std::string data;
-};
+using Batch = SpoolRecord;
+
+// JetStream's refusals of a publication that waiting does not mend.
+bool permanent(jsErrCode code) {
+  return code == JSStreamMessageExceedsMaximumErr || code == JSStreamStoreFailedErr ||
+         code == JSNotEnabledForAccountErr || code == JSStreamSealedErr;
+}
 
 std::pair<NatsUrl, std::string> split(const std::string& url) {
   NatsUrl u = parse_nats_url(url, "--output-spec nats");
@@ -80,40 +96,24 @@ class NatsSink final : public Sink {
     stream_ = results_stream(subject_);
     replicas_ = spec.nats_replicas;
     wait_ = spec.nats_wait;
+    // The spool is keyed by the servers and the subject: never replayed elsewhere.
+    const std::string key = masked_servers(url) + " " + subject_;
     const char* env = std::getenv("DPSCAN_NATS_SPOOL");
-    spool_path_ = env && *env ? env : subject_ + ".spool";
-    // Results are the owner's alone (0600), also in a spool an earlier version left 0644.
-    spool_fd_ = ::open(spool_path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    struct stat st {};
-    if (spool_fd_ >= 0 && ::fstat(spool_fd_, &st) == 0 && S_ISREG(st.st_mode) &&
-        (st.st_mode & 0777) != 0600 && ::fchmod(spool_fd_, 0600) != 0) {
-      const int err = errno;
-      ::close(spool_fd_);
-      spool_fd_ = -1;
-      errno = err;
-    }
-    if (spool_fd_ < 0)
-      throw RuntimeError(fmt::format("{}: cannot open the spool {}: {}", name_, spool_path_,
-                                     std::strerror(errno)));
-    if (::flock(spool_fd_, LOCK_EX | LOCK_NB) != 0)
-      throw RuntimeError(fmt::format(
-          "{}: the spool {} is in use by another dpscan (give each its own working directory "
-          "or DPSCAN_NATS_SPOOL)",
-          name_, spool_path_));
-    // Whole records only: a tail torn by a crash (or a full disk) is cut off.
-    off_t end = 0;
-    spool_count_ = count_spool(end);
-    if (::lseek(spool_fd_, 0, SEEK_END) != end && ::ftruncate(spool_fd_, end) != 0)
-      throw RuntimeError(fmt::format("{}: cannot repair the spool {}: {}", name_, spool_path_,
-                                     std::strerror(errno)));
-    spooled_ = spool_count_ > 0;  // left by an earlier run: replayed first
-    if (spooled_)
+    spool_ = std::make_unique<NatsSpool>(
+        env && *env ? std::string(env) : default_spool_path(key, subject_), key, name_);
+    if (struct stat st{};
+        !(env && *env) && ::stat((subject_ + ".spool").c_str(), &st) == 0 && st.st_size > 0)
+      log::warn(
+          "{}: {}.spool is a spool of an older dpscan (before the spool had a key and "
+          "checksums): it is not replayed; replay it with the version that wrote it",
+          name_, subject_);
+    if (const uint64_t left = spool_->count())
       log::info("{}: {} batches left in the spool {} by an earlier run: replayed first", name_,
-                spool_count_, spool_path_);
+                left, spool_->path());
     run_prefix_ = fmt::format("{:08x}{:08x}-", std::random_device{}(), std::random_device{}());
-    client_ = std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_,
-                                           &async_errors_);
-    if (!client_->ensure_stream(stream_, subject_, replicas_))
+    client_ =
+        std::make_unique<NatsClient>(url, NatsAuth{spec.nats_creds, spec.nats_ca}, name_, &acks_);
+    if (!client_->ensure_stream(stream_, subject_, replicas_, &dup_ns_))
       log::warn(
           "{}: the server did not answer about stream {}; results go to the spool until "
           "it does",
@@ -132,19 +132,36 @@ class NatsSink final : public Sink {
       close();
     } catch (...) {
     }
-    if (spool_fd_ >= 0) {
-      // An empty spool is removed (while still locked: no other run is using it).
-      if (!spooled_ && ::lseek(spool_fd_, 0, SEEK_END) == 0) ::unlink(spool_path_.c_str());
-      ::close(spool_fd_);
-    }
+    if (spool_) spool_->remove_if_empty();
   }
 
   void write(std::string_view batch) override {
     std::unique_lock<std::mutex> lock(mu_);
     fail_if_failed();
-    queue_.push_back({next_seq_++, {}, std::string(batch)});
+    Batch b{run_prefix_ + std::to_string(next_seq_++), std::string(batch), 0};
     ++queued_;
-    cv_.notify_all();
+    if (queue_.size() < kMaxQueued) {
+      queue_.push_back(std::move(b));
+      cv_.notify_all();
+      return;
+    }
+    // Full (the publisher is stuck on a window): the window it holds, the queue and this
+    // batch go to the spool, in order. The publisher leaves its window's fate to the spool.
+    std::vector<const Batch*> recs;
+    if (!inflight_spooled_)
+      for (const auto& x : inflight_) recs.push_back(&x);
+    for (const auto& x : queue_) recs.push_back(&x);
+    recs.push_back(&b);
+    spool_->append(recs);
+    inflight_spooled_ = true;
+    handled_ += recs.size();
+    spooled_total_ += recs.size();
+    ++overflows_;
+    queue_.clear();
+    if (overflows_ == 1)
+      log::warn("{}: {} batches waiting for the server: spooling to {}", name_, recs.size(),
+                spool_->path());
+    done_cv_.notify_all();
   }
 
   uint64_t mark() override {
@@ -190,174 +207,199 @@ class NatsSink final : public Sink {
     // next run and says so.
     const auto start = std::chrono::steady_clock::now();
     auto next_note = start + std::chrono::seconds(5);
-    while (spooled_ && !replay(SIZE_MAX)) {
-      const auto now = std::chrono::steady_clock::now();
-      if (interrupts().load() >= 2 || (!wait_ && now - start >= close_wait_)) break;
-      if (now >= next_note) {
-        log::warn("{}: waiting for the server to take the {} batches in the spool {}", name_,
-                  spool_count_, spool_path_);
-        next_note = now + std::chrono::seconds(10);
+    try {
+      while (spool_->count() > 0 && !replay(SIZE_MAX)) {
+        const auto now = std::chrono::steady_clock::now();
+        if (interrupts().load() >= 2 || (!wait_ && now - start >= close_wait_)) break;
+        if (now >= next_note) {
+          log::warn("{}: waiting for the server to take the {} batches in the spool {}", name_,
+                    spool_->count(), spool_->path());
+          next_note = now + std::chrono::seconds(10);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    } catch (const std::exception& e) {
+      std::unique_lock<std::mutex> lock(mu_);
+      error_ = e.what();
+      failed_ = true;
+      fail_if_failed();
     }
-    log::info("{}: {} batches stored in stream {} ({} through the spool){}", name_, stored_,
-              stream_, replayed_,
-              spooled_ ? fmt::format("; {} batches still in the spool {}: the next run with this "
-                                     "output replays them first",
-                                     spool_count_, spool_path_)
-                       : "");
+    const uint64_t left = spool_->count();
+    log::info(
+        "{}: {} batches stored in stream {} ({} duplicates not counted; {} spooled, {} replayed, "
+        "{} dropped as corrupt){}",
+        name_, stored_.load(), stream_, duplicates_.load(), spooled_total_.load(), replayed_.load(),
+        spool_->bad_records(),
+        left ? fmt::format("; {} batches still in the spool {}: the next run with this output "
+                           "replays them first",
+                           left, spool_->path())
+             : "");
   }
 
   const std::string& name() const override { return name_; }
 
   std::string report_json() const override {
     return fmt::format(
-        R"("name":"{}","stream":"{}","subject":"{}","batches":{},"stored":{},"spooled":{},"replayed":{},)"
-        R"("in_spool":{},"spool":"{}")",
-        json_escape(name_), stream_, subject_, next_seq_, stored_, spooled_total_, replayed_,
-        spool_count_, json_escape(spool_path_));
+        R"("name":"{}","stream":"{}","subject":"{}","batches":{},"stored":{},"duplicates":{},)"
+        R"("spooled":{},"replayed":{},"in_spool":{},"dropped":{},"dropped_bytes":{},)"
+        R"("ack_timeouts":{},"queue_overflows":{},"replayed_after_dup_window":{},)"
+        R"("dup_window_s":{},"spool":"{}")",
+        json_escape(name_), stream_, subject_, next_seq_, stored_.load(), duplicates_.load(),
+        spooled_total_.load(), replayed_.load(), spool_->count(), spool_->bad_records(),
+        spool_->bad_bytes(), timeouts_.load(), overflows_, stale_.load(), dup_ns_ / 1000000000,
+        json_escape(spool_->path()));
   }
 
  private:
+  enum class Sent { kStored, kRetry };
+
+  int64_t ack_deadline_ms(size_t bytes) const {
+    const int64_t base =
+        kAckBaseMs + static_cast<int64_t>(bytes) * kAckMsPerMiB / (int64_t{1} << 20);
+    return base << std::min(streak_, kGiveUpStreak - 1);
+  }
+
   // Publishes a window of batches at once (asynchronously, each with its message id) and
-  // waits for every acknowledgement: one round trip per window, not per batch. True when all
-  // are stored; otherwise the caller spools the whole window (a batch that was stored anyway
-  // is stored once more only outside the stream's duplicate window, and `collect` drops it).
-  bool publish(const std::vector<const Batch*>& window) {
-    if (!client_->connected()) return false;
+  // waits for every acknowledgement: one round trip per window, not per batch. kStored when
+  // all are stored; kRetry when the caller is to spool (or keep) the window and try later;
+  // throws RuntimeError for a refusal that waiting does not mend.
+  Sent publish(const std::vector<const Batch*>& window) {
+    if (!client_->connected()) return Sent::kRetry;
     if (!stream_ok_) {
-      try {
-        stream_ok_ = client_->ensure_stream(stream_, subject_, replicas_);
-      } catch (const RuntimeError& e) {
-        log::warn("{}", e.what());
-      }
-      if (!stream_ok_) return false;
+      stream_ok_ = client_->ensure_stream(stream_, subject_, replicas_, &dup_ns_);
+      if (!stream_ok_) return Sent::kRetry;
     }
-    const uint64_t errors = async_errors_.load();
-    bool ok = true;
+    {
+      std::lock_guard<std::mutex> lock(acks_.mu);
+      acks_.stored = acks_.duplicates = acks_.errors = 0;
+      acks_.error = NATS_OK;
+      acks_.error_text.clear();
+    }
+    size_t bytes = 0, sent = 0;
+    natsStatus s = NATS_OK;
     for (const Batch* b : window) {
       jsPubOptions po;
       jsPubOptions_Init(&po);
       po.MsgId = b->id.c_str();
-      if (js_PublishAsync(client_->js(), subject_.c_str(), b->data.data(),
-                          static_cast<int>(b->data.size()), &po) != NATS_OK) {
-        ok = false;
-        break;
-      }
+      s = js_PublishAsync(client_->js(), subject_.c_str(), b->data.data(),
+                          static_cast<int>(b->data.size()), &po);
+      if (s != NATS_OK) break;
+      bytes += b->data.size();
+      ++sent;
     }
+    if (s == NATS_MAX_PAYLOAD) {
+      forget_pending();
+      throw RuntimeError(fmt::format(
+          "{}: a batch of {} bytes is more than the server's max_payload ({} bytes): {}", name_,
+          window[sent]->data.size(), natsConnection_GetMaxPayload(client_->conn()), nats_error(s)));
+    }
+    const int64_t deadline = ack_deadline_ms(bytes);
     jsPubOptions wait;
     jsPubOptions_Init(&wait);
-    wait.MaxWait = kAckTimeoutMs;
-    if (js_PublishAsyncComplete(client_->js(), &wait) != NATS_OK) ok = false;
-    if (async_errors_.load() != errors) ok = false;
-    if (!ok) {  // forget what is still pending: it is spooled
-      natsMsgList pending{};
-      if (js_PublishAsyncGetPendingList(&pending, client_->js()) == NATS_OK)
-        natsMsgList_Destroy(&pending);
+    wait.MaxWait = deadline;
+    const natsStatus done = js_PublishAsyncComplete(client_->js(), &wait);
+    if (done != NATS_OK) forget_pending();
+    uint64_t stored = 0, dups = 0, errors = 0;
+    natsStatus error = NATS_OK;
+    jsErrCode code{};
+    std::string text;
+    {
+      std::lock_guard<std::mutex> lock(acks_.mu);
+      stored = acks_.stored;
+      dups = acks_.duplicates;
+      errors = acks_.errors;
+      error = acks_.error;
+      code = acks_.error_code;
+      text = acks_.error_text;
     }
-    return ok;
+    // Counted as the stream answered, also for a window that goes to the spool anyway.
+    stored_ += stored - dups;
+    duplicates_ += dups;
+    if (const std::string why = client_->refused(); !why.empty())
+      throw RuntimeError(fmt::format("{}: the server refused: {}", name_, why));
+    if (errors && permanent(code))
+      throw RuntimeError(fmt::format("{}: stream {} refused a batch: {} (error {})", name_, stream_,
+                                     text, static_cast<int>(code)));
+    if (errors && error == NATS_NO_RESPONDERS) stream_ok_ = false;  // checked before a retry
+    if (sent == window.size() && done == NATS_OK && errors == 0 && stored == window.size()) {
+      streak_ = 0;
+      window_ = std::min(kWindow, window_ * 2);
+      return Sent::kStored;
+    }
+    if (done == NATS_TIMEOUT && client_->connected()) {
+      ++timeouts_;
+      ++streak_;
+      // A single batch not acknowledged within the longest deadline, while the stream
+      // answers a request at once: it will never be.
+      if (window.size() == 1 && streak_ >= kGiveUpStreak &&
+          client_->ensure_stream(stream_, subject_, replicas_, &dup_ns_))
+        throw RuntimeError(fmt::format(
+            "{}: stream {} answers requests but acknowledged no batch ({} bytes) within {} ms, "
+            "{} times in a row: giving up",
+            name_, stream_, bytes, deadline, streak_));
+      window_ = 1;
+    }
+    if (errors && !text.empty())
+      log::verbose("{}: a publication was refused ({}): spooled and tried again", name_, text);
+    return Sent::kRetry;
+  }
+
+  void forget_pending() {
+    natsMsgList pending{};
+    if (js_PublishAsyncGetPendingList(&pending, client_->js()) == NATS_OK)
+      natsMsgList_Destroy(&pending);
   }
 
   // Replay is tried only with a connection, and half a second after a failed attempt.
   bool may_replay() const {
-    return spooled_ && client_->connected() && std::chrono::steady_clock::now() >= next_replay_;
+    return spool_->count() > 0 && client_->connected() &&
+           std::chrono::steady_clock::now() >= next_replay_;
   }
 
-  // The spool: records of [u32 magic][u32 id length][id][u32 data length][data], appended
-  // and fsynced; a write that fails is cut off again, so the file holds whole records only.
-  static constexpr uint32_t kMagic = 0x50535044;    // "DPSP"
-  static constexpr uint32_t kMaxField = 64u << 20;  // no batch is near this: a torn length
-
-  void spool(const Batch& b) {
-    std::string rec;
-    const auto put = [&](uint32_t n) { rec.append(reinterpret_cast<const char*>(&n), 4); };
-    put(kMagic);
-    put(static_cast<uint32_t>(b.id.size()));
-    rec += b.id;
-    put(static_cast<uint32_t>(b.data.size()));
-    rec += b.data;
-    const off_t before = ::lseek(spool_fd_, 0, SEEK_END);
-    if (::write(spool_fd_, rec.data(), rec.size()) != static_cast<ssize_t>(rec.size()) ||
-        ::fsync(spool_fd_) != 0) {
-      const int err = errno;
-      if (before >= 0 && ::ftruncate(spool_fd_, before) != 0) {
-        // the next run cuts the torn tail off (count_spool)
-      }
-      throw RuntimeError(
-          fmt::format("{}: cannot write the spool {}: {}", name_, spool_path_, std::strerror(err)));
-    }
-    spooled_ = true;
-    ++spool_count_;
-    ++spooled_total_;
-  }
-
-  // Reads the record at `off` (false at the end, or at a torn or foreign tail).
-  bool read_record(off_t& off, std::string& id, std::string& data) const {
-    off_t at = off;
-    const auto u32 = [&](uint32_t& v) {
-      if (::pread(spool_fd_, &v, 4, at) != 4) return false;
-      at += 4;
-      return true;
-    };
-    const auto field = [&](std::string& x) {
-      uint32_t n = 0;
-      if (!u32(n) || n > kMaxField) return false;
-      x.resize(n);
-      if (::pread(spool_fd_, x.data(), n, at) != static_cast<ssize_t>(n)) return false;
-      at += n;
-      return true;
-    };
-    uint32_t magic = 0;
-    if (!u32(magic) || magic != kMagic || !field(id) || !field(data)) return false;
-    off = at;
-    return true;
-  }
-
-  // The number of whole records, and where they end.
-  uint64_t count_spool(off_t& end) const {
-    end = 0;
-    uint64_t n = 0;
-    std::string id, data;
-    while (read_record(end, id, data)) ++n;
-    return n;
-  }
-
-  // Replays the spool in order from replay_off_, at most `windows` windows; true once it is
-  // empty (and truncated). Batches of this run count as acknowledged as they are stored: the
+  // Replays the spool in order from its replay position, at most `windows` windows; true
+  // once it is empty. Batches of this run count as acknowledged as they are stored: the
   // spool holds them in order, after every earlier batch of this run that was not stored.
   bool replay(size_t windows) {
     for (size_t w = 0; w < windows; ++w) {
       std::vector<Batch> window;
-      off_t off = replay_off_;
-      Batch b;
-      while (window.size() < kWindow && read_record(off, b.id, b.data)) window.push_back(b);
+      off_t next = 0;
+      spool_->read(window_, window, next);
       if (window.empty()) break;
       std::vector<const Batch*> ptrs;
       for (const auto& x : window) ptrs.push_back(&x);
-      if (!publish(ptrs)) {
+      if (publish(ptrs) != Sent::kStored) {
         next_replay_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
         return false;
       }
-      replay_off_ = off;
+      const auto now =
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+      uint64_t stale = 0, ours = 0;
+      for (const auto& x : window) {
+        stale += dup_ns_ > 0 && now - x.time_ns > static_cast<uint64_t>(dup_ns_);
+        ours += x.id.compare(0, run_prefix_.size(), run_prefix_) == 0;
+      }
+      if (stale && stale_ == 0)
+        log::warn(
+            "{}: replaying batches spooled longer ago than stream {}'s duplicate window ({} s): "
+            "one that was stored before its acknowledgement was lost is stored twice (collect "
+            "writes each pair once)",
+            name_, stream_, dup_ns_ / 1000000000);
+      stale_ += stale;
+      spool_->consumed(next, window.size());
       replayed_ += window.size();
-      stored_ += window.size();
-      spool_count_ -= std::min<uint64_t>(spool_count_, window.size());
-      uint64_t ours = 0;
-      for (const auto& x : window) ours += x.id.compare(0, run_prefix_.size(), run_prefix_) == 0;
       acked_ += ours;
       { std::lock_guard<std::mutex> lock(mu_); }  // a waiter in flush() sees it, or wakes
       done_cv_.notify_all();
     }
-    if (spool_count_ > 0) return false;
-    if (::ftruncate(spool_fd_, 0) != 0) return false;
-    replay_off_ = 0;
-    spooled_ = false;
+    if (spool_->count() > 0) return false;
     log::info("{}: the spool is replayed; publishing directly again", name_);
     return true;
   }
 
-  // The publisher thread's failure (the spool cannot be written) becomes the run's error,
-  // at the next write, mark or flush (held: mu_).
+  // The publisher thread's failure (the spool cannot be written, a refusal) becomes the
+  // run's error, at the next write, mark or flush (held: mu_).
   void fail_if_failed() const {
     if (failed_) throw RuntimeError(error_);
   }
@@ -367,6 +409,17 @@ class NatsSink final : public Sink {
       loop();
     } catch (const std::exception& e) {
       std::unique_lock<std::mutex> lock(mu_);
+      // The window in hand and the queue are kept for the next run, in order.
+      try {
+        std::vector<const Batch*> recs;
+        if (!inflight_spooled_)
+          for (const auto& x : inflight_) recs.push_back(&x);
+        for (const auto& x : queue_) recs.push_back(&x);
+        spool_->append(recs);
+        spooled_total_ += recs.size();
+        queue_.clear();
+      } catch (const std::exception&) {
+      }
       error_ = e.what();
       failed_ = true;
       done_cv_.notify_all();
@@ -375,64 +428,76 @@ class NatsSink final : public Sink {
 
   // Each pass takes a window of batches from the queue; while the spool holds anything,
   // they join it (in order) and one window of the spool is replayed, so that the queue
-  // never waits for a whole replay: a cluster slower than the scan costs disk, not memory.
+  // never waits for a whole replay.
   void loop() {
     for (;;) {
-      std::vector<Batch> window;
       bool behind = false;
+      std::vector<const Batch*> ptrs;
       {
         std::unique_lock<std::mutex> lock(mu_);
         // With a spool to replay, no waiting (a window of it is replayed below).
         cv_.wait_for(lock, std::chrono::milliseconds(may_replay() ? 0 : 500),
                      [&] { return stop_ || !queue_.empty(); });
         if (queue_.empty() && stop_) return;
-        while (!queue_.empty() && window.size() < kWindow) {
-          window.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-        behind = queue_.size() >= kMaxQueued;
+        const size_t n = std::min(queue_.size(), spool_->count() > 0 ? kWindow : window_);
+        inflight_.assign(std::make_move_iterator(queue_.begin()),
+                         std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+        inflight_spooled_ = false;
+        behind = queue_.size() >= kBehind;
+        for (const auto& b : inflight_) ptrs.push_back(&b);
       }
-      if (!window.empty()) {
-        for (auto& b : window) b.id = run_prefix_ + std::to_string(b.seq);
-        std::vector<const Batch*> ptrs;
-        for (const auto& b : window) ptrs.push_back(&b);
-        if (spooled_ || behind || !publish(ptrs)) {
-          if (!spooled_)
-            log::warn("{}: server {}; spooling to {}", name_,
-                      behind ? "slower than the scan" : "away or slow", spool_path_);
-          for (const auto& b : window) spool(b);
-        } else {
-          stored_ += window.size();
-          acked_ += window.size();
-        }
+      if (!ptrs.empty()) {
+        const bool to_spool = spool_->count() > 0 || behind;
+        const Sent r = to_spool ? Sent::kRetry : publish(ptrs);
         std::unique_lock<std::mutex> lock(mu_);
-        handled_ += window.size();
+        if (inflight_spooled_) {
+          // write() moved it to the spool meanwhile (and counted it): replayed from there.
+        } else if (r == Sent::kStored) {
+          acked_ += ptrs.size();
+          handled_ += ptrs.size();
+        } else {
+          if (spool_->count() == 0)
+            log::warn("{}: server {}; spooling to {}", name_,
+                      behind ? "slower than the scan" : "away or slow", spool_->path());
+          spool_->append(ptrs);
+          spooled_total_ += ptrs.size();
+          handled_ += ptrs.size();
+        }
+        inflight_.clear();
+        inflight_spooled_ = false;
         done_cv_.notify_all();
       }
       if (may_replay()) replay(1);
     }
   }
 
-  std::string name_, subject_, stream_, spool_path_;
+  std::string name_, subject_, stream_;
   int replicas_ = 1;
   bool wait_ = false;
   std::chrono::seconds close_wait_ = kCloseWait;
-  std::atomic<uint64_t> async_errors_{0};  // negative acknowledgements, timeouts
+  PubAcks acks_;
+  std::unique_ptr<NatsSpool> spool_;
   std::unique_ptr<NatsClient> client_;
-  int spool_fd_ = -1;
-  off_t replay_off_ = 0;
   std::string run_prefix_;  // this run's message ids: RUN-SEQ
   bool stream_ok_ = false;
+  int64_t dup_ns_ = 0;  // the stream's duplicate window
+  // The publisher's: the window's size (halved to one batch after a timeout, doubled after
+  // each success) and the timeouts in a row.
+  size_t window_ = kWindow;
+  int streak_ = 0;
   std::chrono::steady_clock::time_point next_replay_{};
-  bool spooled_ = false;
   bool closed_ = false;
   std::atomic<bool> failed_{false};
   std::string error_;
-  uint64_t spool_count_ = 0, stored_ = 0, replayed_ = 0, spooled_total_ = 0;
+  std::atomic<uint64_t> stored_{0}, duplicates_{0}, replayed_{0}, spooled_total_{0}, timeouts_{0},
+      stale_{0};
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   std::deque<Batch> queue_;
-  uint64_t next_seq_ = 0, queued_ = 0;
+  std::vector<Batch> inflight_;    // the window the publisher holds (mu_ to change it)
+  bool inflight_spooled_ = false;  // write() spooled it meanwhile
+  uint64_t next_seq_ = 0, queued_ = 0, overflows_ = 0;
   std::atomic<uint64_t> handled_{0};  // acknowledged or spooled
   std::atomic<uint64_t> acked_{0};    // this run's batches acknowledged by the stream
   bool stop_ = false;

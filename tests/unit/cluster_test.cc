@@ -25,8 +25,15 @@ TEST_CASE("NATS URLs: servers, credentials, subject") {
   CHECK(u.servers == std::vector<std::string>{"tls://user:secret@host:4443"});
   CHECK(masked_servers(u) == "tls://host:4443");
   CHECK(parse_nats_url("nats://host", "t").servers.size() == 1);  // the default port
+  // Each server keeps its own scheme; one tls:// makes the connection TLS.
+  u = parse_nats_url("nats://a:1,tls://b:2,c:3/x", "t");
+  CHECK(u.servers == std::vector<std::string>{"nats://a:1", "tls://b:2", "nats://c:3"});
+  CHECK(u.tls);
+  u = parse_nats_url("tls://a:1,nats://b:2", "t");
+  CHECK(u.servers == std::vector<std::string>{"tls://a:1", "nats://b:2"});
+  CHECK(u.tls);
   for (const char* bad : {"127.0.0.1:4222", "http://h:1", "nats://", "nats://h:0", "nats://h:70000",
-                          "nats://h:x", "nats://a:1,:2"})
+                          "nats://h:x", "nats://a:1,:2", "nats://a:1,http://b:2"})
     CHECK_THROWS_AS(parse_nats_url(bad, "t"), UsageError);
 }
 
