@@ -10,12 +10,9 @@ if [[ ${2:-} == --fix ]]; then
   for f in "${files[@]}"; do [[ ! -f $f ]] || clang-format -i "$f"; done
   exit 0
 fi
-bad=0
-for f in "${files[@]}"; do
-  [[ -f $f ]] || continue
-  if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
-    echo "needs clang-format: $f"
-    bad=1
-  fi
-done
-exit $bad
+existing=()
+for f in "${files[@]}"; do [[ ! -f $f ]] || existing+=("$f"); done
+# One clang-format for all files (a process per file took over 30 s on a busy machine).
+out=$(clang-format --dry-run -Werror "${existing[@]}" 2>&1) && exit 0
+sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error:.*/needs clang-format: \1/p' <<<"$out" | sort -u
+exit 1
