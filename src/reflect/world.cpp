@@ -250,8 +250,11 @@ Answer World::decide(Proto proto, uint64_t net, uint64_t ip, uint16_t port,
         a.fate = udp_service_of(port) != UdpService::kNone ? Fate::kUdpReply : Fate::kPortUnreach;
       else
         a.fate = proto == Proto::kTcp ? Fate::kSynAck : Fate::kEchoReply;
-      if (proto != Proto::kTcp)
-        a.window = 0, a.options = OptionProfile::kNone, a.synack_retries = 0;
+      if (proto != Proto::kTcp) {
+        a.window = 0;
+        a.options = OptionProfile::kNone;
+        a.synack_retries = 0;
+      }
       return a;
     case NetKind::kUnreachable:
       a.fate = Fate::kIcmp;

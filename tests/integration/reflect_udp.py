@@ -14,7 +14,8 @@ that answers ICMP unreachable (1000 a second, a burst of 50, per router).
     rate-limited (host_suppressed, suppressed) or a probe it never received;
   - ICMP echo, IPv4: 198.18.0.0/16 at 1 Mpps, the same (status up or unreachable, port 0);
   - UDP, IPv6: 2001:db8:1::/112 (65,536 addresses in 256 /120 networks) x the four
-    services and 7, at 1 Mpps, the same.
+    services and 7, at 1 Mpps, the same; and ICMPv6 echo to the same addresses.
+  reflect_udp.py [LABEL]   only the cases whose label contains LABEL ("UDP", "IPv6", ...)
 The reflector's answers are dpscan's checks' to judge: an answer whose echoed field were
 wrong would be dropped as bad_echo, not reported.
 Exit 0 pass, 1 fail, 77 skip (not root). Env: DPSCAN, REFLECT (default: next to dpscan).
@@ -55,6 +56,7 @@ CASES = [
     ("UDP IPv4", 4, "udp", "198.18.0.0/15", "1-30,53,123,161,11211", 3000000),
     ("ICMP echo IPv4", 4, "icmp-echo", "198.18.0.0/16", "", 1000000),
     ("UDP IPv6", 6, "udp", "2001:db8:1::/112", "7,53,123,161,11211", 1000000),
+    ("ICMP echo IPv6", 6, "icmp-echo", "2001:db8:1::/112", "", 1000000),
 ]
 
 
