@@ -12,7 +12,7 @@
 namespace dpscan::reflect {
 namespace {
 
-constexpr const char* kHeader = "ip,port,status,ttl,window,timestamp\n";
+constexpr const char* kHeader = "ip,port,status,ttl,window,timestamp,proto\n";
 
 std::FILE* open_or_throw(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "w");
@@ -49,10 +49,11 @@ void AnsweredWriter::set_clock(uint64_t hz, uint64_t start_tsc, double unix_base
 
 std::string AnsweredWriter::line(const AnswerRecord& r) const {
   const IpAddr ip = r.ip();
-  const auto [ttl, window] = lookup_(ip, r.port);
+  const auto proto = static_cast<Proto>(r.proto);
+  const auto [ttl, window] = lookup_(proto, ip, r.port);
   const double t = unix_base_ + static_cast<double>(r.tsc - start_tsc_) / static_cast<double>(hz_);
-  return fmt::format("{},{},{},{},{},{:.6f}\n", ip.to_string(), r.port,
-                     status_name(static_cast<Status>(r.status)), ttl, window, t);
+  return fmt::format("{},{},{},{},{},{:.6f},{}\n", ip.to_string(), r.port,
+                     status_name(static_cast<Status>(r.status)), ttl, window, t, proto_name(proto));
 }
 
 size_t AnsweredWriter::drain() {
@@ -60,7 +61,11 @@ size_t AnsweredWriter::drain() {
   size_t total = 0;
   for (;;) {
     const size_t n = ring_.pop(4096, [&](const AnswerRecord& r) {
-      if (!seen_.insert(Key{r.hi, r.lo, uint32_t{r.port} | uint32_t{r.v6} << 16}).second) return;
+      if (!seen_
+               .insert(Key{r.hi, r.lo,
+                           uint32_t{r.port} | uint32_t{r.v6} << 16 | uint32_t{r.proto} << 17})
+               .second)
+        return;
       kept_.push_back(r);
       buf += line(r);
     });
@@ -109,7 +114,7 @@ void AnsweredWriter::finish() {
   std::vector<AnswerRecord> sorted = kept_;
   std::stable_sort(sorted.begin(), sorted.end(), [](const AnswerRecord& a, const AnswerRecord& b) {
     const IpAddr x = a.ip(), y = b.ip();
-    return x != y ? x < y : a.port < b.port;
+    return x != y ? x < y : a.proto != b.proto ? a.proto < b.proto : a.port < b.port;
   });
   const std::string tmp = path_ + ".sorting";
   std::FILE* f = open_or_throw(tmp);

@@ -4,7 +4,8 @@
 // flushes it several times a second, so a reflector that dies (SIGKILL, a crash in a PMD)
 // leaves every answer sent more than a flush period before in the file. At a clean end the
 // file is rewritten sorted by address and port (a new file renamed over it): exactly what
-// the end-of-run log held before, dpscan's CSV (ip,port,status,ttl,window,timestamp).
+// the end-of-run log held before, dpscan's TCP CSV (ip,port,status,ttl,window,timestamp)
+// and the answer's protocol (tcp, udp, icmp: an echo reply, port 0).
 // "First" is the first in sending order (the datapath records in the order the port took
 // the frames, on a clock that never goes back), decided here, on the writer's side.
 #pragma once
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "dpscan/ip_addr.hpp"
+#include "dpscan/result.hpp"
 #include "spsc_ring.hpp"
 
 namespace dpscan::reflect {
@@ -34,8 +36,9 @@ struct AnswerRecord {
   uint64_t tsc = 0;
   uint16_t port = 0;
   uint8_t status = 0;
-  uint8_t v6 = 0;  // 1: IPv6
-  uint32_t reserved = 0;
+  uint8_t v6 = 0;     // 1: IPv6
+  uint8_t proto = 0;  // dpscan::Proto: TCP, UDP, ICMP (echo: port 0)
+  uint8_t reserved[3] = {};
 
   IpAddr ip() const {
     return v6 ? IpAddr(Ipv6Addr(hi, lo)) : IpAddr(Ipv4Addr(static_cast<uint32_t>(lo)));
@@ -47,7 +50,8 @@ using AnswerRing = SpscRing<AnswerRecord>;
 class AnsweredWriter {
  public:
   // The TTL and window a pair's answers carry (the world's), asked on the writer's side.
-  using Lookup = std::function<std::pair<uint8_t, uint16_t>(const IpAddr&, uint16_t port)>;
+  using Lookup =
+      std::function<std::pair<uint8_t, uint16_t>(Proto proto, const IpAddr&, uint16_t port)>;
 
   // Creates (truncates) `path` with the CSV header; throws RuntimeError if it cannot.
   AnsweredWriter(std::string path, Lookup lookup, size_t ring_capacity = size_t{1} << 21);

@@ -1,5 +1,6 @@
 #include "frames.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dpscan/bytes.hpp"
@@ -34,13 +35,17 @@ size_t build_icmp_unreachable(uint8_t* f, const MacAddr& src_mac, const MacAddr&
   store_be16(q + ip4::kTotalLen, p.ip_len);
   store_be16(q + ip4::kId, p.ip_id);
   q[ip4::kTtl] = p.ttl;
-  q[ip4::kProto] = ip4::kProtoTcp;
+  q[ip4::kProto] = p.proto;
   store_be32(q + ip4::kSrc, p.scanner.value());
   store_be32(q + ip4::kDst, p.target.value());
   store_be16(q + ip4::kChecksum, checksum_fold(checksum_add(0, q, ip4::kLen)));
-  store_be16(q + ip4::kLen + tcp::kSport, p.sport);
-  store_be16(q + ip4::kLen + tcp::kDport, p.tport);
-  store_be32(q + ip4::kLen + tcp::kSeq, p.seq);
+  if (p.proto == ip4::kProtoTcp) {
+    store_be16(q + ip4::kLen + tcp::kSport, p.sport);
+    store_be16(q + ip4::kLen + tcp::kDport, p.tport);
+    store_be32(q + ip4::kLen + tcp::kSeq, p.seq);
+  } else {
+    std::memcpy(q + ip4::kLen, p.l4, std::min<size_t>(8, p.l4_len));
+  }
   store_be16(icmp + 2, checksum_fold(checksum_add(0, icmp, kIcmpLen)));
   return eth::kLen + ip4::kLen + kIcmpLen;
 }
@@ -64,7 +69,7 @@ size_t build_icmp6_unreachable(uint8_t* f, const MacAddr& src_mac, const MacAddr
   icmp[icmp::kCode] = code;
   // The probe as it arrived: its header (no checksum in IPv6) and TCP bytes.
   uint8_t* q = icmp + 8;
-  Ipv6::write_full(q, ip4::kProtoTcp, p.payload_len, p.hop_limit, p.scanner, p.target, 0);
+  Ipv6::write_full(q, p.proto, p.payload_len, p.hop_limit, p.scanner, p.target, 0);
   store_be32(q + ip6::kVerClassFlow, p.ver_class_flow);
   std::memcpy(q + ip6::kLen, p.tcp, p.tcp_len);
   const uint32_t sum = checksum_add(

@@ -41,6 +41,7 @@ struct Options {
   std::string world = "internet";
   uint64_t seed = 1;
   std::string truth;
+  std::string module = "tcp-syn";
   std::string ports;
   std::string device;
   std::string eal_args;
@@ -112,6 +113,10 @@ void override_impairments(Impairments& m, const Options& o) {
       nonneg(m.icmp_burst);
     else if (key == "noise_pps")
       nonneg(m.noise_pps);
+    else if (key == "host_icmp_rate")
+      nonneg(m.host_icmp_rate);
+    else if (key == "host_icmp_burst")
+      nonneg(m.host_icmp_burst);
     else if (key == "retransmit") {
       if (value != "true" && value != "false")
         throw UsageError(fmt::format("--set retransmit: '{}' is not true or false", value));
@@ -120,7 +125,8 @@ void override_impairments(Impairments& m, const Options& o) {
       throw UsageError(
           fmt::format("--set: unknown impairment '{}' (rtt_ms, rtt_min_ms, rtt_max_ms, "
                       "jitter_ms, loss, loss_in, loss_out, reorder, duplicate, "
-                      "icmp_rate, icmp_burst, retransmit, noise_pps)",
+                      "icmp_rate, icmp_burst, retransmit, noise_pps, host_icmp_rate, "
+                      "host_icmp_burst)",
                       key));
     }
   }
@@ -135,14 +141,22 @@ void override_impairments(Impairments& m, const Options& o) {
 
 // The truth: every (ip, port, status) a perfect scanner reports, in dpscan's CSV.
 template <typename Addr>
-void truth_lines(const World& world, Addr ip, const std::vector<uint16_t>& ports,
+void truth_lines(const World& world, Proto proto, Addr ip, const std::vector<uint16_t>& ports,
                  std::string& buf) {
   for (uint16_t port : ports) {
-    const Answer ans = world.answer(ip, port);
+    const Answer ans = world.answer(proto, ip, port);
     if (ans.fate == Fate::kSilent) continue;
-    buf += fmt::format("{},{},{},{},{},0\n", ip.to_string(), port, status_name(status_of(ans.fate)),
-                       ans.ttl, ans.window);
+    buf += fmt::format("{},{},{},{},{},0,{}\n", ip.to_string(), port,
+                       status_name(status_of(ans.fate)), ans.ttl, ans.window, proto_name(proto));
   }
+}
+
+// --probe-module: dpscan's names.
+Proto probe_proto(const std::string& m) {
+  if (m == "tcp-syn" || m == "tcp") return Proto::kTcp;
+  if (m == "udp") return Proto::kUdp;
+  if (m == "icmp-echo" || m == "icmp") return Proto::kIcmp;
+  throw UsageError(fmt::format("--probe-module: '{}' is not tcp-syn, udp or icmp-echo", m));
 }
 
 // An IPv6 world's targets as dpscan takes them: addresses, prefixes, ranges and prefix
@@ -168,14 +182,17 @@ Ipv6Targets truth_targets6(const std::string& specs) {
 }
 
 int print_truth(const World& world, const Options& o) {
-  if (o.ports.empty()) throw UsageError("--truth needs -p/--ports");
-  const std::vector<uint16_t> ports = parse_ports(o.ports);
+  const Proto proto = probe_proto(o.module);
+  if (o.ports.empty() && proto != Proto::kIcmp) throw UsageError("--truth needs -p/--ports");
+  // An echo request has no port: its answers are listed with port 0, as dpscan lists them.
+  const std::vector<uint16_t> ports =
+      proto == Proto::kIcmp ? std::vector<uint16_t>{0} : parse_ports(o.ports);
   const bool v6 = world.family() == Family::kIpv6;
   if (v6 != (o.truth.find(':') != std::string::npos))
     throw UsageError(fmt::format("--truth: the world '{}' is {}, its targets must be too",
                                  world.config().name, v6 ? "IPv6" : "IPv4"));
   FileSink out("-");
-  std::string buf = "ip,port,status,ttl,window,timestamp\n";
+  std::string buf = "ip,port,status,ttl,window,timestamp,proto\n";
   auto spill = [&] {
     if (buf.size() > (1 << 16)) {
       out.write(buf);
@@ -190,7 +207,7 @@ int print_truth(const World& world, const Options& o) {
     for (uint64_t i = 0; i < targets.size(); ++i) all.push_back(targets.at(i));
     std::sort(all.begin(), all.end());
     for (const Ipv6Addr ip : all) {
-      truth_lines(world, ip, ports, buf);
+      truth_lines(world, proto, ip, ports, buf);
       spill();
     }
   } else {
@@ -198,7 +215,7 @@ int print_truth(const World& world, const Options& o) {
     targets.add_specs(o.truth);
     for (const auto& iv : targets.intervals()) {
       for (uint64_t a = iv.first.value(); a <= iv.last.value(); ++a) {
-        truth_lines(world, Ipv4Addr(static_cast<uint32_t>(a)), ports, buf);
+        truth_lines(world, proto, Ipv4Addr(static_cast<uint32_t>(a)), ports, buf);
         spill();
       }
     }
@@ -214,10 +231,11 @@ void write_summary(const std::string& path, const World& world, const Reflector&
       "{{\n  \"world\": \"{}\",\n  \"seed\": {},\n  \"seconds\": {:.6f},\n  \"impairments\": "
       "{{\"rtt_ms\": [{}, {}], \"jitter_ms\": {}, \"loss_in\": {}, \"loss_out\": {}, "
       "\"reorder\": {}, \"duplicate\": {}, \"icmp_rate\": {}, \"icmp_burst\": {}, "
-      "\"retransmit\": {}, \"noise_pps\": {}}}",
+      "\"retransmit\": {}, \"noise_pps\": {}, \"host_icmp_rate\": {}, "
+      "\"host_icmp_burst\": {}}}",
       world.config().name, world.seed(), r.seconds(), m.rtt_min_ms, m.rtt_max_ms, m.jitter_ms,
       m.loss_in, m.loss_out, m.reorder, m.duplicate, m.icmp_rate, m.icmp_burst, m.retransmit,
-      m.noise_pps);
+      m.noise_pps, m.host_icmp_rate, m.host_icmp_burst);
   for (const auto& [name, field] : counter_fields())
     s += fmt::format(",\n  \"{}\": {}", name, r.counters().*field);
   // What the device dropped before the reflector saw it (its RX ring full, no mbuf, bad frames).
@@ -240,6 +258,7 @@ int run(int argc, char** argv) {
       ("seed", po::value(&o.seed)->default_value(o.seed), "the seed of the world's keyed model and of the impairments")
       ("truth", po::value(&o.truth), "print, without DPDK, every ip,port,status a perfect scanner reports for these TARGETS (CIDR, a-b, addresses) and exit")
       ("ports,p", po::value(&o.ports), "ports for --truth (22,80,8000-8100)")
+      ("probe-module,M", po::value(&o.module)->default_value(o.module), "the probes --truth lists answers to: tcp-syn, udp or icmp-echo (no ports: port 0)")
       ("device", po::value(&o.device), "DPDK device: a PCI address or a virtual device (net_memif0,role=server,socket=..., net_af_packet0,iface=...)")
       ("eal-args", po::value(&o.eal_args), "further DPDK EAL options")
       ("gateway-ip", po::value(&o.gateway_ip), "the gateway address whose ARP requests (IPv4 world) or neighbour solicitations (IPv6 world) the reflector answers")
@@ -327,9 +346,10 @@ int run(int argc, char** argv) {
   std::unique_ptr<AnsweredWriter> answered;
   if (!o.answered.empty()) {
     if (o.answered == "-") throw UsageError("--answered needs a file, not standard output");
-    answered =
-        std::make_unique<AnsweredWriter>(o.answered, [&world](const IpAddr& ip, uint16_t port) {
-          const Answer a = ip.is_v4() ? world.answer(ip.v4(), port) : world.answer(ip.v6(), port);
+    answered = std::make_unique<AnsweredWriter>(
+        o.answered, [&world](Proto proto, const IpAddr& ip, uint16_t port) {
+          const Answer a =
+              ip.is_v4() ? world.answer(proto, ip.v4(), port) : world.answer(proto, ip.v6(), port);
           return std::pair<uint8_t, uint16_t>(a.ttl, a.window);
         });
     answered->start();

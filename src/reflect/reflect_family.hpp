@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "answered_log.hpp"
 #include "dpscan/arp.hpp"
@@ -28,24 +29,62 @@ struct Side<Ipv4> {
   using Echo = ProbeEcho;
   static constexpr uint16_t kEtherType = eth::kTypeIpv4;
 
-  // A TCP segment to a target: the probe's fields and its flags. False: not IPv4/TCP.
-  static bool parse_tcp(const uint8_t* f, size_t len, Echo& e, uint8_t& flags) {
-    if (load_be16(f + eth::kType) != eth::kTypeIpv4 || len < eth::kLen + ip4::kLen) return false;
+  // A probe to a target: a TCP segment (its fields and flags), a UDP datagram or an ICMP
+  // echo request (their first bytes). Returns its IP protocol, 0 for anything else.
+  static uint8_t parse(const uint8_t* f, size_t len, Echo& e, uint8_t& flags) {
+    if (load_be16(f + eth::kType) != eth::kTypeIpv4 || len < eth::kLen + ip4::kLen) return 0;
     const uint8_t* ip = f + eth::kLen;
     const size_t ihl = size_t{ip[ip4::kVerIhl] & 0x0fu} * 4;
-    if ((ip[ip4::kVerIhl] >> 4) != 4 || ihl < ip4::kLen || ip[ip4::kProto] != ip4::kProtoTcp ||
-        len < eth::kLen + ihl + tcp::kLen)
-      return false;
+    const size_t total = load_be16(ip + ip4::kTotalLen);
+    if ((ip[ip4::kVerIhl] >> 4) != 4 || ihl < ip4::kLen || total < ihl || len < eth::kLen + ihl ||
+        (load_be16(ip + ip4::kFrag) & 0x3fff) != 0)
+      return 0;
+    const size_t have = std::min(total, len - eth::kLen) - ihl;
     const uint8_t* t = ip + ihl;
-    flags = t[tcp::kFlags];
+    e.proto = ip[ip4::kProto];
     e.scanner = Ipv4Addr(load_be32(ip + ip4::kSrc));
     e.target = Ipv4Addr(load_be32(ip + ip4::kDst));
-    e.sport = load_be16(t + tcp::kSport);
-    e.tport = load_be16(t + tcp::kDport);
-    e.seq = load_be32(t + tcp::kSeq);
     e.ip_id = load_be16(ip + ip4::kId);
-    e.ip_len = load_be16(ip + ip4::kTotalLen);
+    e.ip_len = static_cast<uint16_t>(total);
     e.ttl = ip[ip4::kTtl];
+    if (e.proto == ip4::kProtoTcp) {
+      if (have < tcp::kLen) return 0;
+      flags = t[tcp::kFlags];
+      e.sport = load_be16(t + tcp::kSport);
+      e.tport = load_be16(t + tcp::kDport);
+      e.seq = load_be32(t + tcp::kSeq);
+      return e.proto;
+    }
+    return parse_l4(t, have, ip4::kProtoIcmp, 8, e.proto, e) ? e.proto : 0;
+  }
+
+  // A UDP datagram or an echo request (`echo_type`) at t, `have` bytes: its ports (echo:
+  // the identifier) and first bytes into e.
+  template <typename E>
+  static bool parse_l4(const uint8_t* t, size_t have, uint8_t icmp_proto, uint8_t echo_type,
+                       uint8_t proto, E& e) {
+    size_t full = have;
+    if (proto == ip4::kProtoUdp) {
+      full = have >= udp::kLen ? load_be16(t + udp::kLength) : 0;
+      if (full < udp::kLen || full > have) return false;
+      e.sport = load_be16(t + udp::kSport);
+      e.tport = load_be16(t + udp::kDport);
+    } else if (proto == icmp_proto) {
+      if (have < icmp::kLen || t[icmp::kType] != echo_type || t[icmp::kCode] != 0) return false;
+      e.sport = load_be16(t + icmp::kId);
+      e.tport = 0;
+    } else {
+      return false;
+    }
+    e.l4_full = static_cast<uint16_t>(full);
+    const size_t held = std::min(full, E::kMaxL4);
+    if constexpr (requires { e.l4_len; }) {
+      e.l4_len = static_cast<uint8_t>(held);
+      std::memcpy(e.l4, t, held);
+    } else {
+      e.tcp_len = static_cast<uint8_t>(held);
+      std::memcpy(e.tcp, t, held);
+    }
     return true;
   }
 
@@ -66,12 +105,19 @@ struct Side<Ipv4> {
     return keyed(0x5eed, 9, (uint64_t{target.value()} << 32) | (uint64_t{tport} << 16) | sport) | 1;
   }
   static uint32_t router_key(const World&, Addr target) { return target.value() >> 8; }
+  static uint32_t host_key(Addr target) { return target.value(); }
 
+  // An ICMP error from the network's router, or (port unreachable) from the target itself.
   static size_t build_icmp(uint8_t* out, const MacAddr& mac, const MacAddr& to, const World&,
                            const Echo& p, uint8_t code, uint8_t ttl) {
     return build_icmp_unreachable(out, mac, to, Ipv4Addr(p.target.value() >> 8 << 8 | 1), code, ttl,
                                   p);
   }
+  static size_t build_port_unreachable(uint8_t* out, const MacAddr& mac, const MacAddr& to,
+                                       const Echo& p, uint8_t ttl) {
+    return build_icmp_unreachable(out, mac, to, p.target, 3, ttl, p);
+  }
+  static std::span<const uint8_t> l4(const Echo& p) { return {p.l4, p.l4_len}; }
 
   static void record(AnswerRecord& r, Addr target) { r.lo = target.value(); }
 
@@ -95,29 +141,33 @@ struct Side<Ipv6> {
   using Echo = ProbeEcho6;
   static constexpr uint16_t kEtherType = eth::kTypeIpv6;
 
-  // A TCP segment right after the IPv6 header (a probe with extension headers is ignored).
-  static bool parse_tcp(const uint8_t* f, size_t len, Echo& e, uint8_t& flags) {
-    if (load_be16(f + eth::kType) != eth::kTypeIpv6 || len < eth::kLen + ip6::kLen + tcp::kLen)
-      return false;
+  // A TCP segment, UDP datagram or ICMPv6 echo request right after the IPv6 header (a probe
+  // with extension headers is ignored). Returns its next header, 0 for anything else.
+  static uint8_t parse(const uint8_t* f, size_t len, Echo& e, uint8_t& flags) {
+    if (load_be16(f + eth::kType) != eth::kTypeIpv6 || len < eth::kLen + ip6::kLen + 8) return 0;
     const uint8_t* ip = f + eth::kLen;
-    if ((ip[ip6::kVerClassFlow] >> 4) != 6 || ip[ip6::kNext] != ip4::kProtoTcp) return false;
+    if ((ip[ip6::kVerClassFlow] >> 4) != 6) return 0;
     const size_t payload = load_be16(ip + ip6::kPayloadLen);
     const size_t have = std::min(payload, len - eth::kLen - ip6::kLen);
-    if (have < tcp::kLen) return false;
     const uint8_t* t = ip + ip6::kLen;
-    flags = t[tcp::kFlags];
+    e.proto = ip[ip6::kNext];
     e.scanner = Ipv6::load(ip + ip6::kSrc);
     e.target = Ipv6::load(ip + ip6::kDst);
-    e.sport = load_be16(t + tcp::kSport);
-    e.tport = load_be16(t + tcp::kDport);
-    e.seq = load_be32(t + tcp::kSeq);
     e.ver_class_flow = load_be32(ip + ip6::kVerClassFlow);
     e.payload_len = static_cast<uint16_t>(payload);
     e.hop_limit = ip[ip6::kHopLimit];
+    if (e.proto != ip4::kProtoTcp)
+      return Side<Ipv4>::parse_l4(t, have, ip6::kIcmp6, Ipv6::kEchoRequest, e.proto, e) ? e.proto
+                                                                                        : 0;
+    if (have < tcp::kLen) return 0;
+    flags = t[tcp::kFlags];
+    e.sport = load_be16(t + tcp::kSport);
+    e.tport = load_be16(t + tcp::kDport);
+    e.seq = load_be32(t + tcp::kSeq);
     const size_t hdr = static_cast<size_t>(t[tcp::kOffset] >> 4) * 4;
     e.tcp_len = static_cast<uint8_t>(std::min({have, std::max(hdr, tcp::kLen), Echo::kMaxTcp}));
     std::memcpy(e.tcp, t, e.tcp_len);
-    return true;
+    return e.proto;
   }
 
   // An ICMPv6 neighbour solicitation; answer_neighbour (hop limit 255, checksum right): -1
@@ -156,10 +206,20 @@ struct Side<Ipv6> {
     return static_cast<uint32_t>(n ^ (n >> 32));
   }
 
+  static uint32_t host_key(Addr target) {
+    const uint64_t h = keyed(0x5eed, 13, target.hi() ^ keyed(0x5eed, 14, target.lo()));
+    return static_cast<uint32_t>(h ^ (h >> 32));
+  }
+
   static size_t build_icmp(uint8_t* out, const MacAddr& mac, const MacAddr& to, const World& w,
                            const Echo& p, uint8_t code, uint8_t hop_limit) {
     return build_icmp6_unreachable(out, mac, to, w.router_of(p.target), code, hop_limit, p);
   }
+  static size_t build_port_unreachable(uint8_t* out, const MacAddr& mac, const MacAddr& to,
+                                       const Echo& p, uint8_t hop_limit) {
+    return build_icmp6_unreachable(out, mac, to, p.target, 4, hop_limit, p);
+  }
+  static std::span<const uint8_t> l4(const Echo& p) { return {p.tcp, p.tcp_len}; }
 
   static void record(AnswerRecord& r, Addr target) {
     r.hi = target.hi();

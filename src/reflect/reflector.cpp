@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "answer_frames.hpp"
 #include "delay_line.hpp"
 #include "dpscan/arp.hpp"
 #include "dpscan/bytes.hpp"
@@ -22,6 +23,7 @@
 #include "dpscan/rng.hpp"
 #include "frames.hpp"
 #include "reflect_family.hpp"
+#include "udp_services.hpp"
 
 namespace dpscan::reflect {
 
@@ -52,6 +54,12 @@ const std::vector<std::pair<const char*, uint64_t Counters::*>>& counter_fields(
       {"no_buffer", &Counters::no_buffer},
       {"not_sent", &Counters::not_sent},
       {"answered_ring_full", &Counters::answered_ring_full},
+      {"udp_probes", &Counters::udp_probes},
+      {"echo_requests", &Counters::echo_requests},
+      {"unanswerable", &Counters::unanswerable},
+      {"host_suppressed", &Counters::host_suppressed},
+      {"sent_udp", &Counters::sent_udp},
+      {"sent_echo", &Counters::sent_echo},
   };
   return fields;
 }
@@ -111,6 +119,7 @@ struct ImplOf final : Reflector::Impl {
         opt(o),
         line(o.queue_capacity, hz / 1000, start),
         limiter(imp.icmp_rate, imp.icmp_burst, hz),
+        host_limiter(imp.host_icmp_rate, imp.host_icmp_burst, hz),
         cancel(kCancelSlots, 0),
         rng(s ^ 0x7265666c656374ULL) {
     pool = rte_pktmbuf_pool_create("reflect_tx", kPoolSize, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -143,7 +152,9 @@ struct ImplOf final : Reflector::Impl {
     if (S::is_neighbour(f, len)) return neighbour(f, len);
     typename S::Echo e;
     uint8_t flags = 0;
-    if (!S::parse_tcp(f, len, e, flags)) return void(++c.ignored);
+    const uint8_t proto = S::parse(f, len, e, flags);
+    if (!proto) return void(++c.ignored);
+    if (proto != ip4::kProtoTcp) return datagram(f, e, now);
     if (flags & tcp::kRst) {
       ++c.rst_received;
       if (below(rng.next(), loss_in)) return void(++c.lost_in);
@@ -158,10 +169,37 @@ struct ImplOf final : Reflector::Impl {
     scanner_ip = e.scanner;
     scanner_seen = true;
     if (below(rng.next(), loss_in)) return void(++c.lost_in);
-    const Answer a = world.answer(e.target, e.tport);
+    meet(e, world.answer(e.target, e.tport), now);
+  }
+
+  // A UDP datagram or an ICMP(v6) echo request: what the world has there. A service answers
+  // only a request it understands, held whole; an echo reply repeats the whole request.
+  void datagram(const uint8_t* f, const typename S::Echo& e, uint64_t now) {
+    const bool udp = e.proto == ip4::kProtoUdp;
+    ++(udp ? c.udp_probes : c.echo_requests);
+    scanner_mac = MacAddr::from(f + eth::kSrc);
+    scanner_ip = e.scanner;
+    scanner_seen = true;
+    if (below(rng.next(), loss_in)) return void(++c.lost_in);
+    const Answer a = udp ? world.answer_udp(e.target, e.tport) : world.answer_echo(e.target);
+    const bool whole = S::l4(e).size() == e.l4_full;
+    if (a.fate == Fate::kUdpReply) {
+      uint8_t scratch[kMaxUdpAnswer];
+      if (!whole || !udp_answer(udp_service_of(e.tport), S::l4(e).subspan(udp::kLen), 0, scratch))
+        return void(++c.unanswerable);
+    }
+    if (a.fate == Fate::kEchoReply && !whole) return void(++c.unanswerable);
+    meet(e, a, now);
+  }
+
+  // A probe meets its answer: rate limits, then the delay line (round trip, jitter,
+  // reordering, duplicates).
+  void meet(const typename S::Echo& e, const Answer& a, uint64_t now) {
     if (a.fate == Fate::kSilent) return void(++c.silent);
     if (a.fate == Fate::kIcmp && !limiter.allow(S::router_key(world, e.target), now))
       return void(++c.suppressed);
+    if (a.fate == Fate::kPortUnreach && !host_limiter.allow(S::host_key(e.target), now))
+      return void(++c.host_suppressed);
     const uint64_t rtt = ticks_ns(world.rtt_ns(e.target));
     uint64_t due = now + rtt + (jitter_ticks ? rng.next() % (jitter_ticks + 1) : 0);
     if (below(rng.next(), reorder)) {
@@ -214,9 +252,24 @@ struct ImplOf final : Reflector::Impl {
     return static_cast<uint32_t>(keyed(seed, 10, S::pair_key(e.target, e.tport, e.sport)));
   }
 
-  size_t build(const Pending& p, uint8_t* out) const {
+  size_t build(const Pending& p, uint8_t* out, uint64_t now) const {
     if (p.fate == Fate::kIcmp)
       return S::build_icmp(out, mac, p.scanner_mac, world, p.probe, p.icmp_code, p.ttl);
+    if (p.fate == Fate::kPortUnreach)
+      return S::build_port_unreachable(out, mac, p.scanner_mac, p.probe, p.ttl);
+    if (p.fate == Fate::kEchoReply) {
+      const auto m = S::l4(p.probe);
+      return build_echo_reply<F>(out, mac, p.scanner_mac, p.probe.target, p.probe.scanner, p.ttl,
+                                 m.data(), m.size());
+    }
+    if (p.fate == Fate::kUdpReply) {
+      uint8_t data[kMaxUdpAnswer];
+      const double t = unix_base + static_cast<double>(now - start) / static_cast<double>(hz);
+      const size_t n = udp_answer(udp_service_of(p.probe.tport), S::l4(p.probe).subspan(udp::kLen),
+                                  ntp_time(t), data);
+      return build_udp_frame<F>(out, mac, p.scanner_mac, p.probe.target, p.probe.scanner,
+                                p.probe.tport, p.probe.sport, p.ttl, data, n);
+    }
     TcpSegmentOf<Addr> s;
     s.src_mac = mac;
     s.dst_mac = p.scanner_mac;
@@ -256,17 +309,35 @@ struct ImplOf final : Reflector::Impl {
       if (below(rng.next(), loss_out)) return void(++c.lost_out);
       rte_mbuf* m = rte_pktmbuf_alloc(pool);
       if (!m) return void(++c.no_buffer);
-      set_length(m, build(p, rte_pktmbuf_mtod(m, uint8_t*)));
-      (p.fate == Fate::kSynAck ? c.sent_synack : p.fate == Fate::kRst ? c.sent_rst : c.sent_icmp)++;
+      set_length(m, build(p, rte_pktmbuf_mtod(m, uint8_t*), now));
+      sent_counter(p.fate)++;
       if (p.attempt > 0) ++c.retransmissions;
       AnswerRecord r;
       S::record(r, p.probe.target);
       r.tsc = now;
       r.port = p.probe.tport;
       r.status = static_cast<uint8_t>(status_of(p.fate));
+      r.proto = static_cast<uint8_t>(p.probe.proto == ip4::kProtoTcp   ? Proto::kTcp
+                                     : p.probe.proto == ip4::kProtoUdp ? Proto::kUdp
+                                                                       : Proto::kIcmp);
       queue_tx(m, &r);
     });
     flush_tx();
+  }
+
+  uint64_t& sent_counter(Fate f) {
+    switch (f) {
+      case Fate::kSynAck:
+        return c.sent_synack;
+      case Fate::kRst:
+        return c.sent_rst;
+      case Fate::kUdpReply:
+        return c.sent_udp;
+      case Fate::kEchoReply:
+        return c.sent_echo;
+      default:
+        return c.sent_icmp;
+    }
   }
 
   // Queues a frame for the port. Answers wait in the delay line while the port is full
@@ -340,10 +411,9 @@ struct ImplOf final : Reflector::Impl {
     Pending p{e, scanner_mac, Fate::kSynAck, 1, 64, OptionProfile::kNone, 29200, 0, 0};
     const unsigned kind = static_cast<unsigned>(c.noise % 3);
     p.fate = kind == 0 ? Fate::kSynAck : kind == 1 ? Fate::kRst : Fate::kIcmp;
-    set_length(m, build(p, rte_pktmbuf_mtod(m, uint8_t*)));
+    set_length(m, build(p, rte_pktmbuf_mtod(m, uint8_t*), now));
     ++c.noise;
     queue_tx(m, nullptr);
-    (void)now;
   }
 
   void status_line(uint64_t now, bool final) {
@@ -361,14 +431,17 @@ struct ImplOf final : Reflector::Impl {
       fmt::format_to(out, "}}\n");
       std::fwrite(b.data(), 1, b.size(), stderr);
     } else {
-      std::fputs(fmt::format("dpscan-reflect: {:.0f} s | rx {:.0f} pps: probes {} rst {} | sent "
-                             "synack {} rst {} icmp {} (retrans {}) | queued {} | lost in {} out "
-                             "{} | suppressed {} | noise {} | full {} retries {}\n",
-                             t, rate, c.probes, c.rst_received, c.sent_synack, c.sent_rst,
-                             c.sent_icmp, c.retransmissions, line.size(), c.lost_in, c.lost_out,
-                             c.suppressed, c.noise, c.queue_full, c.tx_retries)
-                     .c_str(),
-                 stderr);
+      std::fputs(
+          fmt::format("dpscan-reflect: {:.0f} s | rx {:.0f} pps: probes {} rst {} udp {} echo {} "
+                      "| sent synack {} rst {} icmp {} (retrans {}) udp {} echo {} | "
+                      "queued {} | lost in {} out {} | suppressed {} host {} | noise {} | "
+                      "full {} retries {}\n",
+                      t, rate, c.probes, c.rst_received, c.udp_probes, c.echo_requests,
+                      c.sent_synack, c.sent_rst, c.sent_icmp, c.retransmissions, c.sent_udp,
+                      c.sent_echo, line.size(), c.lost_in, c.lost_out, c.suppressed,
+                      c.host_suppressed, c.noise, c.queue_full, c.tx_retries)
+              .c_str(),
+          stderr);
     }
     std::fflush(stderr);
     last_status = now;
@@ -430,7 +503,8 @@ struct ImplOf final : Reflector::Impl {
   MacAddr mac;
   ReflectorOptions opt;
   DelayLine<Pending> line;
-  RateLimiter limiter;
+  RateLimiter limiter;           // per router: ICMP errors
+  RateLimiter host_limiter;      // per host: ICMP port unreachable
   std::vector<uint64_t> cancel;  // direct-mapped: the connections an RST ended
   Rng rng;
   rte_mempool* pool = nullptr;
@@ -446,7 +520,7 @@ struct ImplOf final : Reflector::Impl {
   static constexpr unsigned kTxSlots = 4 * kBurst;
   rte_mbuf* tx[kTxSlots];
   AnswerRecord rec[kTxSlots];  // what each queued frame answers (kNotAnAnswer: noise, ARP)
-  static constexpr AnswerRecord kNotAnAnswer{0, 0, 0, 0, 0xff, 0, 0};
+  static constexpr AnswerRecord kNotAnAnswer{0, 0, 0, 0, 0xff, 0, 0, {}};
   unsigned tx_first = 0;
   unsigned tx_n = 0;
   bool tx_stalled = false;

@@ -35,7 +35,7 @@ struct ReflectorOptions {
 // order, with these names.
 struct Counters {
   uint64_t received = 0;              // frames taken from the port
-  uint64_t probes = 0;                // TCP SYNs
+  uint64_t probes = 0;                // TCP SYNs (UDP and echo: udp_probes, echo_requests)
   uint64_t rst_received = 0;          // TCP RSTs (they stop a SYN-ACK's retransmissions)
   uint64_t arp_requests = 0;          // for the gateway address
   uint64_t ignored = 0;               // everything else (other ARP, other IP, other TCP)
@@ -59,6 +59,13 @@ struct Counters {
   uint64_t no_buffer = 0;           // answers not sent: no packet buffer
   uint64_t not_sent = 0;            // frames not sent: the port took none of a full queue
   uint64_t answered_ring_full = 0;  // answers sent but not logged: the --answered ring was full
+  uint64_t udp_probes = 0;          // UDP datagrams to a target
+  uint64_t echo_requests = 0;       // ICMP(v6) echo requests to a target
+  uint64_t unanswerable = 0;        // UDP requests its service does not understand (or longer than
+                                    // the reflector keeps), echo requests longer than it keeps
+  uint64_t host_suppressed = 0;     // ICMP port unreachable a host's rate limit held back
+  uint64_t sent_udp = 0;            // answers that left: UDP services' answers
+  uint64_t sent_echo = 0;           // and echo replies (port unreachable counts in sent_icmp)
 };
 // (name, member) for each counter, in order.
 const std::vector<std::pair<const char*, uint64_t Counters::*>>& counter_fields();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "dpscan/error.hpp"
 
 namespace dpscan::reflect {
@@ -17,7 +19,10 @@ enum : uint64_t {
   kDomRst,
   kDomCode,
   kDomRtt,
-  kDomAddr6
+  kDomAddr6,
+  kDomUdpOpen,
+  kDomUdpClosed,
+  kDomEcho
 };
 
 // Cumulative thresholds for a choice by weight: pick the first i with h < cum[i].
@@ -40,6 +45,21 @@ size_t pick(const std::vector<uint64_t>& cum, uint64_t h) {
 }
 
 }  // namespace
+
+UdpService udp_service_of(uint16_t port) {
+  switch (port) {
+    case 53:
+      return UdpService::kDns;
+    case 123:
+      return UdpService::kNtp;
+    case 161:
+      return UdpService::kSnmp;
+    case 11211:
+      return UdpService::kMemcached;
+    default:
+      return UdpService::kNone;
+  }
+}
 
 std::string_view to_string(NetKind k) {
   switch (k) {
@@ -69,7 +89,10 @@ struct World::Compiled {
     uint64_t closed_rst = 0;
     std::vector<uint64_t> code_cum;
     std::vector<uint8_t> codes;
-    int stack = -1;  // kTarpit: fixed stack, or -1 by weight
+    int stack = -1;                                       // kTarpit: fixed stack, or -1 by weight
+    std::vector<std::pair<uint16_t, uint64_t>> udp_open;  // (port, threshold)
+    uint64_t udp_closed_icmp = 0;
+    uint64_t echo = 0;
   };
   std::vector<Kind> kinds;
   uint64_t rtt_min_ns = 0;
@@ -91,6 +114,16 @@ World::World(const WorldConfig& config, uint64_t seed)
     k.kind = n.kind;
     k.hosts = threshold(n.hosts);
     k.closed_rst = threshold(n.closed_rst);
+    k.udp_closed_icmp = threshold(n.udp_closed_icmp);
+    k.echo = threshold(n.echo);
+    for (const auto& [port, p] : n.udp_open) {
+      if (udp_service_of(port) == UdpService::kNone)
+        throw UsageError(
+            fmt::format("udp_open: no UDP service is modelled on port {} (53 dns, "
+                        "123 ntp, 161 snmp, 11211 memcached)",
+                        port));
+      k.udp_open.emplace_back(port, threshold(p));
+    }
     if (n.kind == NetKind::kHosts) {
       k.open.assign(65536, threshold(n.open_default));
       for (const auto& [port, p] : n.open) k.open[port] = threshold(p);
@@ -133,13 +166,32 @@ uint64_t World::rtt_ns(Ipv4Addr dst) const {
   return c_->rtt_min_ns + keyed(seed_, kDomRtt, net) % (c_->rtt_span_ns + 1);
 }
 
-Answer World::answer(Ipv4Addr dst, uint16_t port) const {
+Answer World::on4(Proto proto, Ipv4Addr dst, uint16_t port) const {
   if (config_.family != Family::kIpv4) return Answer{};
   const uint32_t ip = dst.value();
   const uint32_t net = ip >> 8;
-  Answer a = decide(net, ip, port, [ip](uint16_t p) { return uint64_t{ip} << 16 | p; });
+  Answer a = decide(proto, net, ip, port, [ip](uint16_t p) { return uint64_t{ip} << 16 | p; });
   if (a.fate == Fate::kIcmp) a.router = Ipv4Addr(net << 8 | 1);
   return a;
+}
+
+Answer World::answer(Ipv4Addr dst, uint16_t port) const {
+  return on4(Proto::kTcp, dst, port);
+}
+Answer World::answer_udp(Ipv4Addr dst, uint16_t port) const {
+  return on4(Proto::kUdp, dst, port);
+}
+Answer World::answer_echo(Ipv4Addr dst) const {
+  return on4(Proto::kIcmp, dst, 0);
+}
+Answer World::answer(Ipv6Addr dst, uint16_t port) const {
+  return on6(Proto::kTcp, dst, port);
+}
+Answer World::answer_udp(Ipv6Addr dst, uint16_t port) const {
+  return on6(Proto::kUdp, dst, port);
+}
+Answer World::answer_echo(Ipv6Addr dst) const {
+  return on6(Proto::kIcmp, dst, 0);
 }
 
 uint64_t World::network_of(Ipv6Addr dst) const {
@@ -161,15 +213,16 @@ uint64_t World::rtt_ns(Ipv6Addr dst) const {
   return c_->rtt_min_ns + keyed(seed_, kDomRtt, network_of(dst)) % (c_->rtt_span_ns + 1);
 }
 
-Answer World::answer(Ipv6Addr dst, uint16_t port) const {
+Answer World::on6(Proto proto, Ipv6Addr dst, uint16_t port) const {
   if (config_.family != Family::kIpv6) return Answer{};
   const uint64_t host = keyed(seed_, kDomAddr6, dst.hi() ^ keyed(1, kDomAddr6, dst.lo()));
-  return decide(network_of(dst), host, port,
+  return decide(proto, network_of(dst), host, port,
                 [host](uint16_t p) { return host ^ (uint64_t{p} * 0x9e3779b97f4a7c15ULL); });
 }
 
 template <typename OpenKey>
-Answer World::decide(uint64_t net, uint64_t ip, uint16_t port, OpenKey open_key) const {
+Answer World::decide(Proto proto, uint64_t net, uint64_t ip, uint16_t port,
+                     OpenKey open_key) const {
   const Compiled::Kind& k = c_->kinds[pick(c_->kind_cum, keyed(seed_, kDomNet, net))];
   Answer a;
   auto use_stack = [&](size_t s) {
@@ -184,6 +237,8 @@ Answer World::decide(uint64_t net, uint64_t ip, uint16_t port, OpenKey open_key)
     case NetKind::kFirewalled:
       return a;
     case NetKind::kTarpit:
+      if (proto != Proto::kTcp)  // a TCP tarpit: it answers echo, no UDP
+        return decide_udp_echo(proto, net, ip, port, open_key, a);
       use_stack(k.stack >= 0 ? static_cast<size_t>(k.stack)
                              : pick(c_->stack_cum, keyed(seed_, kDomStack, ip)));
       a.fate = Fate::kSynAck;
@@ -191,7 +246,15 @@ Answer World::decide(uint64_t net, uint64_t ip, uint16_t port, OpenKey open_key)
     case NetKind::kAliased:  // one machine behind the whole prefix: its stack by the network
       use_stack(k.stack >= 0 ? static_cast<size_t>(k.stack)
                              : pick(c_->stack_cum, keyed(seed_, kDomStack, net)));
-      a.fate = Fate::kSynAck;
+      if (proto == Proto::kUdp)  // every modelled service, and port unreachable elsewhere
+        a.fate = udp_service_of(port) != UdpService::kNone ? Fate::kUdpReply : Fate::kPortUnreach;
+      else
+        a.fate = proto == Proto::kTcp ? Fate::kSynAck : Fate::kEchoReply;
+      if (proto != Proto::kTcp) {
+        a.window = 0;
+        a.options = OptionProfile::kNone;
+        a.synack_retries = 0;
+      }
       return a;
     case NetKind::kUnreachable:
       a.fate = Fate::kIcmp;
@@ -203,12 +266,40 @@ Answer World::decide(uint64_t net, uint64_t ip, uint16_t port, OpenKey open_key)
   }
   if (!below(keyed(seed_, kDomHost, ip), k.hosts)) return a;  // no host at this address
   use_stack(pick(c_->stack_cum, keyed(seed_, kDomStack, ip)));
+  if (proto != Proto::kTcp) return decide_udp_echo(proto, net, ip, port, open_key, a);
   if (below(keyed(seed_, kDomOpen, open_key(port)), k.open[port])) {
     a.fate = Fate::kSynAck;
   } else if (below(keyed(seed_, kDomRst, ip), k.closed_rst)) {
     a.fate = Fate::kRst;
     a.window = 0;
   }
+  return a;
+}
+
+// A host's UDP port or its echo (its stack already in `a`): kTarpit and kHosts networks.
+template <typename OpenKey>
+Answer World::decide_udp_echo(Proto proto, uint64_t net, uint64_t ip, uint16_t port,
+                              OpenKey open_key, Answer a) const {
+  const Compiled::Kind& k = c_->kinds[pick(c_->kind_cum, keyed(seed_, kDomNet, net))];
+  if (k.kind == NetKind::kTarpit) {
+    const Stack& st =
+        config_.stacks[k.stack >= 0 ? static_cast<size_t>(k.stack)
+                                    : pick(c_->stack_cum, keyed(seed_, kDomStack, ip))];
+    a.ttl = st.ttl;
+    if (proto == Proto::kIcmp) a.fate = Fate::kEchoReply;
+  } else if (proto == Proto::kIcmp) {
+    if (below(keyed(seed_, kDomEcho, ip), k.echo)) a.fate = Fate::kEchoReply;
+  } else {
+    uint64_t t = 0;
+    for (const auto& [p, th] : k.udp_open) t = p == port ? th : t;
+    if (below(keyed(seed_, kDomUdpOpen, open_key(port)), t))
+      a.fate = Fate::kUdpReply;
+    else if (below(keyed(seed_, kDomUdpClosed, ip), k.udp_closed_icmp))
+      a.fate = Fate::kPortUnreach;
+  }
+  a.window = 0;
+  a.options = OptionProfile::kNone;
+  a.synack_retries = 0;
   return a;
 }
 

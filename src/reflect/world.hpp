@@ -19,6 +19,7 @@
 #include "dpscan/addr.hpp"
 #include "dpscan/ip_addr.hpp"
 #include "dpscan/probe.hpp"
+#include "dpscan/result.hpp"
 #include "dpscan/status.hpp"
 
 namespace dpscan::reflect {
@@ -47,6 +48,12 @@ struct NetworkKind {
   double closed_rst = 0;  // kHosts: fraction of hosts whose closed ports RST
   std::vector<std::pair<uint8_t, double>> codes;  // kUnreachable: ICMP(v6) codes, by weight
   std::string stack;                              // kTarpit: its stack ("" = by weight)
+  // UDP and ICMP echo (kHosts): per host, per UDP port with a modelled service (53 DNS, 123
+  // NTP, 161 SNMP, 11211 memcached) the chance it runs; the fraction of hosts whose closed
+  // UDP ports answer ICMP port unreachable (the rest drop silently), and that answer echo.
+  std::vector<std::pair<uint16_t, double>> udp_open;
+  double udp_closed_icmp = 0;
+  double echo = 0;
 };
 
 struct Impairments {
@@ -61,6 +68,10 @@ struct Impairments {
   double icmp_burst = 0;    // and the bucket's depth
   bool retransmit = false;  // SYN-ACKs retransmitted until an RST comes
   double noise_pps = 0;     // unsolicited SYN-ACKs, RSTs and ICMP errors per second
+  // Per host: ICMP port unreachable per second and the bucket's depth (0: no limit). Linux
+  // limits them per destination (icmp_ratelimit 1000 ms: one a second, a burst of 6).
+  double host_icmp_rate = 0;
+  double host_icmp_burst = 0;
 };
 
 // A world is of one family: an IPv4 world's networks are /24s; an IPv6 world's are prefixes
@@ -80,8 +91,10 @@ WorldConfig load_world(const std::string& path);
 // The same from text (`source` names it in errors).
 WorldConfig load_world_text(const std::string& text, const std::string& source);
 
-// What a probe meets when nothing is lost.
-enum class Fate : uint8_t { kSilent, kSynAck, kRst, kIcmp };
+// What a probe meets when nothing is lost: a TCP SYN (kSynAck, kRst), a UDP datagram (the
+// service's answer, or the host's ICMP port unreachable) or an ICMP echo request (a reply);
+// any of them an ICMP error from the network's router (kIcmp).
+enum class Fate : uint8_t { kSilent, kSynAck, kRst, kIcmp, kUdpReply, kPortUnreach, kEchoReply };
 
 struct Answer {
   Fate fate = Fate::kSilent;
@@ -95,10 +108,23 @@ struct Answer {
 
 // The status a scanner reports for an answer (none for kSilent).
 inline Status status_of(Fate f) {
-  return f == Fate::kSynAck ? Status::kOpen
-         : f == Fate::kRst  ? Status::kClosed
-                            : Status::kUnreachable;
+  switch (f) {
+    case Fate::kSynAck:
+    case Fate::kUdpReply:
+      return Status::kOpen;
+    case Fate::kRst:
+    case Fate::kPortUnreach:
+      return Status::kClosed;
+    case Fate::kEchoReply:
+      return Status::kUp;
+    default:
+      return Status::kUnreachable;
+  }
 }
+
+// The UDP services a host may run, by port (kNone: no service modelled there).
+enum class UdpService : uint8_t { kNone, kDns, kNtp, kSnmp, kMemcached };
+UdpService udp_service_of(uint16_t port);
 
 class World {
  public:
@@ -109,6 +135,18 @@ class World {
   // IPv4 worlds answer Ipv4Addr, IPv6 worlds Ipv6Addr (the other family is silent).
   Answer answer(Ipv4Addr dst, uint16_t port) const;
   Answer answer(Ipv6Addr dst, uint16_t port) const;
+  // The same for a UDP datagram to `port`, and for an ICMP(v6) echo request.
+  Answer answer_udp(Ipv4Addr dst, uint16_t port) const;
+  Answer answer_udp(Ipv6Addr dst, uint16_t port) const;
+  Answer answer_echo(Ipv4Addr dst) const;
+  Answer answer_echo(Ipv6Addr dst) const;
+  // Any of the three by protocol (echo: port ignored).
+  template <typename A>
+  Answer answer(Proto proto, A dst, uint16_t port) const {
+    return proto == Proto::kTcp   ? answer(dst, port)
+           : proto == Proto::kUdp ? answer_udp(dst, port)
+                                  : answer_echo(dst);
+  }
   // The network's round-trip time in TSC-independent nanoseconds, keyed by the network.
   uint64_t rtt_ns(Ipv4Addr dst) const;
   uint64_t rtt_ns(Ipv6Addr dst) const;
@@ -127,7 +165,12 @@ class World {
   struct Compiled;
   // The decisions below the network: net and host are keys, open_key(port) the port's.
   template <typename OpenKey>
-  Answer decide(uint64_t net, uint64_t host, uint16_t port, OpenKey open_key) const;
+  Answer decide(Proto proto, uint64_t net, uint64_t host, uint16_t port, OpenKey open_key) const;
+  template <typename OpenKey>
+  Answer decide_udp_echo(Proto proto, uint64_t net, uint64_t host, uint16_t port, OpenKey open_key,
+                         Answer a) const;
+  Answer on4(Proto proto, Ipv4Addr dst, uint16_t port) const;
+  Answer on6(Proto proto, Ipv6Addr dst, uint16_t port) const;
   WorldConfig config_;
   uint64_t seed_;
   std::unique_ptr<Compiled> c_;

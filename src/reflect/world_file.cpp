@@ -92,7 +92,8 @@ NetworkKind read_network(const File& file, const YAML::Node& n, Family family) {
   bool has_kind = false;
   file.each(
       n, "a network kind",
-      {"kind", "weight", "hosts", "open", "open_default", "closed_rst", "codes", "stack"},
+      {"kind", "weight", "hosts", "open", "open_default", "closed_rst", "codes", "stack",
+       "udp_open", "udp_closed_icmp", "echo"},
       [&](const std::string& key, const YAML::Node& v) {
         if (key == "kind") {
           const std::string s = file.text(v, key);
@@ -121,6 +122,20 @@ NetworkKind read_network(const File& file, const YAML::Node& n, Family family) {
         if (key == "open_default") k.open_default = file.number(v, key, 0, 1);
         if (key == "closed_rst") k.closed_rst = file.number(v, key, 0, 1);
         if (key == "stack") k.stack = file.text(v, key);
+        if (key == "udp_closed_icmp") k.udp_closed_icmp = file.number(v, key, 0, 1);
+        if (key == "echo") k.echo = file.number(v, key, 0, 1);
+        if (key == "udp_open") {
+          if (!v.IsMap())
+            file.fail(v, "'udp_open' maps UDP ports to probabilities, e.g. {53: 0.1}");
+          for (const auto& kv : v) {
+            const auto port = static_cast<uint16_t>(file.number(kv.first, "port", 1, 65535));
+            if (udp_service_of(port) == UdpService::kNone)
+              file.fail(kv.first, fmt::format("no UDP service is modelled on port {} (53 dns, 123 "
+                                              "ntp, 161 snmp, 11211 memcached)",
+                                              port));
+            k.udp_open.emplace_back(port, file.number(kv.second, "udp_open", 0, 1));
+          }
+        }
         if (key == "open") {
           if (!v.IsMap()) file.fail(v, "'open' maps ports to probabilities, e.g. {80: 0.1}");
           for (const auto& kv : v) {
@@ -152,30 +167,33 @@ NetworkKind read_network(const File& file, const YAML::Node& n, Family family) {
 
 Impairments read_impairments(const File& file, const YAML::Node& n) {
   Impairments m;
-  file.each(n, "impairments",
-            {"rtt_ms", "jitter_ms", "loss", "loss_in", "loss_out", "reorder", "duplicate",
-             "icmp_rate", "icmp_burst", "retransmit", "noise_pps"},
-            [&](const std::string& key, const YAML::Node& v) {
-              if (key == "rtt_ms") {
-                if (v.IsSequence()) {
-                  if (v.size() != 2) file.fail(v, "'rtt_ms' is a number or [min, max]");
-                  m.rtt_min_ms = file.number(v[0], key, 0, 10000);
-                  m.rtt_max_ms = file.number(v[1], key, m.rtt_min_ms, 10000);
-                } else {
-                  m.rtt_min_ms = m.rtt_max_ms = file.number(v, key, 0, 10000);
-                }
-              }
-              if (key == "jitter_ms") m.jitter_ms = file.number(v, key, 0, 10000);
-              if (key == "loss") m.loss_in = m.loss_out = file.number(v, key, 0, 1);
-              if (key == "loss_in") m.loss_in = file.number(v, key, 0, 1);
-              if (key == "loss_out") m.loss_out = file.number(v, key, 0, 1);
-              if (key == "reorder") m.reorder = file.number(v, key, 0, 1);
-              if (key == "duplicate") m.duplicate = file.number(v, key, 0, 1);
-              if (key == "icmp_rate") m.icmp_rate = file.number(v, key, 0, 1e9);
-              if (key == "icmp_burst") m.icmp_burst = file.number(v, key, 0, 1e9);
-              if (key == "retransmit") m.retransmit = file.flag(v, key);
-              if (key == "noise_pps") m.noise_pps = file.number(v, key, 0, 1e9);
-            });
+  file.each(
+      n, "impairments",
+      {"rtt_ms", "jitter_ms", "loss", "loss_in", "loss_out", "reorder", "duplicate", "icmp_rate",
+       "icmp_burst", "retransmit", "noise_pps", "host_icmp_rate", "host_icmp_burst"},
+      [&](const std::string& key, const YAML::Node& v) {
+        if (key == "rtt_ms") {
+          if (v.IsSequence()) {
+            if (v.size() != 2) file.fail(v, "'rtt_ms' is a number or [min, max]");
+            m.rtt_min_ms = file.number(v[0], key, 0, 10000);
+            m.rtt_max_ms = file.number(v[1], key, m.rtt_min_ms, 10000);
+          } else {
+            m.rtt_min_ms = m.rtt_max_ms = file.number(v, key, 0, 10000);
+          }
+        }
+        if (key == "jitter_ms") m.jitter_ms = file.number(v, key, 0, 10000);
+        if (key == "loss") m.loss_in = m.loss_out = file.number(v, key, 0, 1);
+        if (key == "loss_in") m.loss_in = file.number(v, key, 0, 1);
+        if (key == "loss_out") m.loss_out = file.number(v, key, 0, 1);
+        if (key == "reorder") m.reorder = file.number(v, key, 0, 1);
+        if (key == "duplicate") m.duplicate = file.number(v, key, 0, 1);
+        if (key == "icmp_rate") m.icmp_rate = file.number(v, key, 0, 1e9);
+        if (key == "icmp_burst") m.icmp_burst = file.number(v, key, 0, 1e9);
+        if (key == "retransmit") m.retransmit = file.flag(v, key);
+        if (key == "noise_pps") m.noise_pps = file.number(v, key, 0, 1e9);
+        if (key == "host_icmp_rate") m.host_icmp_rate = file.number(v, key, 0, 1e9);
+        if (key == "host_icmp_burst") m.host_icmp_burst = file.number(v, key, 0, 1e9);
+      });
   return m;
 }
 

@@ -37,7 +37,7 @@ AnswerRecord v4(uint32_t ip, uint16_t port, Status st, uint64_t tsc) {
 
 // TTL = the address's last byte, window = the port: the lookup is visible in every line.
 AnsweredWriter::Lookup lookup() {
-  return [](const IpAddr& ip, uint16_t port) {
+  return [](Proto, const IpAddr& ip, uint16_t port) {
     const uint8_t ttl =
         ip.is_v4() ? static_cast<uint8_t>(ip.v4().value()) : static_cast<uint8_t>(ip.v6().lo());
     return std::pair<uint8_t, uint16_t>(ttl, port);
@@ -50,7 +50,7 @@ TEST_CASE("the answered log: first answer per pair as it goes, sorted at the end
   const std::string path = "answered_test.csv";
   AnsweredWriter w(path, lookup(), 64);
   w.set_clock(1000000, 500, 1700000000.0);  // 1 MHz: a tick is a microsecond
-  const std::string header = "ip,port,status,ttl,window,timestamp\n";
+  const std::string header = "ip,port,status,ttl,window,timestamp,proto\n";
   CHECK(slurp(path) == header);  // the header is there before any answer
   // Sent in this order: a later duplicate (another status: a retransmission's record is the
   // same pair) must not replace the first.
@@ -60,9 +60,9 @@ TEST_CASE("the answered log: first answer per pair as it goes, sorted at the end
   REQUIRE(w.ring().push(v4(0xc6120203, 22, Status::kUnreachable, 4500)));
   CHECK(w.drain() == 4);
   CHECK(slurp(path) == header +
-                           "198.18.2.3,80,open,3,80,1700000000.001000\n"
-                           "198.18.1.5,443,closed,5,443,1700000000.002000\n"
-                           "198.18.2.3,22,unreachable,3,22,1700000000.004000\n");
+                           "198.18.2.3,80,open,3,80,1700000000.001000,tcp\n"
+                           "198.18.1.5,443,closed,5,443,1700000000.002000,tcp\n"
+                           "198.18.2.3,22,unreachable,3,22,1700000000.004000,tcp\n");
   AnswerRecord six;
   six.hi = 0x20010db800010000ULL;
   six.lo = 0x42;
@@ -72,16 +72,25 @@ TEST_CASE("the answered log: first answer per pair as it goes, sorted at the end
   six.tsc = 5500;
   REQUIRE(w.ring().push(six));
   REQUIRE(w.ring().push(v4(0xc6120105, 443, Status::kOpen, 6500)));  // a duplicate again
-  CHECK(w.drain() == 2);
+  // The same address and port over UDP, and an echo reply (port 0): pairs of their own.
+  AnswerRecord u = v4(0xc6120203, 80, Status::kClosed, 7500);
+  u.proto = static_cast<uint8_t>(Proto::kUdp);
+  AnswerRecord echo = v4(0xc6120203, 0, Status::kUp, 8500);
+  echo.proto = static_cast<uint8_t>(Proto::kIcmp);
+  REQUIRE(w.ring().push(u));
+  REQUIRE(w.ring().push(echo));
+  CHECK(w.drain() == 4);
   w.finish();
-  CHECK(w.records() == 6);
-  CHECK(w.written() == 4);
+  CHECK(w.records() == 8);
+  CHECK(w.written() == 6);
   // Sorted: IPv4 by address then port, IPv6 after; each pair's first answer.
   CHECK(slurp(path) == header +
-                           "198.18.1.5,443,closed,5,443,1700000000.002000\n"
-                           "198.18.2.3,22,unreachable,3,22,1700000000.004000\n"
-                           "198.18.2.3,80,open,3,80,1700000000.001000\n"
-                           "2001:db8:1::42,8080,open,66,8080,1700000000.005000\n");
+                           "198.18.1.5,443,closed,5,443,1700000000.002000,tcp\n"
+                           "198.18.2.3,22,unreachable,3,22,1700000000.004000,tcp\n"
+                           "198.18.2.3,80,open,3,80,1700000000.001000,tcp\n"
+                           "198.18.2.3,80,closed,3,80,1700000000.007000,udp\n"
+                           "198.18.2.3,0,up,3,0,1700000000.008000,icmp\n"
+                           "2001:db8:1::42,8080,open,66,8080,1700000000.005000,tcp\n");
   std::remove(path.c_str());
 }
 
@@ -100,7 +109,7 @@ TEST_CASE("the answered log's thread writes while the run goes; a full ring refu
       text = slurp(path);
     }
     CHECK(std::count(text.begin(), text.end(), '\n') == 5);
-    CHECK(text.find("10.0.0.1,4,open,1,4,0.004000\n") != std::string::npos);
+    CHECK(text.find("10.0.0.1,4,open,1,4,0.004000,tcp\n") != std::string::npos);
     CHECK(w.records() == 4);
     // Without the consumer, the ring holds four and refuses the fifth.
     AnswerRing r(4);

@@ -47,7 +47,7 @@ ProbeEcho6 probe_to(const RxContext<TcpSyn<Ipv6>>& ctx, Ipv6Addr them, uint16_t 
   const size_t n = build_tcp_frame<Ipv6>(f, s);
   ProbeEcho6 e;
   uint8_t flags = 0;
-  REQUIRE(Side<Ipv6>::parse_tcp(f, n, e, flags));
+  REQUIRE(Side<Ipv6>::parse(f, n, e, flags) == ip4::kProtoTcp);
   CHECK(flags == tcp::kSyn);
   CHECK(e.tcp_len == n - eth::kLen - ip6::kLen);  // the whole TCP header, options included
   return e;
