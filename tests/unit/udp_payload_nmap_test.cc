@@ -136,7 +136,7 @@ TEST_CASE("nmap payloads: parsed once, then per port") {
   CHECK(entries[4].line == 13);
   const auto dns = nmap_payloads_for(entries, "S", 53, 1472);
   REQUIRE(dns.size() == 2);
-  CHECK(dns[0].name() == "S:5");  // the origin as given: nmap:PATH:LINE comes from the caller
+  CHECK(dns[0].name() == "nmap:S:5");  // nmap:ORIGIN:LINE, the origin as the caller gives it
   CHECK(nmap_payloads_for(entries, "S", 80, 1472).empty());
   CHECK(nmap_payloads_for(entries, "S", 65535, 1472).size() == 1);
 }
