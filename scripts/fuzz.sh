@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the RX parser and classifier with libFuzzer (clang, ASan + UBSan).
-#   scripts/fuzz.sh [SECONDS]        build build-fuzz/ and fuzz (default 300 s)
+# Fuzzes dpscan's parsers of untrusted input with libFuzzer (clang, ASan + UBSan).
+#   scripts/fuzz.sh [SECONDS [TARGET]]   build build-fuzz/ and fuzz TARGET (default 300 s of
+#                                        classify: the RX parser and classifier; payload: the
+#                                        UDP payload parsers; records: what collect reads)
 #   scripts/fuzz.sh --run EXE CORPUS SECONDS   (what the meson test calls)
 # The seed corpus is never modified: new inputs go to a scratch directory. A crash leaves
 # its input as crash-* in the current directory and fails.
@@ -16,10 +18,18 @@ if [[ ${1:-} == --run ]]; then
 fi
 
 secs=${1:-300}
+target=${2:-classify}
+case $target in
+  classify | payload | records) ;;
+  *)
+    echo "fuzz.sh: TARGET is classify, payload or records" >&2
+    exit 2
+    ;;
+esac
 cd "$(dirname "$0")/.."
 if [[ ! -f build-fuzz/build.ninja ]]; then
   CXX=clang++ CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C build-fuzz tests/fuzz/classify_fuzz >/dev/null
-exec "$0" --run "$PWD/build-fuzz/tests/fuzz/classify_fuzz" "$PWD/tests/fuzz/corpus/classify" "$secs"
+ninja -C build-fuzz "tests/fuzz/${target}_fuzz" >/dev/null
+exec "$0" --run "$PWD/build-fuzz/tests/fuzz/${target}_fuzz" "$PWD/tests/fuzz/corpus/$target" "$secs"

@@ -51,6 +51,12 @@
 #                              addresses in `up`'s UDP services), closed (ICMP port
 #                              unreachable) on the rest of the target's addresses,
 #                              filtered elsewhere
+#   truth --icmp TARGETS       "IP up" for each target whose ICMP echo request the
+#                              target kernel answers, asked of the kernel itself:
+#                              inside a local route of the target namespace (its
+#                              AnyIP ranges and gateway addresses; `ip route show
+#                              table local`), echo not ignored (its sysctls); the
+#                              lab up (needs root); one family per call
 #   env                        shell assignments (eval "$(lab.sh env)")
 # Prefix: --prefix P, else $LAB_PREFIX, else "dpl"; 1-8 chars of [a-z0-9].
 # $LAB_MATCH=mask|u32 forces how the address pattern is matched (default:
@@ -631,11 +637,55 @@ lab '$P' is up
   udp services  : dnsmasq ${DNS_ADDRS[*]} :53, chronyd ${NTP_ADDRS[*]} :123,
                   snmpd ${SNMP_ADDRS[*]} :161, memcached ${MEMCACHED_ADDRS[*]} :11211
   expected      : $0 --prefix $P truth [--udp] TARGETS PORTS [open,closed,filtered,unreachable]
+                  $0 --prefix $P truth --icmp TARGETS (hosts answering ICMP echo)
   logs          : $RUNDIR
 EOF
 }
 
+do_truth_icmp() {
+    [[ $# -eq 1 ]] || { echo "usage: $PROG $CMD --icmp TARGETS" >&2; exit 2; }
+    need_root
+    ip netns list | grep -q "^$NS_TGT\b" || { echo "$PROG: lab '$P' is not up" >&2; exit 1; }
+    local locals ign4 ign6
+    locals=$({
+        ip -n "$NS_TGT" -4 route show table local type local
+        ip -n "$NS_TGT" -6 route show table local type local 2>/dev/null || true
+    } | awk '{print $2}')
+    ign4=$(ip netns exec "$NS_TGT" sysctl -n net.ipv4.icmp_echo_ignore_all)
+    ign6=$(ip netns exec "$NS_TGT" sysctl -n net.ipv6.icmp.echo_ignore_all 2>/dev/null || echo 1)
+    # shellcheck disable=SC2086
+    "$PY" - "$1" "$ign4" "$ign6" $locals <<'EOF'
+import ipaddress
+import sys
+
+targets, ign4, ign6, *local = sys.argv[1:]
+nets = [ipaddress.ip_network(n, strict=False) for n in local]
+ignored = {4: ign4.strip() != "0", 6: ign6.strip() != "0"}
+lab = {4: ipaddress.ip_network("198.18.0.0/15"), 6: ipaddress.ip_network("2001:db8::/32")}
+out, total = [], 0
+for tok in targets.replace(",", " ").split():
+    try:
+        net = ipaddress.ip_network(tok, strict=False)
+    except ValueError as e:
+        sys.exit("lab.sh truth --icmp: bad target %r: %s" % (tok, e))
+    if not net.subnet_of(lab[net.version]):
+        sys.exit("lab.sh truth --icmp: target %r is outside %s" % (tok, lab[net.version]))
+    total += net.num_addresses
+    if total > 1 << 24:
+        sys.exit("lab.sh truth --icmp: more than 2^24 targets")
+    if ignored[net.version]:
+        continue
+    mine = [n for n in nets if n.version == net.version and n.overlaps(net)]
+    for a in net:
+        if any(a in n for n in mine):
+            out.append("%s up" % a)
+if out:
+    print("\n".join(out))
+EOF
+}
+
 do_truth() {
+    if [[ ${1:-} == --icmp ]]; then shift; do_truth_icmp "$@"; return; fi
     local proto=tcp
     if [[ ${1:-} == --udp ]]; then proto=udp; shift; fi
     [[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $PROG $CMD [--udp] TARGETS PORTS [STATUS,...]" >&2; exit 2; }

@@ -3,7 +3,8 @@
 # the normal build (build/) and the ASan+UBSan build (build-asan/), runs all tests in the
 # first and the unit, dry-run and bad-input tests in the second, the unit tests in a portable
 # build (build-portable/, -Dnative=false: no -march=native, the AVX-512 paths chosen at run
-# time), fuzzes the RX parser for 30 s (build-fuzz/, clang + libFuzzer), runs the README's
+# time), fuzzes the RX parser, the UDP payload parsers and the records reader for 35 s
+# (build-fuzz/, clang + libFuzzer), runs the README's
 # demo, the unit tests and the fuzz toolchain once more in a freshly debootstrapped Debian 12 root
 # (scripts/fresh-root-check.sh: a dependency install-deps.sh forgets fails there), and ends
 # with one line "N passed, N failed[, N skipped]". Exits non-zero if anything failed.

@@ -26,8 +26,9 @@ struct RunSummary {
   std::string plan;    // a JSON object describing the plan (describe_plan)
   std::string cookie;  // the PRF of the probe cookies (scans only)
   uint64_t addresses = 0;
-  uint64_t ports = 0;
-  uint64_t probes = 0;  // planned
+  uint64_t ports = 0;        // distinct ports
+  uint64_t probe_slots = 0;  // probes per address: ports, or (UDP) port x payload pairs
+  uint64_t probes = 0;       // planned
   double rate_asked = 0;
   double start_time = 0;  // Unix seconds
   double end_time = 0;

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dpscan::udp {
@@ -105,6 +106,29 @@ Payload parse_payload_spec(std::string_view spec, size_t max_size, size_t addr_l
 // `port` longer than max_size.
 inline constexpr const char* kNmapPayloadsPath = "/usr/share/nmap/nmap-payloads";
 std::vector<Payload> load_nmap_payloads(const std::string& path, uint16_t port, size_t max_size);
+
+// The steps of load_nmap_payloads, for a scan that takes nmap's payloads for many ports:
+// the file's text (UsageError naming the file, and Debian's package nmap-common that installs
+// it, when it cannot be read), its entries (UsageError "ORIGIN:LINE: ..."), and those for one
+// port as Payloads.
+struct NmapEntry {
+  std::vector<std::pair<uint16_t, uint16_t>> ports;  // inclusive ranges
+  std::vector<uint8_t> bytes;
+  size_t line = 0;  // of its "udp"
+};
+std::string read_nmap_payloads(const std::string& path);
+std::vector<NmapEntry> parse_nmap_payloads(std::string_view text, std::string_view origin);
+std::vector<Payload> nmap_payloads_for(const std::vector<NmapEntry>& entries,
+                                       std::string_view origin, uint16_t port, size_t max_size);
+
+// "--udp-payload nmap:PORT" (nmap's payloads for PORT) or "nmap:all" (for every scanned port
+// nmap has payloads for), each optionally followed by ":FILE" (default kNmapPayloadsPath).
+// Throws UsageError for a malformed spec.
+struct NmapSpec {
+  uint16_t port = 0;  // 0: all
+  std::string path;
+};
+NmapSpec parse_nmap_spec(std::string_view spec);
 
 // Check's name in config/udp-payloads.conf ("dns", ..., "none").
 std::string_view check_name(Check c);

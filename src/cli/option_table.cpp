@@ -29,7 +29,7 @@ void describe(Descriptions& d, ScanPlan& plan, CliVars& v) {
   po::options_description net("Sending");
   net.add_options()
       ("probe-module,M", po::value(&v.probe_module)->default_value("tcp-syn"), "what to send (ZMap's -M): tcp-syn, udp (payloads per port: docs/udp-payloads.md) or icmp-echo (host discovery, no -p)")
-      ("udp-payload", po::value(&v.udp_payloads)->composing(), "udp: a payload for a port, PORT:FILE, PORT:hex:BYTES or PORT:text:TEXT, with {cookie32}-style fields (repeatable; several for one port are each sent); ports without one get the built-in payload, or an empty datagram")
+      ("udp-payload", po::value(&v.udp_payloads)->composing(), "udp: a payload for a port, PORT:FILE, PORT:hex:BYTES or PORT:text:TEXT, with {cookie32}-style fields, or nmap's payloads from /usr/share/nmap/nmap-payloads, nmap:PORT or nmap:all[:FILE] (repeatable; several for one port are each sent); ports without one get the built-in payload, or an empty datagram")
       ("udp-any-sport", po::bool_switch(&plan.udp_any_sport), "udp: accept answers from another source port than the one probed (counted in udp_sport otherwise)")
       ("udp-response-bytes", po::value(&plan.udp_response_bytes)->default_value(0), "udp, icmp-echo: keep the first N bytes (at most 512) of each answer's payload, in hex (the 'data' field)")
       ("rate", po::value(&plan.rate_pps)->default_value(10000), "probes per second; 0 sends as fast as the device accepts")

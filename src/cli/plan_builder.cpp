@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <tuple>
@@ -339,14 +340,47 @@ void plan_order(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
     plan.checkpoint_path = plan.resume_path;
 }
 
-// The probes: the module and its options, the rate, the cookie, how answers are taken.
+// --udp-payload nmap:PORT|all[:FILE]: nmap's payloads for that port (which must be scanned
+// and have some), or for every scanned port nmap has payloads for.
+void plan_nmap_payloads(const std::string& spec, const ScanPlan& plan, size_t max,
+                        std::map<std::string, std::vector<udp::NmapEntry>>& files,
+                        std::vector<std::vector<udp::Payload>>& mine) {
+  const udp::NmapSpec ns = udp::parse_nmap_spec(spec);
+  auto it = files.find(ns.path);
+  if (it == files.end())
+    it = files.emplace(ns.path, udp::parse_nmap_payloads(udp::read_nmap_payloads(ns.path), ns.path))
+             .first;
+  if (ns.port != 0) {
+    if (std::find(plan.ports.begin(), plan.ports.end(), ns.port) == plan.ports.end())
+      throw UsageError(
+          fmt::format("--udp-payload '{}': port {} is not scanned (add it to -p)", spec, ns.port));
+    auto ps = udp::nmap_payloads_for(it->second, ns.path, ns.port, max);
+    if (ps.empty())
+      throw UsageError(
+          fmt::format("--udp-payload '{}': {} has no payload for port {}", spec, ns.path, ns.port));
+    for (auto& p : ps) mine[ns.port].push_back(std::move(p));
+    return;
+  }
+  for (const uint16_t port : plan.ports)
+    for (auto& p : udp::nmap_payloads_for(it->second, ns.path, port, max))
+      mine[port].push_back(std::move(p));
+}
+
 // The UDP probe slots: for each scanned port, the user's payloads for it (--udp-payload, in
 // the order given), else the built-in ones, else an empty datagram. At most 1472 bytes over
 // IPv4 and 1232 over IPv6 (a datagram no path has to fragment).
 void plan_udp_payloads(const CliVars& v, ScanPlan& plan) {
   const size_t max = plan.family == Family::kIpv6 ? Ipv6::kMaxUdpPayload : Ipv4::kMaxUdpPayload;
   std::vector<std::vector<udp::Payload>> mine(65536);
+  std::map<std::string, std::vector<udp::NmapEntry>> nmap_files;  // each read once
   for (size_t i = 0; i < v.udp_payloads.size(); ++i) {
+    if (v.udp_payloads[i].starts_with("nmap:")) {
+      about(
+          "udp-payload",
+          [&] { plan_nmap_payloads(v.udp_payloads[i], plan, max, nmap_files, mine); },
+          static_cast<int>(i));
+      continue;
+    }
     udp::Payload p = about(
         "udp-payload", [&] { return udp::parse_payload_spec(v.udp_payloads[i], max); },
         static_cast<int>(i));
@@ -374,6 +408,7 @@ void plan_udp_payloads(const CliVars& v, ScanPlan& plan) {
     throw UsageError("more than 65535 UDP probe slots (ports x payloads)");
 }
 
+// The probes: the module and its options, the rate, the cookie, how answers are taken.
 void plan_probe(const po::variables_map& vm, const CliVars& v, ScanPlan& plan) {
   if (!std::isfinite(plan.rate_pps) || plan.rate_pps < 0)
     throw OptionError("rate", "--rate must be 0 or more probes per second");

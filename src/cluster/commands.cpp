@@ -283,6 +283,7 @@ int collect(int argc, char** argv) {
   for (Record& r : recs) {
     if (!r.probe) ctx.protocol = r.result.proto;
     if (r.payload.empty()) continue;
+    if (r.probe) ctx.protocol = Proto::kUdp;  // a UDP dry run's probe names its payload
     auto it = std::find(ctx.slot_names.begin(), ctx.slot_names.end(), r.payload);
     if (it == ctx.slot_names.end()) it = ctx.slot_names.insert(it, r.payload);
     r.result.slot = static_cast<uint16_t>(it - ctx.slot_names.begin());
@@ -292,7 +293,7 @@ int collect(int argc, char** argv) {
   uint64_t written = 0;
   for (const Record& r : recs) {
     if (r.probe)
-      out.probe(ProbeRecord{r.result.ip, r.result.port});
+      out.probe(ProbeRecord{r.result.ip, r.result.port, r.result.slot});
     else
       out.result(ResultView{r.result, r.data});
     ++written;

@@ -132,8 +132,11 @@ std::optional<Record> parse_record(std::string_view line) {
   const auto addr = IpAddr::parse(*ip);
   if (!addr || !number(*port, rec.result.port)) return std::nullopt;
   rec.result.ip = *addr;
-  if (o->size() == 2) {
+  // A dry run's probe: {"ip","port"}, and "payload" for UDP.
+  const std::string* payload = get("payload");
+  if (o->size() == 2 || (o->size() == 3 && payload)) {
     rec.probe = true;
+    if (payload) rec.payload = *payload;
     return rec.result.port != 0 ? std::optional(rec) : std::nullopt;
   }
   const std::string *status = get("status"), *ttl = get("ttl"), *ts = get("timestamp"),
@@ -168,7 +171,7 @@ std::optional<Record> parse_record(std::string_view line) {
       !optional_number("resp_len", rec.result.resp_len) ||
       !optional_number("probe_len", rec.result.probe_len))
     return std::nullopt;
-  if (const std::string* p = get("payload")) rec.payload = *p;
+  if (payload) rec.payload = *payload;
   if (const std::string* d = get("data"); d && !hex_bytes(*d, rec.data)) return std::nullopt;
   rec.result.data_len = static_cast<uint16_t>(rec.data.size());
   return rec;

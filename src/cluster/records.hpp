@@ -1,7 +1,8 @@
 // Reading back the ndjson records dpscan writes (encoders.cpp): one flat JSON object per line,
 // a result ({"ip","port","status","ttl","timestamp","scan","reason", and "window", "proto",
 // "validation_bits", "payload", "resp_len", "probe_len", "data" where the module writes
-// them}) or a dry run's probe ({"ip","port"}), either family. For `dpscan collect`.
+// them}) or a dry run's probe ({"ip","port"}, and "payload" for UDP), either family. For
+// `dpscan collect`.
 #pragma once
 
 #include <optional>
@@ -14,7 +15,7 @@
 namespace dpscan {
 
 struct Record {
-  bool probe = false;  // a dry run's {"ip","port"}
+  bool probe = false;  // a dry run's {"ip","port"} or {"ip","port","payload"}
   Result result{};     // (result.slot is not in a record: see payload)
   std::string scan;
   std::string payload;        // UDP: the payload's name

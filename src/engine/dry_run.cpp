@@ -84,12 +84,11 @@ RunSummary run_dry_run_with(const ScanPlan& plan, Outputs& out, const std::atomi
   const RunSetup<F> run(plan);
   RunSummary sum = run.summary_start(plan);
   out.begin();
-  log::info("dry run: {} addresses x {} ports = {} targets, {} probes{}{}", run.space.addresses(),
-            run.space.ports().size(), run.space.size(), run.order.probes(),
-            run.state.resumed ? " (resumed)" : "",
-            plan.shard_count > 1
-                ? fmt::format(", shard {}/{}", plan.shard_index + 1, plan.shard_count)
-                : "");
+  log::info(
+      "dry run: {} addresses x {} = {} targets, {} probes{}{}", run.space.addresses(),
+      run.ports_text(), run.space.size(), run.order.probes(), run.state.resumed ? " (resumed)" : "",
+      plan.shard_count > 1 ? fmt::format(", shard {}/{}", plan.shard_index + 1, plan.shard_count)
+                           : "");
   DryRunSender<F> sender(run, plan);
   const double t0 = unix_now();
   LoopConfig config;

@@ -3,7 +3,12 @@
 // and the probe order, and the summary's fields that follow from them.
 #pragma once
 
+#include <algorithm>
 #include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "dpscan/ipv4.hpp"
 #include "dpscan/ipv6.hpp"
@@ -37,6 +42,19 @@ struct RunSetup {
   RunSetup(const RunSetup&) = delete;
   RunSetup& operator=(const RunSetup&) = delete;
 
+  // The ports probed: fewer than the probe slots when a port has several (UDP payloads).
+  uint64_t distinct_ports() const {
+    std::vector<uint16_t> p = space.ports();
+    std::sort(p.begin(), p.end());
+    return static_cast<uint64_t>(std::unique(p.begin(), p.end()) - p.begin());
+  }
+  // For the log: "3 ports", or "3 ports, 5 probe slots" when a port has several.
+  std::string ports_text() const {
+    const uint64_t ports = distinct_ports(), slots = space.ports().size();
+    return ports == slots ? fmt::format("{} ports", ports)
+                          : fmt::format("{} ports, {} probe slots", ports, slots);
+  }
+
   // The summary as far as the set-up knows it: plan figures, seed, start time.
   RunSummary summary_start(const ScanPlan& plan) const {
     RunSummary sum;
@@ -44,7 +62,8 @@ struct RunSetup {
     sum.rate_asked = plan.rate_pps;
     sum.seed = state.seed;
     sum.addresses = space.addresses();
-    sum.ports = space.ports().size();
+    sum.ports = distinct_ports();
+    sum.probe_slots = space.ports().size();
     sum.probes = order.probes();
     sum.dry_run = plan.dry_run;
     return sum;

@@ -381,15 +381,14 @@ class ScanSender final : public Sender {
         plan_.tx_lcores, dev_.control_queue_shared() ? "shared" : "its own", dev_.control_queue(),
         dev_.fast_free_queues(), to_string(plan_.rx_checksum));
     const auto& space = run_.space;
-    log::info(
-        "scanning {} {} addresses x {} ports = {} targets, {} probes ({} {}){} at {}, seed {}{}",
-        space.addresses(), F::kName, space.ports().size(), space.size(), run_.order.probes(),
-        M::kName, F::kName,
-        plan_.shard_count > 1
-            ? fmt::format(" (shard {}/{})", plan_.shard_index + 1, plan_.shard_count)
-            : "",
-        plan_.rate_pps > 0 ? rate_text(plan_.rate_pps) : "full speed", run_.state.seed,
-        run_.state.resumed ? ", resumed" : "");
+    log::info("scanning {} {} addresses x {} = {} targets, {} probes ({} {}){} at {}, seed {}{}",
+              space.addresses(), F::kName, run_.ports_text(), space.size(), run_.order.probes(),
+              M::kName, F::kName,
+              plan_.shard_count > 1
+                  ? fmt::format(" (shard {}/{})", plan_.shard_index + 1, plan_.shard_count)
+                  : "",
+              plan_.rate_pps > 0 ? rate_text(plan_.rate_pps) : "full speed", run_.state.seed,
+              run_.state.resumed ? ", resumed" : "");
   }
 
   const ScanPlan& plan_;

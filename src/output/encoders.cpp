@@ -1,10 +1,10 @@
 // The result formats, as encoders (output.hpp): each appends the bytes of a result to a
 // buffer that Outputs hands to a sink.
 //   csv     header line, then rows; columns chosen with --output-fields, by default the
-//           module's (dry run: "ip,port")
+//           module's (dry run: "ip,port", and for UDP "ip,port,payload")
 //   ndjson  one JSON object per result: ip, port, status, ttl, timestamp, scan, reason, proto,
 //           validation_bits, and the module's fields (TCP: window; UDP: payload, resp_len,
-//           probe_len, amplification, data)
+//           probe_len, amplification, data); a dry run's: ip, port (UDP: and payload)
 //   list    masscan's -oL byte for byte: "#masscan", "open tcp 80 1.2.3.4 1700000000", "# end"
 //   xml     nmap's XML (what nmap's own tools, ndiff among them, read); see xml_encoder.cpp
 #include <algorithm>
@@ -103,7 +103,7 @@ class FieldWriter {
         put_uint(out, r.validation_bits);
         break;
       case Field::kPayload:
-        text(r.slot < slot_names_.size() ? std::string_view(slot_names_[r.slot]) : "");
+        text(slot_name(r.slot));
         break;
       case Field::kRespLen:
         put_uint(out, r.resp_len);
@@ -122,6 +122,11 @@ class FieldWriter {
     }
   }
 
+  // The payload a probe slot sends (UDP; "" for other modules).
+  std::string_view slot_name(uint16_t slot) const {
+    return slot < slot_names_.size() ? std::string_view(slot_names_[slot]) : "";
+  }
+
  private:
   std::vector<std::string> slot_names_;
   std::string scan_;  // quoted for csv, escaped for json
@@ -131,6 +136,7 @@ class CsvEncoder final : public Encoder {
  public:
   CsvEncoder(const OutputContext& ctx, bool dry_run)
       : dry_run_(dry_run),
+        probe_payload_(ctx.protocol == Proto::kUdp),
         continuing_(ctx.continuing),
         fields_(ctx.csv_fields.empty() ? default_output_fields(ctx.protocol) : ctx.csv_fields),
         writer_(ctx, csv_quote(ctx.scan_name)) {
@@ -140,7 +146,7 @@ class CsvEncoder final : public Encoder {
   void begin(std::string& out) override {
     if (continuing_) return;  // a resumed run appends under the first run's header
     if (dry_run_) {
-      out += "ip,port\n";
+      out += probe_payload_ ? "ip,port,payload\n" : "ip,port\n";
       return;
     }
     for (size_t i = 0; i < fields_.size(); ++i) {
@@ -160,6 +166,10 @@ class CsvEncoder final : public Encoder {
     put_ip(out, p.ip);
     out += ',';
     put_uint(out, p.port);
+    if (probe_payload_) {
+      out += ',';
+      put(out, csv_quote(std::string(writer_.slot_name(p.slot))));
+    }
     out += '\n';
   }
   void end(std::string&) override {}
@@ -172,6 +182,7 @@ class CsvEncoder final : public Encoder {
     return q + "\"";
   }
   bool dry_run_;
+  bool probe_payload_;  // UDP: a dry run's records name each probe's payload
   bool continuing_;
   std::vector<std::string> fields_;
   FieldWriter writer_;
@@ -183,7 +194,9 @@ class CsvEncoder final : public Encoder {
 class NdjsonEncoder final : public Encoder {
  public:
   explicit NdjsonEncoder(const OutputContext& ctx)
-      : writer_(ctx, json_escape(ctx.scan_name)), keep_data_(ctx.protocol == Proto::kUdp) {}
+      : writer_(ctx, json_escape(ctx.scan_name)),
+        keep_data_(ctx.protocol == Proto::kUdp),
+        probe_payload_(ctx.protocol == Proto::kUdp) {}
   void begin(std::string&) override {}
   void result(const ResultView& r, std::string& out) override {
     static constexpr Field kCommon[] = {
@@ -214,6 +227,11 @@ class NdjsonEncoder final : public Encoder {
     put_ip(out, p.ip);
     out += R"(","port":)";
     put_uint(out, p.port);
+    if (probe_payload_) {
+      out += R"(,"payload":")";
+      put(out, json_escape(std::string(writer_.slot_name(p.slot))));
+      out += '"';
+    }
     out += "}\n";
   }
   void end(std::string&) override {}
@@ -221,6 +239,7 @@ class NdjsonEncoder final : public Encoder {
  private:
   FieldWriter writer_;
   bool keep_data_;
+  bool probe_payload_;  // UDP: a dry run's records name each probe's payload
 };
 
 // masscan's -oL (output-list.c): "#masscan" first, then "<status> tcp <port> <ip> <unix time>",

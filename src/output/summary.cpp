@@ -74,8 +74,10 @@ std::string summary_json(const RunSummary& s) {
   fmt::format_to(out, "  \"interrupted\": {},\n", s.interrupted);
   fmt::format_to(out, "  \"start_time\": {:.6f},\n  \"end_time\": {:.6f},\n", s.start_time,
                  s.end_time);
-  fmt::format_to(out, "  \"addresses\": {},\n  \"ports\": {},\n  \"probes\": {},\n", s.addresses,
-                 s.ports, s.probes);
+  fmt::format_to(out,
+                 "  \"addresses\": {},\n  \"ports\": {},\n  \"probe_slots\": {},\n  "
+                 "\"probes\": {},\n",
+                 s.addresses, s.ports, s.probe_slots, s.probes);
   fmt::format_to(out, "  \"rate_asked_pps\": {},\n", s.rate_asked);
   const char* sep = "";
   counters(CounterGroup::kSend, "  ", sep);

@@ -58,11 +58,17 @@ Payload::Payload(std::string name, uint16_t port, std::vector<uint8_t> bytes,
       bytes_(std::move(bytes)),
       fields_(std::move(fields)) {
   for (const Field& f : fields_) {
+    const bool inside = size_t{f.offset} + f.len <= bytes_.size();
+    // {case:TEXT} takes one cookie bit per letter (set_case), not per character.
+    size_t letters = 0;
+    if (inside && f.kind == Field::Kind::kCase)
+      for (size_t i = f.offset; i < size_t{f.offset} + f.len; ++i)
+        letters += ((bytes_[i] | 0x20) >= 'a' && (bytes_[i] | 0x20) <= 'z');
     const size_t cookie_end = f.kind == Field::Kind::kCookie     ? f.src + f.len
                               : f.kind == Field::Kind::kCookie31 ? f.src + 4u
-                              : f.kind == Field::Kind::kCase     ? f.src + (f.len + 7u) / 8
+                              : f.kind == Field::Kind::kCase     ? f.src + (letters + 7) / 8
                                                                  : 0;
-    if (size_t{f.offset} + f.len > bytes_.size() || cookie_end > sizeof(PayloadCookie::b) ||
+    if (!inside || cookie_end > sizeof(PayloadCookie::b) ||
         (f.kind == Field::Kind::kCookie31 && f.len != 4))
       throw std::logic_error("udp payload " + name_ + ": a field outside the template or cookie");
   }

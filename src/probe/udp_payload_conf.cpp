@@ -53,6 +53,12 @@ std::vector<Payload> parse_payload_conf(std::string_view text, std::string_view 
     if (!cur) return;
     if (cur->tmpl.bytes().empty())
       throw fail(cur->line, "payload " + cur->name + " has no hex or text lines");
+    // check() regenerates the probe in a buffer of kMaxChecked bytes.
+    if (cur->check != Check::kNone && cur->tmpl.bytes().size() > Payload::kMaxChecked)
+      throw fail(cur->line, fmt::format("payload {} is {} bytes: a payload with a check ({}) "
+                                        "is at most {}",
+                                        cur->name, cur->tmpl.bytes().size(), check_name(cur->check),
+                                        Payload::kMaxChecked));
     out.emplace_back(cur->name, cur->port, std::move(cur->tmpl.bytes()),
                      std::move(cur->tmpl.fields()), cur->check);
     cur.reset();

@@ -2,6 +2,7 @@
 // optional keywords whose arguments run to the end of their line ("source PORT", ignored as
 // nmap ignores it); # starts a comment outside strings; strings take C escapes.
 #include <sys/stat.h>
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -17,6 +18,8 @@
 namespace dpscan::udp {
 
 namespace {
+
+constexpr long kMaxNmapFile = 16 << 20;  // nmap 7.93's is 21 KB
 
 class Reader {
  public:
@@ -92,9 +95,9 @@ class Reader {
   size_t line_ = 1;
 };
 
-// Whether the port list ("53,69,32768-65535") holds `port`; UsageError when malformed.
-bool ports_hold(std::string_view list, uint16_t port, const Reader& r) {
-  bool hit = false;
+// A port list ("53,69,32768-65535") as ranges; UsageError when malformed.
+std::vector<std::pair<uint16_t, uint16_t>> port_ranges(std::string_view list, const Reader& r) {
+  std::vector<std::pair<uint16_t, uint16_t>> out;
   while (!list.empty()) {
     const size_t comma = std::min(list.find(','), list.size());
     const auto item = list.substr(0, comma);
@@ -109,26 +112,16 @@ bool ports_hold(std::string_view list, uint16_t port, const Reader& r) {
                         ? number(item, lo) && (hi = lo, true)
                         : number(item.substr(0, dash), lo) && number(item.substr(dash + 1), hi);
     if (!ok || lo > hi) throw r.error("bad port list item '" + printable(item) + "'");
-    hit = hit || (port >= lo && port <= hi);
+    out.emplace_back(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
   }
-  return hit;
+  return out;
 }
 
 }  // namespace
 
-std::vector<Payload> load_nmap_payloads(const std::string& path, uint16_t port, size_t max_size) {
-  auto unreadable = [&](const char* why) {
-    return UsageError(fmt::format("cannot read nmap payloads '{}': {}", printable(path), why));
-  };
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw unreadable(std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw unreadable("it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw unreadable(std::strerror(errno));
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw unreadable(std::strerror(errno));
-  Reader r(text, path);
-  std::vector<Payload> out;
+std::vector<NmapEntry> parse_nmap_payloads(std::string_view text, std::string_view origin) {
+  Reader r(text, origin);
+  std::vector<NmapEntry> out;
   bool after_entry = false;
   while (r.skip_space()) {
     if (r.peek() == '"') throw r.error("a string outside an entry");
@@ -143,25 +136,87 @@ std::vector<Payload> load_nmap_payloads(const std::string& path, uint16_t port, 
       continue;
     }
     after_entry = true;
-    const size_t line = r.line();
+    NmapEntry e;
+    e.line = r.line();
     if (!r.skip_space() || r.peek() == '"') throw r.error("expected a port list after udp");
-    const bool ours = ports_hold(r.word(), port, r);
-    std::vector<uint8_t> bytes;
+    e.ports = port_ranges(r.word(), r);
     bool any = false;
     while (r.skip_space() && r.peek() == '"') {
-      r.string(bytes);
+      r.string(e.bytes);
       any = true;
     }
     if (!any) throw r.error("expected a quoted payload after the ports");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Payload> nmap_payloads_for(const std::vector<NmapEntry>& entries,
+                                       std::string_view origin, uint16_t port, size_t max_size) {
+  std::vector<Payload> out;
+  for (const NmapEntry& e : entries) {
+    const bool ours = std::any_of(e.ports.begin(), e.ports.end(), [&](const auto& r) {
+      return port >= r.first && port <= r.second;
+    });
     if (!ours) continue;
-    if (bytes.size() > max_size)
+    if (e.bytes.size() > max_size)
       throw UsageError(
           fmt::format("{}:{}: the payload is {} bytes, more than the {} a UDP probe "
                       "carries unfragmented here",
-                      path, line, bytes.size(), max_size));
-    out.emplace_back(fmt::format("nmap:{}:{}", path, line), port, std::move(bytes),
-                     std::vector<Field>{}, Check::kNone);
+                      origin, e.line, e.bytes.size(), max_size));
+    out.emplace_back(fmt::format("nmap:{}:{}", origin, e.line), port, e.bytes, std::vector<Field>{},
+                     Check::kNone);
   }
+  return out;
+}
+
+std::string read_nmap_payloads(const std::string& path) {
+  auto unreadable = [&](const char* why) {
+    return UsageError(fmt::format(
+        "cannot read nmap payloads '{}': {} (nmap's payload file: Debian's package nmap-common "
+        "installs it as {})",
+        printable(path), why, kNmapPayloadsPath));
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw unreadable(std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw unreadable("it is a directory");
+  if (!S_ISREG(st.st_mode)) throw unreadable("not a regular file");
+  if (st.st_size > kMaxNmapFile)
+    throw unreadable(fmt::format("larger than {} bytes", kMaxNmapFile).c_str());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw unreadable(std::strerror(errno));
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw unreadable(std::strerror(errno));
+  return text;
+}
+
+std::vector<Payload> load_nmap_payloads(const std::string& path, uint16_t port, size_t max_size) {
+  return nmap_payloads_for(parse_nmap_payloads(read_nmap_payloads(path), path), path, port,
+                           max_size);
+}
+
+NmapSpec parse_nmap_spec(std::string_view spec) {
+  auto fail = [&](const std::string& msg) {
+    return UsageError(fmt::format("udp payload '{}': {}", printable(spec, 80), msg));
+  };
+  if (!spec.starts_with("nmap:")) throw fail("expected nmap:PORT or nmap:all");
+  auto rest = spec.substr(5);
+  const size_t colon = rest.find(':');
+  const auto what = rest.substr(0, colon);
+  NmapSpec out;
+  out.path = kNmapPayloadsPath;
+  if (colon != std::string_view::npos) {
+    if (colon + 1 == rest.size())
+      throw fail("expected a file name after nmap:" + printable(what) + ":");
+    out.path = std::string(rest.substr(colon + 1));
+  }
+  if (what == "all") return out;
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(what.data(), what.data() + what.size(), port);
+  if (what.empty() || ec != std::errc{} || end != what.data() + what.size() || port == 0 ||
+      port > 65535)
+    throw fail("bad port '" + printable(what) + "' (nmap:PORT with PORT 1-65535, or nmap:all)");
+  out.port = static_cast<uint16_t>(port);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // libFuzzer target over what `dpscan collect` reads from a results stream, bytes another
 // program could have published: parse_record() on each line. A record it accepts must
 // encode back to a record it accepts with the same content (the ndjson encoder is the other
-// side of the round trip).
+// side of the round trip); a dry run's probe record too (UDP's names its payload).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,7 +14,24 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);
   const auto rec = dpscan::parse_record(line);
-  if (!rec || rec->probe) return 0;
+  if (!rec) return 0;
+  if (rec->probe) {
+    // A dry run's probe, UDP's with its payload's name: the same back.
+    dpscan::OutputContext ctx;
+    if (!rec->payload.empty()) {
+      ctx.protocol = dpscan::Proto::kUdp;
+      ctx.slot_names = {rec->payload};
+    }
+    auto enc = dpscan::make_encoder(dpscan::OutputFormat::kNdjson, ctx, true);
+    std::string again;
+    enc->probe(dpscan::ProbeRecord{rec->result.ip, rec->result.port, 0}, again);
+    again.pop_back();
+    const auto back = dpscan::parse_record(again);
+    if (!back || !back->probe || back->result.ip != rec->result.ip ||
+        back->result.port != rec->result.port || back->payload != rec->payload)
+      std::abort();
+    return 0;
+  }
   dpscan::OutputContext ctx;
   ctx.scan_name = rec->scan;
   auto enc = dpscan::make_encoder(dpscan::OutputFormat::kNdjson, ctx, false);

@@ -13,7 +13,9 @@ Users' payloads: a DNS query written as PORT:hex: with {cookie16} and {dst} diss
 cookie in its ID; errors name the problem.
 nmap: where /usr/share/nmap/nmap-payloads exists, the payloads dpscan loads from it for each
 port equal those this script reads from it (Python's own unescaping).
-Env: UDP_PAYLOAD_TOOL. Exit 0 pass, 1 fail.
+Dry run (dpscan itself): the log and --summary count 4 ports and 5 probe slots apart, and each
+csv/ndjson probe record names its payload, as the slots are picked per port.
+Env: UDP_PAYLOAD_TOOL, DPSCAN. Exit 0 pass, 1 fail.
 """
 import os
 import random
@@ -253,6 +255,55 @@ def nmap_payloads():
         expect(got == want, f"nmap payloads for port {port}: {len(got)} vs {len(want)}")
 
 
+def dry_run_slots():
+    """dpscan --dry-run -M udp: the log and the summary count ports and probe slots apart, and
+    each probe record names its payload (csv column after ip,port; ndjson key), as the module
+    picks them: the user's for 123 (two), the built-ins for 53 and 161, an empty one for 9999."""
+    import collections
+    import json
+    import tempfile
+    dpscan = os.environ.get("DPSCAN") or os.path.join(HERE, "../../build/src/dpscan")
+    want_names = {53: ["dns"], 123: ["hex", "text"], 161: ["snmp"], 9999: ["hex"]}
+    addrs = [f"198.18.0.{i}" for i in range(8, 12)]
+    want = collections.Counter((a, p, n) for a in addrs for p, ns in want_names.items() for n in ns)
+    with tempfile.TemporaryDirectory(prefix="dpscan-udp-dry.") as work:
+        for fmt in ("csv", "ndjson"):
+            out, summ = os.path.join(work, "out." + fmt), os.path.join(work, "summary.json")
+            r = subprocess.run([dpscan, "--no-default-blocklist", "198.18.0.8/30", "-M", "udp",
+                                "-p", "53,123,161,9999", "--udp-payload", "123:hex:e3{cookie64}",
+                                "--udp-payload", "123:text:x", "--dry-run", "-o", out,
+                                "--output-format", fmt, "--summary", summ],
+                               capture_output=True, text=True, timeout=60)
+            expect(r.returncode == 0, f"dry run exited {r.returncode}: {r.stderr[-300:]}")
+            if r.returncode:
+                continue
+            expect("dry run: 4 addresses x 4 ports, 5 probe slots = 20 targets, 20 probes" in r.stderr,
+                   f"dry run log: {r.stderr.strip()[:300]}")
+            sm = json.load(open(summ))
+            expect((sm["addresses"], sm["ports"], sm["probe_slots"], sm["probes"]) == (4, 4, 5, 20),
+                   f"summary addresses/ports/probe_slots/probes {sm['addresses']} {sm['ports']} "
+                   f"{sm.get('probe_slots')} {sm['probes']}")
+            got = collections.Counter()
+            lines = open(out).read().splitlines()
+            if fmt == "csv":
+                expect(lines[0] == "ip,port,payload", f"dry-run csv header {lines[0]!r}")
+                for l in lines[1:]:
+                    ip, port, name = l.split(",")
+                    got[(ip, int(port), name)] += 1
+            else:
+                for l in lines:
+                    o = json.loads(l)
+                    expect(list(o) == ["ip", "port", "payload"], f"dry-run ndjson keys {list(o)}")
+                    got[(o["ip"], o["port"], o["payload"])] += 1
+            expect(got == want, f"dry-run {fmt} records: extra {list((got - want).items())[:4]}, "
+                   f"missing {list((want - got).items())[:4]}")
+    # TCP's dry run keeps its two columns, and its count of ports
+    r = subprocess.run([dpscan, "--no-default-blocklist", "198.18.0.8/30", "-p", "22,80",
+                        "--dry-run", "-o", "-"], capture_output=True, text=True, timeout=60)
+    expect(r.stdout.splitlines()[:1] == ["ip,port"] and
+           "4 addresses x 2 ports = 8 targets" in r.stderr, f"tcp dry run {r.stdout[:40]!r} {r.stderr[:200]}")
+
+
 def main():
     rng = random.Random(int(os.environ.get("SEED", "0")) or None)
     for _ in range(8):
@@ -262,6 +313,7 @@ def main():
         answers(cookie, p)
     user_payloads(bytes(range(0xA0, 0xB0)))
     nmap_payloads()
+    dry_run_slots()
     if failures:
         print(f"{len(failures)} failures")
         return 1

@@ -99,6 +99,31 @@ TEST_CASE("ndjson records read back equal what the encoder wrote") {
   CHECK(rec->result.port == 443);
 }
 
+TEST_CASE("a UDP dry run's probe records name their payload, and read back") {
+  OutputContext ctx;
+  ctx.protocol = Proto::kUdp;
+  ctx.slot_names = {"dns", "nmap:/usr/share/nmap/nmap-payloads:7", "text"};
+  auto dry = make_encoder(OutputFormat::kNdjson, ctx, true);
+  std::string line;
+  dry->probe(ProbeRecord{Ipv4Addr(0xc6120001), 53, 1}, line);
+  CHECK(
+      line ==
+      "{\"ip\":\"198.18.0.1\",\"port\":53,\"payload\":\"nmap:/usr/share/nmap/nmap-payloads:7\"}\n");
+  line.pop_back();
+  const auto rec = parse_record(line);
+  REQUIRE(rec);
+  CHECK(rec->probe);
+  CHECK(rec->result.port == 53);
+  CHECK(rec->payload == "nmap:/usr/share/nmap/nmap-payloads:7");
+  // A fourth key makes it no probe, and no result either.
+  CHECK_FALSE(parse_record(R"({"ip":"198.18.0.1","port":53,"payload":"dns","x":"y"})"));
+  auto csv = make_encoder(OutputFormat::kCsv, ctx, true);
+  std::string text;
+  csv->begin(text);
+  csv->probe(ProbeRecord{Ipv4Addr(0xc6120001), 53, 0}, text);
+  CHECK(text == "ip,port,payload\n198.18.0.1,53,dns\n");
+}
+
 TEST_CASE("malformed records are refused") {
   for (const char* bad :
        {"", "{}", "{\"ip\":\"1.2.3.4\"}", "{\"ip\":\"1.2.3.4\",\"port\":0}",

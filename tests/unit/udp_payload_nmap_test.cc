@@ -112,8 +112,62 @@ TEST_CASE("nmap payloads: errors at file:line") {
     FAIL("no error");
   } catch (const UsageError& e) {
     CHECK(std::string(e.what()) ==
-          "cannot read nmap payloads '/nonexistent/nmap-payloads': No such file or directory");
+          "cannot read nmap payloads '/nonexistent/nmap-payloads': No such file or directory "
+          "(nmap's payload file: Debian's package nmap-common installs it as "
+          "/usr/share/nmap/nmap-payloads)");
   }
   CHECK_THROWS_WITH_AS(load_nmap_payloads("/tmp", 53, 1472),
-                       "cannot read nmap payloads '/tmp': it is a directory", UsageError);
+                       "cannot read nmap payloads '/tmp': it is a directory (nmap's payload file: "
+                       "Debian's package nmap-common installs it as /usr/share/nmap/nmap-payloads)",
+                       UsageError);
+  CHECK_THROWS_WITH_AS(load_nmap_payloads("/dev/null", 53, 1472),
+                       "cannot read nmap payloads '/dev/null': not a regular file (nmap's payload "
+                       "file: Debian's package nmap-common installs it as "
+                       "/usr/share/nmap/nmap-payloads)",
+                       UsageError);
+}
+
+TEST_CASE("nmap payloads: parsed once, then per port") {
+  const auto entries = parse_nmap_payloads(kSample, "S");
+  REQUIRE(entries.size() == 5);
+  CHECK(entries[1].ports == std::vector<std::pair<uint16_t, uint16_t>>{
+                                {53, 53}, {69, 69}, {5353, 5353}, {26198, 26198}});
+  CHECK(entries[4].ports == std::vector<std::pair<uint16_t, uint16_t>>{{32768, 65535}});
+  CHECK(entries[4].line == 13);
+  const auto dns = nmap_payloads_for(entries, "S", 53, 1472);
+  REQUIRE(dns.size() == 2);
+  CHECK(dns[0].name() == "nmap:S:5");  // nmap:ORIGIN:LINE, the origin as the caller gives it
+  CHECK(nmap_payloads_for(entries, "S", 80, 1472).empty());
+  CHECK(nmap_payloads_for(entries, "S", 65535, 1472).size() == 1);
+}
+
+TEST_CASE("nmap payload specs: nmap:PORT, nmap:all, each with an optional :FILE") {
+  auto spec = parse_nmap_spec("nmap:53");
+  CHECK(spec.port == 53);
+  CHECK(spec.path == kNmapPayloadsPath);
+  spec = parse_nmap_spec("nmap:all");
+  CHECK(spec.port == 0);
+  CHECK(spec.path == kNmapPayloadsPath);
+  spec = parse_nmap_spec("nmap:161:/opt/nmap/share/nmap-payloads");
+  CHECK(spec.port == 161);
+  CHECK(spec.path == "/opt/nmap/share/nmap-payloads");
+  spec = parse_nmap_spec("nmap:all:rel:with:colons");
+  CHECK(spec.port == 0);
+  CHECK(spec.path == "rel:with:colons");
+  const auto error = [](const char* s) {
+    try {
+      parse_nmap_spec(s);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  CHECK(error("nmap:") ==
+        "udp payload 'nmap:': bad port '' (nmap:PORT with PORT 1-65535, or nmap:all)");
+  CHECK(error("nmap:0").find("bad port '0'") != std::string::npos);
+  CHECK(error("nmap:65536").find("bad port '65536'") != std::string::npos);
+  CHECK(error("nmap:53x").find("bad port '53x'") != std::string::npos);
+  CHECK(error("nmap:ALL").find("bad port 'ALL'") != std::string::npos);
+  CHECK(error("nmap:53:") == "udp payload 'nmap:53:': expected a file name after nmap:53:");
+  CHECK(error("53:hex:00") == "udp payload '53:hex:00': expected nmap:PORT or nmap:all");
 }

@@ -110,6 +110,19 @@ TEST_CASE("template fields: cookie bytes in order, rand, dst, case") {
     const int bit = (c.b[2 + i / 8] >> (i % 8)) & 1;
     CHECK(letters[i] == (bit ? "ABCDEFGHIJ"[i] : "abcdefghij"[i]));
   }
+
+  // Found by tests/fuzz/payload_fuzz.cc: {case:TEXT} takes a cookie bit per letter, but
+  // Payload's constructor counted a byte per 8 characters, so a name with dots in the last
+  // cookie byte threw std::logic_error (a crash) instead of being sent.
+  const Payload dots = parse_payload_spec(
+      "9:text:{cookie64}{cookie32}{cookie16}{case:abcdefgh}{case:a.b.c.d.e}", 1472);
+  const Buf w3 = write(dots);
+  const std::string tail(w3.end() - 9, w3.end());
+  for (int i = 0; i < 5; ++i) {
+    const int bit = (c.b[15] >> i) & 1;
+    CHECK(tail[2 * i] == (bit ? "ABCDE"[i] : "abcde"[i]));
+  }
+  CHECK(tail.substr(1, 1) == ".");
 }
 
 TEST_CASE("payload files: raw bytes with fields, errors at file:line") {
@@ -222,4 +235,11 @@ TEST_CASE("the library file's format: errors at file:line") {
         "t.conf:2: {dst}: the address family is not known here (column 5)");
   CHECK(conf_error("payload a 7 none\nbytes 00\n") ==
         "t.conf:2: unknown keyword 'bytes' (expected payload, hex or text)");
+  // Found by tests/fuzz/payload_fuzz.cc: a checked payload longer than check()'s buffer was a
+  // std::logic_error out of Payload's constructor, not an error at the payload's line.
+  const std::string big(2 * (Payload::kMaxChecked + 1), 'a');
+  CHECK(conf_error("payload big 53 dns\nhex " + big + "\n") ==
+        "t.conf:1: payload big is 513 bytes: a payload with a check (dns) is at most 512");
+  CHECK(parse_payload_conf("payload big 53 none\nhex " + big + "\n", "t.conf").at(0).size() ==
+        513);  // unchecked: no limit here
 }
