@@ -104,7 +104,7 @@ std::optional<Bucket::Entry> Bucket::get(const std::string& key) {
 // happened at all (no leader, a timeout): the value read back says which. Only another
 // writer's value is a conflict; the old value still there is no answer (try again).
 Bucket::Cas Bucket::settle(const std::string& key, const std::string& value, uint64_t last,
-                           uint64_t& revision) {
+                           uint64_t& revision, Entry* seen) {
   const auto e = get(key);
   if (!e) return Cas::kNoAnswer;
   if (e->found && e->value == value) {  // ours
@@ -112,20 +112,22 @@ Bucket::Cas Bucket::settle(const std::string& key, const std::string& value, uin
     return Cas::kDone;
   }
   if (last == 0 ? !e->found : (e->found && e->revision == last)) return Cas::kNoAnswer;
+  if (seen) *seen = *e;
   return Cas::kConflict;
 }
 
-Bucket::Cas Bucket::create(const std::string& key, const std::string& value, uint64_t& revision) {
+Bucket::Cas Bucket::create(const std::string& key, const std::string& value, uint64_t& revision,
+                           Entry* seen) {
   const natsStatus s =
       kvStore_Create(&revision, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
-  return s == NATS_OK ? Cas::kDone : settle(key, value, 0, revision);
+  return s == NATS_OK ? Cas::kDone : settle(key, value, 0, revision, seen);
 }
 
 Bucket::Cas Bucket::update(const std::string& key, const std::string& value, uint64_t last,
-                           uint64_t& revision) {
+                           uint64_t& revision, Entry* seen) {
   const natsStatus s = kvStore_Update(&revision, kv_, key.c_str(), value.data(),
                                       static_cast<int>(value.size()), last);
-  return s == NATS_OK ? Cas::kDone : settle(key, value, last, revision);
+  return s == NATS_OK ? Cas::kDone : settle(key, value, last, revision, seen);
 }
 
 bool Bucket::erase(const std::string& key) {

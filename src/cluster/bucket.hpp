@@ -50,16 +50,21 @@ class Bucket {
   // Create: only if the key has no value; update: only if its revision is still `last`.
   // `revision` receives the new one. A write whose acknowledgement was lost reads back as
   // kDone when the value now there is exactly ours, and one that did not happen (the old
-  // value or revision still there) as kNoAnswer; only another writer's value is kConflict.
-  Cas create(const std::string& key, const std::string& value, uint64_t& revision);
-  Cas update(const std::string& key, const std::string& value, uint64_t last, uint64_t& revision);
+  // value or revision still there) as kNoAnswer; only another value is kConflict, and
+  // `seen` (if given) then receives the entry read back, for the caller to judge: a value
+  // this worker wrote earlier, applied late after a reconnect, is not another writer's.
+  Cas create(const std::string& key, const std::string& value, uint64_t& revision,
+             Entry* seen = nullptr);
+  Cas update(const std::string& key, const std::string& value, uint64_t last, uint64_t& revision,
+             Entry* seen = nullptr);
   bool put(const std::string& key, const std::string& value);
   bool erase(const std::string& key);
   std::optional<std::vector<std::string>> keys();  // nullopt: no answer
   const std::string& name() const { return name_; }
 
  private:
-  Cas settle(const std::string& key, const std::string& value, uint64_t last, uint64_t& revision);
+  Cas settle(const std::string& key, const std::string& value, uint64_t last, uint64_t& revision,
+             Entry* seen);
   kvStore* kv_ = nullptr;
   std::string name_;
 };

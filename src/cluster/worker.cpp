@@ -4,10 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -23,6 +21,7 @@
 #include "dpscan/siphash.hpp"
 #include "nats_client.hpp"
 #include "output/nats_sink.hpp"
+#include "shard_lease.hpp"
 
 namespace dpscan {
 namespace {
@@ -51,136 +50,6 @@ Fields plan_fields(const ScanPlan& p, uint32_t shards, uint64_t seed) {
   f["seed"] = std::to_string(seed);
   return f;
 }
-
-// The heartbeat and checkpoint store of one claimed shard, on a thread of its own.
-class ShardLease final : public RunLease {
- public:
-  ShardLease(Bucket& bucket, std::string claim, std::string ckpt, Fields base, uint64_t revision,
-             double heartbeat_s)
-      : bucket_(bucket),
-        claim_(std::move(claim)),
-        ckpt_(std::move(ckpt)),
-        base_(std::move(base)),
-        revision_(revision),
-        period_(std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(heartbeat_s))) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~ShardLease() override { stop(); }
-
-  void checkpoint(const Checkpoint& c) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_ckpt_ = checkpoint_text(c);
-  }
-  void progress(const LeaseProgress& p) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    progress_ = p;
-  }
-  bool lost() const override { return lost_.load(); }
-
-  // Stops the heartbeat, stores the last checkpoint and sets the claim's state ("done", or
-  // "free" for another worker to continue at once), waiting for the cluster as long as it
-  // takes (a second Ctrl-C gives up). False when the shard had been taken over.
-  bool finish(const std::string& state, const std::atomic<int>& interrupts) {
-    stop();
-    if (lost_) return false;
-    for (int tries = 0;; ++tries) {
-      if (beat("running") && store_checkpoint() && beat(state)) return !lost_;
-      if (lost_) return false;
-      if (interrupts.load() >= 2) return false;
-      if (tries == 4)
-        log::warn("cluster: the bucket does not answer; waiting to mark {} {}", claim_, state);
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-  }
-
- private:
-  void stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  bool store_checkpoint() {
-    std::string text;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (pending_ckpt_.empty()) return true;
-      text = pending_ckpt_;
-    }
-    if (!bucket_.put(ckpt_, text)) return false;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (pending_ckpt_ == text) pending_ckpt_.clear();
-    return true;
-  }
-
-  // One compare-and-set of the claim on the revision this lease last wrote.
-  bool beat(const std::string& state) {
-    Fields f = base_;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      f["sent"] = std::to_string(progress_.sent);
-      f["planned"] = std::to_string(progress_.planned);
-      f["results"] = std::to_string(progress_.results);
-      f["rate"] = fmt::format("{:.0f}", progress_.rate_pps);
-    }
-    f["state"] = state;
-    f["beat"] = std::to_string(++beats_);
-    f["time"] = fmt::format("{:.1f}", unix_time());
-    uint64_t rev = 0;
-    switch (bucket_.update(claim_, fields_text(f), revision_, rev)) {
-      case Bucket::Cas::kDone:
-        revision_ = rev;
-        if (silent_) log::info("cluster: the bucket answers again; {} still ours", claim_);
-        silent_ = false;
-        return true;
-      case Bucket::Cas::kConflict: {
-        const auto e = bucket_.get(claim_);
-        log::warn("cluster: {} was taken over ({}); this worker stops sending it", claim_,
-                  e && e->found ? e->value : "the claim is gone");
-        lost_ = true;
-        return false;
-      }
-      case Bucket::Cas::kNoAnswer:
-        if (!silent_)
-          log::warn("cluster: the bucket does not answer; scanning on, results spooled");
-        silent_ = true;
-        return false;
-    }
-    return false;
-  }
-
-  void run() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_ && !lost_) {
-      cv_.wait_for(lock, period_, [&] { return stop_; });
-      if (stop_) break;
-      lock.unlock();
-      // The heartbeat first: a worker that lost the shard (cut off, taken over) finds out
-      // before it could overwrite the new owner's checkpoint.
-      if (beat("running")) store_checkpoint();
-      lock.lock();
-    }
-  }
-
-  Bucket& bucket_;
-  const std::string claim_, ckpt_;
-  const Fields base_;
-  uint64_t revision_;
-  const Clock::duration period_;
-  uint64_t beats_ = 0;
-  bool silent_ = false;
-  std::atomic<bool> lost_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::string pending_ckpt_;
-  LeaseProgress progress_;
-  std::thread thread_;
-};
 
 struct Unit {
   size_t scan;     // index into the job's plans
@@ -244,10 +113,13 @@ class Worker {
         const Fields f = e->found ? parse_fields(e->value) : Fields{};
         if (e->found && f.count("state") && f.at("state") == "done") continue;
         all_done = false;
-        std::optional<uint64_t> rev = claim(u, *e, f);
-        if (!rev) continue;
+        const std::optional<Claimed> c = claim(u, *e, f);
+        if (!c) continue;
         ++ran;
-        if (run_unit(u, *rev, run_shard)) return 130;
+        const bool interrupted = run_unit(u, *c, run_shard);
+        // The time spent on its own shard was no watching of the others' claims.
+        seen_.clear();
+        if (interrupted) return 130;
       }
       if (all_done) break;
       if (unanswered && !warned_) {
@@ -342,37 +214,71 @@ class Worker {
     }
   }
 
-  // Claims the unit if it is free, released, or silent for the TTL; the claim's revision.
-  std::optional<uint64_t> claim(const Unit& u, const Bucket::Entry& e, const Fields& f) {
+  struct Claimed {
+    uint64_t revision;
+    Clock::time_point sent_at;  // when the claiming write was sent: the lease's fence counts
+  };
+
+  // Claims the unit if it is free, released, this worker's own (a shard it stopped sending
+  // when it was cut off, and nobody took over), or silent for the TTL.
+  std::optional<Claimed> claim(const Unit& u, const Bucket::Entry& e, const Fields& f) {
     Fields mine{{"owner", owner_},
                 {"state", "running"},
                 {"beat", "0"},
                 {"time", fmt::format("{:.1f}", unix_time())}};
     uint64_t rev = 0;
+    const auto sent_at = Clock::now();
     if (!e.found) {
       if (bucket_.create(u.claim, fields_text(mine), rev) == Bucket::Cas::kDone) {
         log::info("cluster: claimed {}", u.claim);
-        return rev;
+        return Claimed{rev, sent_at};
       }
       return std::nullopt;
     }
     const bool released = f.count("state") && f.at("state") == "free";
+    const std::string before = f.count("owner") ? f.at("owner") : "?";
+    const bool own = before == owner_;
     const auto now = Clock::now();
     auto& seen = seen_[u.claim];
     if (seen.revision != e.revision) seen = {e.revision, now};
-    if (!released && now - seen.since < ttl_) return std::nullopt;
-    const std::string before = f.count("owner") ? f.at("owner") : "?";
+    if (!released && !own && now - seen.since < ttl_) return std::nullopt;
     if (bucket_.update(u.claim, fields_text(mine), e.revision, rev) != Bucket::Cas::kDone)
       return std::nullopt;
-    log::info("cluster: took over {} from {} ({})", u.claim, before,
-              released ? "released"
-                       : fmt::format("no heartbeat for {:.1f} s",
-                                     std::chrono::duration<double>(now - seen.since).count()));
-    return rev;
+    if (own)
+      log::info("cluster: claimed {} again (this worker's own claim)", u.claim);
+    else
+      log::info("cluster: took over {} from {} ({})", u.claim, before,
+                released ? "released"
+                         : fmt::format("no heartbeat for {:.1f} s",
+                                       std::chrono::duration<double>(now - seen.since).count()));
+    return Claimed{rev, sent_at};
+  }
+
+  // The shard's checkpoint and its revision, read until the bucket answers (for a while);
+  // nullopt when it does not. A checkpoint found is written again (compare-and-set, the same
+  // text), so that a checkpoint write of the previous owner still on its way fails.
+  std::optional<Bucket::Entry> read_checkpoint(const Unit& u) {
+    const auto until = Clock::now() + ttl_ / 2;
+    for (;;) {
+      auto ck = bucket_.get(u.ckpt);
+      if (ck && ck->found) {
+        uint64_t rev = 0;
+        Bucket::Entry seen;
+        const auto r = bucket_.update(u.ckpt, ck->value, ck->revision, rev, &seen);
+        if (r == Bucket::Cas::kDone) {
+          ck->revision = rev;
+        } else if (r == Bucket::Cas::kConflict) {
+          continue;  // written meanwhile: read it again
+        }
+      }
+      if (ck) return ck;
+      if (Clock::now() >= until || interrupts_.load() > 0) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
   }
 
   // Runs a claimed unit to its end; true after a Ctrl-C.
-  bool run_unit(const Unit& u, uint64_t revision, const RunShard& run_shard) {
+  bool run_unit(const Unit& u, const Claimed& claimed, const RunShard& run_shard) {
     ScanPlan plan = job_.plans[u.scan];
     const uint32_t shards = job_.section.shards;
     plan.shard_index = u.shard - 1;
@@ -380,21 +286,35 @@ class Worker {
     for (auto& o : plan.outputs)
       if (!o.nats) o.path = with_shard(o.path, u.shard, shards);
     plan.summary_path = with_shard(plan.summary_path, u.shard, shards);
-    const auto ck = bucket_.get(u.ckpt);
-    if (ck && ck->found) {
+    // Its revision is needed: every checkpoint is a compare-and-set on it. Without an answer
+    // the claim is left as it is; this worker claims it again (its own) on a later pass.
+    const auto ck = read_checkpoint(u);
+    if (!ck) {
+      log::warn("cluster: {}: the bucket did not answer for its checkpoint; trying later", u.claim);
+      return interrupts_.load() > 0;
+    }
+    if (ck->found) {
       plan.resume_text = ck->value;
       plan.resume_path = fmt::format("{} in bucket '{}'", u.ckpt, bucket_.name());
       log::info("cluster: {}: resuming from its checkpoint", u.claim);
-    } else if (!ck) {
-      // Unknown: starting afresh would be correct too, but it could repeat a lot of work.
-      log::warn("cluster: {}: the bucket did not answer for its checkpoint; starting it afresh",
-                u.claim);
     }
-    Fields base{{"owner", owner_},
-                {"shard", fmt::format("{}/{}", u.shard, shards)},
-                {"scan", bucket_scan_name(plan.name)}};
-    ShardLease lease(bucket_, u.claim, u.ckpt, base, revision, job_.section.heartbeat_s);
-    const bool interrupted = run_shard(plan, lease) && interrupts_.load() > 0;
+    LeaseSetup setup;
+    setup.claim = u.claim;
+    setup.ckpt = u.ckpt;
+    setup.owner = owner_;
+    setup.base = {{"owner", owner_},
+                  {"shard", fmt::format("{}/{}", u.shard, shards)},
+                  {"scan", bucket_scan_name(plan.name)}};
+    setup.claim_revision = claimed.revision;
+    setup.ckpt_revision = ck->found ? ck->revision : 0;
+    setup.claimed_at = claimed.sent_at;
+    setup.heartbeat_s = job_.section.heartbeat_s;
+    setup.claim_ttl_s = job_.section.claim_ttl_s;
+    ShardLease lease(bucket_, std::move(setup));
+    // A second Ctrl-C may come after the main loop ended (while the last checkpoint waits
+    // for the stream): the shard is then not done, whatever the loop said.
+    const bool interrupted =
+        (run_shard(plan, lease) && interrupts_.load() > 0) || interrupts_.load() >= 2;
     const bool lost = lease.lost();
     if (!lost) {
       if (lease.finish(interrupted ? "free" : "done", interrupts_))

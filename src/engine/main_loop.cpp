@@ -47,9 +47,21 @@ void MainLoop::checkpoint(bool waited, bool blocking) {
     return state_.checkpoint(p.positions, p.sent);
   };
   if (blocking) {
-    out_.flush();
+    out_.flush();  // gives up after a second Ctrl-C
+    const std::vector<uint64_t> tickets = out_.mark();
+    if (out_.settled(tickets)) {
+      pending_.reset();
+      store(take());
+      return;
+    }
+    // Not everything is stored (a second Ctrl-C gave up waiting for the stream): a checkpoint
+    // taken now would claim results that are only in memory or in this machine's spool. The
+    // last settled one stays.
+    if (pending_ && out_.settled(pending_->tickets)) store(pending_->checkpoint);
     pending_.reset();
-    store(take());
+    log::warn(
+        "the checkpoint stays at the last one whose results were stored: what was sent "
+        "after it is sent again on --resume or by the worker that continues the shard");
     return;
   }
   if (!pending_) pending_ = Pending{take(), out_.mark()};

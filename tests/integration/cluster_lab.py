@@ -7,7 +7,7 @@ Two labs (scripts/lab.sh, each a kernel answering for 198.18.0.0/16 with the sam
 namespace holding the three nats-server nodes, joined to each lab's scanner namespace by a
 veth (198.19.254.0/30 and .4/30). The campaign: 198.18.0.0/18 x 22,80,443 (open, closed,
 unreachable) in 4 shards at 10 kpps per worker (cooldown 0.5 s), claim-ttl 3 s, heartbeat 0.5 s, checkpoints
-every 0.5 s. Each scenario has a bucket of its own; in each, `dpscan collect` (run next to the
+every 0.5 s (claim-ttl 20 s in scenario 4). Each scenario has a bucket of its own; in each, `dpscan collect` (run next to the
 servers) must give exactly the labs' truth (lab.sh truth, an independent model), each pair
 once, and `dpscan cluster status` 4 of 4 shards done:
   1. both workers, nothing goes wrong;
@@ -40,7 +40,7 @@ shards: {shards}
 cluster:
   bucket: {bucket}
   replicas: 3
-  claim-ttl: 3
+  claim-ttl: {ttl}
   heartbeat: 0.5
 defaults:
   no-default-blocklist: true
@@ -141,12 +141,12 @@ def body():
                 check(m, f"collect's closing line: {collect_line}")
                 return int(m.group(1))
 
-            def scenario(n, what, during=None, slow=None):
+            def scenario(n, what, during=None, slow=None, ttl=3):
                 bucket = f"lab{n}"
                 camp = os.path.join(work, bucket + ".yaml")
                 with open(camp, "w") as f:
                     f.write(CAMPAIGN.format(shards=SHARDS, bucket=bucket, statuses=STATUSES,
-                                            targets=TARGETS, ports=PORTS))
+                                            targets=TARGETS, ports=PORTS, ttl=ttl))
                 t0 = time.monotonic()
                 ws = [Worker(lab, urls[k], camp, os.path.join(work, bucket), f"w{k}",
                              slow[k] if slow else ())
@@ -228,7 +228,9 @@ def body():
                 nc.stop()
                 time.sleep(5)
                 nc.start().wait_ready(strict=False)
-            ws, rcs = scenario(4, "the cluster away for 5 s", away)
+            # claim-ttl 20 s here: an owner stops sending after 3/4 of it without a heartbeat
+            # (fencing, cluster_fence), and the outage with the restart stays well below.
+            ws, rcs = scenario(4, "the cluster away for 5 s", away, ttl=20)
             if rcs != [0, 0]:
                 errors.append(f"cluster away: exits {rcs}: {ws[0].stderr()[-800:]} "
                               f"{ws[1].stderr()[-800:]}")

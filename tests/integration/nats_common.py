@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -25,15 +26,17 @@ def free_port_base(count):
 class NatsCluster:
     """nodes: 1 (a single server) or 3 (a RAFT cluster). netns: run inside it (listening on
     0.0.0.0 there) or None (127.0.0.1 in the root namespace). extra: lines added to each
-    node's configuration (e.g. an authorization block)."""
+    node's configuration (e.g. an authorization block). tags: each node's server_tags (for
+    stream placement), or None."""
 
-    def __init__(self, workdir, nodes=3, netns=None, extra=""):
+    def __init__(self, workdir, nodes=3, netns=None, extra="", tags=None):
         if not os.access(NATS_SERVER, os.X_OK):
             raise Skip("nats-server is not installed (scripts/install-deps.sh installs it)")
         self.workdir = workdir
         self.n = nodes
         self.netns = netns
         self.extra = extra
+        self.tags = tags
         base = free_port_base(3 * nodes)
         self.client_ports = [base + i for i in range(nodes)]
         self.route_ports = [base + nodes + i for i in range(nodes)]
@@ -56,6 +59,8 @@ class NatsCluster:
                                if j != i)
             lines += ["cluster {", "  name: dpscan-test",
                       f"  listen: 127.0.0.1:{self.route_ports[i]}", f"  routes: [{routes}]", "}"]
+        if self.tags:
+            lines.append(f"server_tags: [{self.tags[i]}]")
         lines.append(self.extra)
         path = os.path.join(self.workdir, f"n{i}.conf")
         with open(path, "w") as f:
@@ -141,3 +146,26 @@ class NatsCluster:
                 p.kill()
                 p.wait()
         return False
+
+
+def js_request(port, subject, payload, host="127.0.0.1", timeout=10):
+    """One JetStream API request (e.g. $JS.API.STREAM.CREATE.NAME with a JSON config) over
+    NATS' text protocol, for what dpscan does not do itself (placing a stream on tagged
+    nodes); returns the decoded JSON answer."""
+    data = json.dumps(payload).encode()
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        f = s.makefile("rb")
+        f.readline()  # INFO
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.dpscantest 1\r\n'
+                  b"PUB %s _INBOX.dpscantest %d\r\n%s\r\n" % (subject.encode(), len(data), data))
+        while True:
+            line = f.readline()
+            if not line:
+                raise Failure(f"{subject}: the server closed the connection")
+            if line.startswith(b"PING"):
+                s.sendall(b"PONG\r\n")
+            elif line.startswith(b"-ERR"):
+                raise Failure(f"{subject}: {line.decode().strip()}")
+            elif line.startswith(b"MSG"):
+                body = f.read(int(line.split()[-1]) + 2)[:-2]
+                return json.loads(body)
