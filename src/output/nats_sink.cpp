@@ -100,6 +100,7 @@ class NatsSink final : public Sink {
           "{}: the spool {} is in use by another dpscan (give each its own working directory "
           "or DPSCAN_NATS_SPOOL)",
           name_, spool_path_));
+    sync_directory_of(spool_path_);  // a checkpoint may count on it: its name must survive
     // Whole records only: a tail torn by a crash (or a full disk) is cut off.
     off_t end = 0;
     spool_count_ = count_spool(end);
