@@ -83,7 +83,10 @@ class Sink {
 
 // A file, or standard output for "-", with a large buffer and checked writes. The file is
 // created at once (an unwritable path fails before anything is sent), but an existing file
-// is truncated only when the run writes to it or closes it. Errors throw RuntimeError.
+// is truncated only when the run writes to it or closes it. flush() makes a regular file's
+// bytes durable (fdatasync, and the directory entry of a file this run created) before it
+// returns: a checkpoint written after it is never ahead of the file after a power loss.
+// Errors throw RuntimeError.
 class FileSink final : public Sink {
  public:
   // append: add to an existing file (--resume) instead of replacing it. private_file: the
@@ -110,7 +113,13 @@ class FileSink final : public Sink {
   bool created_ = false;
   bool started_ = false;
   bool continuing_ = false;
+  bool regular_ = false;     // a regular file: flush() makes it durable (fdatasync)
+  bool dir_synced_ = false;  // a file this run created: its directory entry made durable
 };
+
+// fsync()s the directory that holds `path`, so that a file created there survives a power
+// loss by its name too; throws RuntimeError.
+void sync_directory_of(const std::string& path);
 
 // Keeps everything in memory: for tests and for callers that embed dpscan.
 class MemorySink final : public Sink {

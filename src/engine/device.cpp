@@ -13,6 +13,7 @@
 
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
+#include "memif_quiesce.hpp"
 
 namespace dpscan {
 namespace {
@@ -190,6 +191,10 @@ void Device::stop() {
   // peer left at the moment this process stopped). A peer that is gone or going has taken
   // the link down first: give its disconnect time to finish before closing.
   if (info_.driver == "net_memif") {
+    // The peer's lcore must not be inside a burst when it unmaps (memif_quiesce.hpp): this
+    // process polls the port no more, so it says it leaves and waits for the peer to stop.
+    if (announce_departure(name_, 2000) == Departure::kTimedOut)
+      log::warn("the memif peer did not confirm that it stopped polling (2 s): closing anyway");
     rte_eth_link link{};
     if (rte_eth_link_get_nowait(port_, &link) == 0 && link.link_status == RTE_ETH_LINK_DOWN)
       rte_delay_us_sleep(300 * 1000);

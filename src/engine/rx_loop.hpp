@@ -60,13 +60,10 @@ class RxLoop {
 
   // One burst from the next queue; false when it was empty.
   bool step() {
-    if (w_.watch_link) {
-      rte_eth_link link{};
-      if (rte_eth_link_get_nowait(w_.port, &link) != 0 || link.link_status != RTE_ETH_LINK_UP)
-        return false;
-    }
+    if (!enter_burst(w_.gate, *w_.control, w_.port)) return false;
     rte_mbuf* pkts[kRxBurst];
     const uint16_t n = rte_eth_rx_burst(w_.port, queue_, pkts, kRxBurst);
+    leave_burst(w_.gate);
     queue_ = static_cast<uint16_t>(queue_ + w_.queue_stride);
     if (queue_ >= w_.queues) queue_ = w_.first_queue;
     if (n == 0) return false;

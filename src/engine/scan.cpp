@@ -29,6 +29,7 @@
 #include "engine.hpp"
 #include "gateway.hpp"
 #include "main_loop.hpp"
+#include "memif_quiesce.hpp"
 #include "probe/modules.hpp"
 #include "run_setup.hpp"
 #include "rx_loop.hpp"
@@ -139,6 +140,7 @@ class ScanSender final : public Sender {
     ctl_.yield_when_blocked = plan.bench_responder;
     wire_tx();
     wire_rx();
+    listen_for_departures();
     planned_ = initial_plan();
     log_start();
     telemetry_.emplace([this] {
@@ -176,6 +178,7 @@ class ScanSender final : public Sender {
   // runs the TX and RX loops in turns for a slice (about 1 ms), so that the main loop's own
   // work (results, status, checkpoints) takes a small share of the one lcore.
   bool poll(Outputs& out) override {
+    watch_peer();
     if (tx_loop_) {
       const uint64_t end = rte_rdtsc() + slice_ticks_;
       do {
@@ -327,6 +330,39 @@ class ScanSender final : public Sender {
       w.control_queue = dev_.control_queue();
       w.stats = &tx_stats_[t];
       w.control = &ctl_;
+      w.gate = new_gate();
+    }
+  }
+
+  // net_memif: a gate per lcore that bursts on the port (workers.hpp), else none.
+  BurstGate* new_gate() {
+    if (dev_.info().driver != "net_memif") return nullptr;
+    return &gates_.emplace_back();
+  }
+
+  // net_memif: a departing peer (its announcement, memif_quiesce.hpp) waits until no lcore
+  // bursts on the port; bursts go on once the link went down (and, later, up again).
+  void watch_peer() {
+    if (!quiesce_) return;
+    quiesce_->poll([this] {
+      ctl_.port_paused.store(true, std::memory_order_seq_cst);
+      for (const BurstGate& g : gates_)
+        while (g.busy.load(std::memory_order_seq_cst)) rte_pause();
+    });
+    if (!ctl_.port_paused.load(std::memory_order_relaxed)) return;
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(dev_.port(), &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+      return;
+    quiesce_->link_down();
+    ctl_.port_paused.store(false, std::memory_order_seq_cst);
+  }
+
+  void listen_for_departures() {
+    if (gates_.empty()) return;
+    try {
+      quiesce_.emplace(plan_.device);
+    } catch (const RuntimeError& e) {
+      log::warn("{}: a departing memif peer cannot announce itself", e.what());
     }
   }
 
@@ -358,7 +394,7 @@ class ScanSender final : public Sender {
       w.reply = {dev_.mac(), plan_.ttl};
       w.neighbour = {dev_.mac(), &sources, link_local_of(dev_.mac())};
       w.send_replies = plan_.send_rst;
-      w.watch_link = dev_.info().driver == "net_memif";
+      w.gate = new_gate();
       w.tsc_base = tsc_base;
       w.unix_base_s = static_cast<uint64_t>(unix_base);
       w.unix_base_frac_ticks = static_cast<uint64_t>(
@@ -402,6 +438,8 @@ class ScanSender final : public Sender {
   Dedup dedup_;
   TargetBudget budget_;
   RunControl ctl_;
+  std::deque<BurstGate> gates_;  // deque: stable addresses
+  std::optional<QuiesceListener> quiesce_;
   Ring control_;
   std::vector<std::unique_ptr<Ring>> result_rings_;
   std::deque<TxStats> tx_stats_;  // deque: stable addresses, no copies

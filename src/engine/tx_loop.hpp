@@ -117,8 +117,10 @@ class TxLoop {
  private:
   // Hands the device what it takes of the current burst; true when the burst is all sent.
   bool flush_pending() {
+    if (!enter_burst(w_.gate, *w_.control, w_.port)) return false;  // memif: peer leaving
     const uint16_t k = rte_eth_tx_burst(w_.port, w_.queue, pending_ + pending_first_,
                                         static_cast<uint16_t>(pending_n_));
+    leave_burst(w_.gate);
     st_.add(TxCounter::kSent, k);
     total_ += k;
     pending_first_ += k;
@@ -148,8 +150,10 @@ class TxLoop {
                                              kTxBurst, nullptr);
       if (control_n_ == 0) return;
     }
+    if (!enter_burst(w_.gate, *w_.control, w_.port)) return;
     const uint16_t k = rte_eth_tx_burst(w_.port, w_.control_queue, control_ + control_first_,
                                         static_cast<uint16_t>(control_n_));
+    leave_burst(w_.gate);
     st_.add(TxCounter::kControlSent, k);
     control_first_ += k;
     control_n_ -= k;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 
+#include <rte_ethdev.h>
 #include <rte_pause.h>
 #include <sched.h>
 
@@ -33,7 +34,35 @@ struct RunControl {
   // gives its CPU away (sched_yield) instead of spinning through its time slice. Never set
   // for real scans, whose loops make no system calls.
   bool yield_when_blocked = false;
+  std::atomic<bool> port_paused{false};  // net_memif: the peer leaves, no burst (BurstGate)
 };
+
+// net_memif (engine/memif_quiesce.hpp): when the peer leaves, DPDK 22.11's PMD unmaps the
+// shared memory from its interrupt thread, and an lcore inside a burst then reads unmapped
+// memory. Each lcore that bursts on such a port has a gate: a burst starts only on a link
+// seen up just before and while the port is not paused, and is marked busy meanwhile; the
+// main lcore pauses the port and waits until no gate is busy before the peer may unmap.
+// Without a gate (other drivers) every burst goes ahead.
+struct alignas(64) BurstGate {
+  std::atomic<bool> busy{false};
+};
+
+// true: the burst may go ahead, and leave_burst() must follow it.
+inline bool enter_burst(BurstGate* g, const RunControl& c, uint16_t port) {
+  if (!g) return true;
+  rte_eth_link link{};
+  if (rte_eth_link_get_nowait(port, &link) != 0 || link.link_status != RTE_ETH_LINK_UP)
+    return false;
+  // seq_cst on both sides (and in pause_port): either this lcore sees the pause, or the
+  // main lcore sees it busy and waits.
+  g->busy.store(true, std::memory_order_seq_cst);
+  if (!c.port_paused.load(std::memory_order_seq_cst)) return true;
+  g->busy.store(false, std::memory_order_release);
+  return false;
+}
+inline void leave_burst(BurstGate* g) {
+  if (g) g->busy.store(false, std::memory_order_release);
+}
 
 // What a loop does when it cannot make progress (queue full, nothing received).
 inline void wait_a_little(const RunControl& c) {
@@ -91,6 +120,7 @@ struct TxWorker {
   uint16_t control_queue = 0;        // the TX queue they leave on
   TxStats* stats = nullptr;
   RunControl* control = nullptr;
+  BurstGate* gate = nullptr;  // net_memif only
 };
 
 // An RX lcore's context (rx_loop.hpp), for probe module M.
@@ -111,11 +141,9 @@ struct RxWorker {
   rte_mempool* control_pool = nullptr;
   ReplyContext reply;                // our MAC and TTL, for the module's replies
   NeighbourContext<Addr> neighbour;  // for ARP or NDP answers
-  bool send_replies = true;  // the module's replies (TCP SYN: the RST; --no-rst turns it off)
-  // net_memif: poll only a link seen up just before (when the peer leaves, DPDK 22.11's memif
-  // PMD unmaps its memory from its interrupt thread, and a burst on it then spins forever).
-  bool watch_link = false;
-  uint64_t unix_base_s = 0;  // wall clock at tsc_base (whole seconds), for result timestamps
+  bool send_replies = true;   // the module's replies (TCP SYN: the RST; --no-rst turns it off)
+  BurstGate* gate = nullptr;  // net_memif only
+  uint64_t unix_base_s = 0;   // wall clock at tsc_base (whole seconds), for result timestamps
   uint64_t unix_base_frac_ticks = 0;  // and its fraction of a second, in TSC ticks
   uint64_t tsc_base = 0;
   RxStats* stats = nullptr;

@@ -14,6 +14,7 @@
 
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
+#include "dpscan/output.hpp"
 
 namespace dpscan {
 namespace {
@@ -96,6 +97,7 @@ NatsSpool::NatsSpool(std::string path, std::string key, std::string who)
         "or DPSCAN_NATS_SPOOL)",
         who_, path_));
   }
+  sync_directory_of(path_);  // a checkpoint may count on the spool: its name must survive
   header_end_ = kFixedHeader + static_cast<off_t>(key_.size());
   const off_t size = file_size(fd_);
   try {

@@ -9,10 +9,31 @@
 #include <fmt/format.h>
 
 #include "dpscan/error.hpp"
+#include "dpscan/log.hpp"
 #include "dpscan/output.hpp"
 #include "nats_sink.hpp"
 
 namespace dpscan {
+namespace {
+
+// Where a line-based file's last whole record ends: after its last newline (0: none). A
+// record torn by a crash (kill -9, a power loss) ends the file without one.
+off_t whole_records_end(int fd, off_t size) {
+  char buf[1 << 16];
+  off_t end = size;
+  while (end > 0) {
+    const off_t from =
+        end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
+    const ssize_t n = ::pread(fd, buf, static_cast<size_t>(end - from), from);
+    if (n != end - from) return size;  // unreadable: leave it as it is
+    for (ssize_t i = n; i > 0; --i)
+      if (buf[i - 1] == '\n') return from + i;
+    end = from;
+  }
+  return 0;
+}
+
+}  // namespace
 
 // The file is created (if missing) at once, so an unwritable path fails before anything is
 // sent, but an existing file is truncated only when the run writes to it or closes it: a run
@@ -25,8 +46,10 @@ FileSink::FileSink(const std::string& path, bool append, bool private_file)
   } else {
     struct stat st {};
     created_ = ::stat(path.c_str(), &st) != 0;
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0),
-                          private_file ? 0600 : 0644);
+    // Appending reads the end back (a torn last record): read and write.
+    const int fd =
+        ::open(path.c_str(), O_CREAT | O_CLOEXEC | (append ? O_RDWR | O_APPEND : O_WRONLY),
+               private_file ? 0600 : 0644);
     struct stat now {};
     const bool chmod_failed = fd >= 0 && private_file && ::fstat(fd, &now) == 0 &&
                               S_ISREG(now.st_mode) && ::fchmod(fd, 0600) != 0;
@@ -36,10 +59,26 @@ FileSink::FileSink(const std::string& path, bool append, bool private_file)
       throw RuntimeError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(err)));
     }
     owned_ = true;
+    struct stat opened {};
+    regular_ = ::fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode);
     // Appending: nothing is ever truncated, and a file with a run's results in it goes on.
     if (append) {
       started_ = true;
       continuing_ = !created_ && S_ISREG(st.st_mode) && st.st_size > 0;
+      // The formats that append are line-based: a torn last record is cut off (the resumed
+      // run sends its probe again: the checkpoint is behind everything after it).
+      const off_t whole = continuing_ ? whole_records_end(fd, st.st_size) : st.st_size;
+      if (whole < st.st_size) {
+        if (::ftruncate(fd, whole) != 0) {
+          const int err = errno;
+          std::fclose(f_);
+          throw RuntimeError(
+              fmt::format("cannot cut the torn last record of '{}': {}", path, std::strerror(err)));
+        }
+        log::warn("'{}' ended in a record torn by a crash: its {} bytes were cut off", path,
+                  st.st_size - whole);
+        continuing_ = whole > 0;
+      }
     }
   }
   // glibc ignores the size when given no buffer, so give it one. Standard output outlives
@@ -82,6 +121,27 @@ void FileSink::flush() {
   if (std::fflush(f_) != 0 || std::ferror(f_)) {
     throw RuntimeError(fmt::format("writing {} failed: {}", name_, std::strerror(errno)));
   }
+  if (!regular_) return;  // standard output, a FIFO, /dev/null: nothing to make durable
+  if (::fdatasync(::fileno(f_)) != 0)
+    throw RuntimeError(fmt::format("syncing {} failed: {}", name_, std::strerror(errno)));
+  if (created_ && !dir_synced_) {
+    sync_directory_of(path_);  // a new file's name is in its directory: not in fdatasync
+    dir_synced_ = true;
+  }
+}
+
+void sync_directory_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool ok = dfd >= 0 && ::fsync(dfd) == 0;
+  const int err = errno;
+  if (dfd >= 0) ::close(dfd);
+  if (!ok)
+    throw RuntimeError(
+        fmt::format("syncing the directory of '{}' failed: {}", path, std::strerror(err)));
 }
 
 void FileSink::close() {

@@ -1,5 +1,7 @@
 #include "answered_log.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -128,6 +130,8 @@ void AnsweredWriter::finish() {
     }
   }
   ok = ok && std::fwrite(buf.data(), 1, buf.size(), f) == buf.size();
+  // Durable before it replaces the streamed file: a power loss leaves one or the other.
+  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
   ok = std::fclose(f) == 0 && ok;
   if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
     std::remove(tmp.c_str());

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -362,6 +363,8 @@ int run(int argc, char** argv) {
             eal.layout().port_name, di.driver, di.rx_queues, config.name, o.seed,
             v6 ? ro.gateway_ip6.to_string() : ro.gateway_ip.to_string());
   ro.watch_link = di.driver == "net_memif";
+  std::optional<QuiesceListener> quiesce;
+  if (ro.watch_link) ro.quiesce = &quiesce.emplace(o.device);
   // Neighbour solicitations for the gateway go to its solicited-node group (RFC 4861).
   if (v6)
     dev.listen_multicast(

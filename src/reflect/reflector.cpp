@@ -366,14 +366,20 @@ struct ImplOf final : Reflector::Impl {
   }
 
   // DPDK 22.11's memif PMD unmaps the peer's memory from its interrupt thread when the peer
-  // leaves, while this lcore may be inside a burst on it (a SIGSEGV seen about once in ten
-  // scanner exits). It marks the link down first, and a few system calls (microseconds)
-  // before the unmap: with opt.watch_link every burst starts only on a link seen up just
-  // before, and a burst takes well under a microsecond. Answers due meanwhile wait.
+  // leaves, while this lcore may be inside a burst on it (a SIGSEGV). It marks the link down
+  // first, a few system calls before the unmap: with opt.watch_link every burst starts only
+  // on a link seen up just before, which narrows the window but cannot close it. A scanner
+  // that announces its departure (opt.quiesce) closes it: from its announcement until the
+  // link was seen down, nothing is polled. Answers due meanwhile wait.
   bool link_up() {
     if (!opt.watch_link) return true;
     rte_eth_link l{};
-    return rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
+    const bool up = rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
+    if (opt.quiesce) {
+      if (!up) opt.quiesce->link_down();
+      if (opt.quiesce->paused()) return false;
+    }
+    return up;
   }
 
   void flush_tx() {
@@ -461,8 +467,13 @@ struct ImplOf final : Reflector::Impl {
     // Scripts wait for this line: from here on every frame that arrives is polled.
     log::info("answering");
     uint64_t last_rx = start;
+    uint64_t next_quiesce = start;
     for (;;) {
       const uint64_t now = rte_rdtsc();
+      if (opt.quiesce && now >= next_quiesce) {
+        opt.quiesce->poll();
+        next_quiesce = now + hz / 1000;
+      }
       for (uint16_t q = 0; q < rx_queues && link_up(); ++q) {
         const uint16_t n = rte_eth_rx_burst(port, q, pkts, 32);
         c.received += n;

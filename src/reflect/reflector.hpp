@@ -16,6 +16,7 @@
 #include "answered_log.hpp"
 #include "dpscan/addr.hpp"
 #include "dpscan/plan.hpp"
+#include "engine/memif_quiesce.hpp"
 #include "world.hpp"
 
 namespace dpscan::reflect {
@@ -29,6 +30,9 @@ struct ReflectorOptions {
   AnsweredWriter* answered = nullptr;  // every answer sent goes there (--answered), or nowhere
   // Poll the port only while its link is up (net_memif: see Impl::run).
   bool watch_link = false;
+  // net_memif: a departing scanner's announcement; no polling from then until the link went
+  // down (engine/memif_quiesce.hpp). Checked about once a millisecond.
+  QuiesceListener* quiesce = nullptr;
 };
 
 // Everything the reflector does, counted. The status line and the summary list them in this

@@ -10,7 +10,14 @@ and the end of the cooldown; then --resume from the checkpoint (a fresh run with
 loses the answers to the probes sent just before it when the process dies before the next
 flush; checkpoints one cooldown behind (engine/progress_history.hpp) lose none. The second
 run sends the last window again, so pairs may be in both files; each file holds a pair once.
+
+Variants (meson runs each): --tx-lcores N and --retries N are given to every run (the
+checkpoint then holds one position per TX lcore; with retries each target is probed again
+later in the scan); --while-sending kills only while probes go out: at a random moment
+between the run's "scanning" line and the end of its sending (the uninterrupted run's
+send_duration_s), never in the cooldown; --rounds N (default 20, or $CRASH_ROUNDS).
 Exit 0 pass, 1 fail, 77 skip (not root). Env: DPSCAN, LAB."""
+import argparse
 import json
 import os
 import random
@@ -25,7 +32,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from campaign_common import Lab, check, main, read_csv, run  # noqa: E402
 
 TARGETS, PORTS, RATE, STATUSES = "198.18.0.0/19", "22,80,443", 40000, "open,closed,unreachable"
-ROUNDS = int(os.environ.get("CRASH_ROUNDS", "20"))
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--tx-lcores", type=int, default=1)
+ap.add_argument("--retries", type=int, default=0)
+ap.add_argument("--while-sending", action="store_true")
+ap.add_argument("--rounds", type=int, default=int(os.environ.get("CRASH_ROUNDS", "20")))
+ARGS = ap.parse_args()
+ROUNDS = ARGS.rounds
+
+
+def wait_for_line(path, text, proc, deadline):
+    """Seconds (monotonic) when `text` appeared in the file `path`, or None (proc ended)."""
+    while time.monotonic() < deadline:
+        with open(path) as f:
+            if text in f.read():
+                return time.monotonic()
+        if proc.poll() is not None:
+            return None
+        time.sleep(0.005)
+    return None
 
 
 def rows_of(path):
@@ -49,38 +75,53 @@ def body():
                 return lab.scan_cmd("--no-default-blocklist", TARGETS, "-p", PORTS, "--rate", RATE,
                                     "--cooldown", 1, "--device", lab.device(), "--source-ip",
                                     lab.env["LAB_SRC_IP"], "--gateway-ip", lab.env["LAB_GW_IP"],
-                                    "--report", STATUSES, "--status-format", "none", "-q", *extra)
+                                    "--report", STATUSES, "--status-format", "none",
+                                    "--tx-lcores", ARGS.tx_lcores, "--retries", ARGS.retries,
+                                    *extra)
 
             # An uninterrupted run first: exact, and how long a run takes here (start-up,
             # ~0.6 s of sending, the cooldown), the span the kills are spread over.
             t0 = time.monotonic()
-            full = os.path.join(work, "full.csv")
-            run(cmd("-o", full), timeout=120, check_rc=0)
+            full, full_json = os.path.join(work, "full.csv"), os.path.join(work, "full.json")
+            run(cmd("-o", full, "--summary", full_json), timeout=120, check_rc=0)
             span = time.monotonic() - t0
+            sending = json.load(open(full_json))["send_duration_s"]
             got = {(r["ip"], int(r["port"]), r["status"]) for r in rows_of(full)}
             check(got == truth, f"the uninterrupted run: {len(truth - got)} missing, "
                                 f"{len(got - truth)} extra")
-            print(f"uninterrupted: {len(got)} results = truth, {span:.2f} s", flush=True)
+            print(f"uninterrupted ({ARGS.tx_lcores} TX lcore(s), --retries {ARGS.retries}): "
+                  f"{len(got)} results = truth, {span:.2f} s, {sending:.2f} s of sending",
+                  flush=True)
             for i in range(ROUNDS):
                 ck, out1, out2 = (os.path.join(work, f"{i}.{x}") for x in ("ckpt", "1.csv", "2.csv"))
                 seed = rng.randrange(1, 2**63)
-                when = rng.uniform(0.3, span - 0.15)
+                # --while-sending: seconds after the "scanning" line, within the sending.
+                when = (rng.uniform(0.02, sending * 0.9) if ARGS.while_sending
+                        else rng.uniform(0.3, span - 0.15))
+                log1 = os.path.join(work, f"{i}.1.log")
                 # A run faster than the uninterrupted one may end before its moment: then the
                 # round is run again with an earlier one (it tested nothing).
                 for _attempt in range(4):
                     for f in (ck, out1):
                         if os.path.exists(f):
                             os.unlink(f)
-                    p = subprocess.Popen(cmd("--seed", seed, "--checkpoint", ck,
-                                             "--checkpoint-interval", 0.2, "-o", out1),
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                         text=True)
-                    time.sleep(when)
+                    with open(log1, "w") as log:
+                        p = subprocess.Popen(cmd("--seed", seed, "--checkpoint", ck,
+                                                 "--checkpoint-interval", 0.2, "-o", out1),
+                                             stdout=subprocess.DEVNULL, stderr=log)
+                    if ARGS.while_sending:
+                        began = wait_for_line(log1, "scanning ", p, time.monotonic() + 60)
+                        if began is not None:
+                            time.sleep(max(0.0, began + when - time.monotonic()))
+                    else:
+                        time.sleep(when)
                     p.send_signal(signal.SIGKILL)
-                    _, err1 = p.communicate(timeout=30)
+                    p.wait(timeout=30)
+                    err1 = open(log1).read()
                     if p.returncode == -signal.SIGKILL:
                         break
-                    when = rng.uniform(0.3, max(0.35, when - 0.3))
+                    when = (rng.uniform(0.02, max(0.03, when / 2)) if ARGS.while_sending
+                            else rng.uniform(0.3, max(0.35, when - 0.3)))
                 first = rows_of(out1)
                 resumed = os.path.exists(ck)
                 second_args = ("--resume", ck) if resumed else ("--seed", seed)
