@@ -18,6 +18,10 @@ PACKAGES=(
   # the lab and the tests
   iproute2 iptables ethtool procps bsdextrautils python3 python3-scapy python3-cryptography python3-yaml tshark
   strace masscan ndiff
+  # hitlists the tests write in every encoding (gzip and xz are in Debian's base system)
+  zstd
+  # nmap's UDP payloads (--udp-payload nmap:PORT; data only, without nmap itself)
+  nmap-common
   # the lab's UDP services (scripts/lab.sh up starts them in the target namespace only).
   # On a machine with systemd, installing them also enables their own services (snmpd and
   # memcached on 127.0.0.1, chronyd as the host's NTP client: chrony replaces
