@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -210,9 +211,25 @@ int collect(int argc, char** argv) {
   const OutputFormat fmt_ = parse_output_format(format);
   NatsClient client(parse_nats_url(c.cluster, "--cluster"), NatsAuth{c.creds, c.ca}, "--cluster");
   const std::string stream = results_stream(results_subject(c.bucket));
+  // A cluster still electing a leader (after a node came back) answers "temporarily
+  // unavailable" or not at all for a while: retried for up to 30 s, then an error.
+  const auto retried = [&](auto request) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto pause = std::chrono::milliseconds(100);
+    for (bool warned = false;;) {
+      const natsStatus st = request();
+      if (st == NATS_OK || st == NATS_NOT_FOUND || std::chrono::steady_clock::now() > give_up)
+        return st;
+      if (!std::exchange(warned, true))
+        log::warn("collect: stream {}: {}; retrying for up to 30 s", stream, nats_error(st));
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+  };
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, client.js(), stream.c_str(), nullptr, &jerr);
+  natsStatus s =
+      retried([&] { return js_GetStreamInfo(&si, client.js(), stream.c_str(), nullptr, &jerr); });
   if (s == NATS_NOT_FOUND)
     throw RuntimeError(fmt::format("{}: no results stream {} for campaign '{}'", client.servers(),
                                    stream, c.bucket));
@@ -228,7 +245,7 @@ int collect(int argc, char** argv) {
   std::map<std::string, std::unordered_set<std::string>> seen;
   for (uint64_t seq = first; seq && seq <= last; ++seq) {
     natsMsg* m = nullptr;
-    s = js_GetMsg(&m, client.js(), stream.c_str(), seq, nullptr, &jerr);
+    s = retried([&] { return js_GetMsg(&m, client.js(), stream.c_str(), seq, nullptr, &jerr); });
     if (s == NATS_NOT_FOUND) continue;  // deleted
     if (s != NATS_OK)
       throw RuntimeError(fmt::format("{}: stream {} message {}: {}", client.servers(), stream, seq,
