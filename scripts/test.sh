@@ -17,7 +17,7 @@ scripts/install-deps.sh || exit 1
 scripts/build.sh build || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug ||
   { echo "sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
-DPSCAN_BUILD_TARGETS=tests/unit_tests scripts/build.sh build-portable -Dnative=false ||
+DPSCAN_BUILD_TARGETS="tests/unit_tests tests/nats_unit_tests" scripts/build.sh build-portable -Dnative=false ||
   { echo "portable build failed"; echo "0 passed, 1 failed"; exit 1; }
 CC=clang CXX=clang++ scripts/build.sh build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
   -Db_lundef=false || { echo "fuzz build failed"; echo "0 passed, 1 failed"; exit 1; }
