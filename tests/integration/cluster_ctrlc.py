@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from campaign_common import DPSCAN, check, main, run  # noqa: E402
-from nats_common import NatsCluster, js_request  # noqa: E402
+from nats_common import NatsCluster, cpu_seconds, js_request, wait_for  # noqa: E402
 
 TARGETS, PORTS, BUCKET = "198.18.0.0/18", (22, 80), "fenc"
 
@@ -57,22 +57,6 @@ scans:
 def create_stream(port, config):
     ans = js_request(port, f"$JS.API.STREAM.CREATE.{config['name']}", config)
     check("error" not in ans, f"creating stream {config['name']}: {ans}")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for(cond, timeout, what):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if cond():
-            return
-        time.sleep(0.1)
-    check(False, f"timed out waiting for {what}")
 
 
 class Worker:

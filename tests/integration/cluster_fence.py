@@ -33,7 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from campaign_common import DPSCAN, Lab, Netns, Skip, check, main, read_csv, run  # noqa: E402
-from nats_common import NatsCluster  # noqa: E402
+from nats_common import NatsCluster, cpu_seconds, wait_for  # noqa: E402
 
 TARGETS, PORTS, STATUSES = "198.18.0.0/19", "22,80,443", "open,closed,unreachable"
 TSHARK = shutil.which("tshark") or "/usr/bin/tshark"
@@ -57,22 +57,6 @@ scans:
     targets: {targets}
     ports: {ports}
 """
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for(cond, timeout, what):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if cond():
-            return
-        time.sleep(0.05)
-    check(False, f"timed out waiting for {what}")
 
 
 class Capture:

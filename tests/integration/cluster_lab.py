@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from campaign_common import DPSCAN, Lab, Netns, check, main, read_csv, run  # noqa: E402
-from nats_common import NatsCluster  # noqa: E402
+from nats_common import NatsCluster, wait_for  # noqa: E402
 
 TARGETS, PORTS, STATUSES, SHARDS = "198.18.0.0/18", "22,80,443", "open,closed,unreachable", 4
 
@@ -89,15 +89,6 @@ class Worker:
                 with open(os.path.join(self.dir, f)) as fh:
                     out.append(json.load(fh))
         return out
-
-
-def wait_for(cond, timeout, what):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if cond():
-            return
-        time.sleep(0.05)
-    check(False, f"timed out waiting for {what}")
 
 
 def body():

@@ -169,3 +169,19 @@ def js_request(port, subject, payload, host="127.0.0.1", timeout=10):
             elif line.startswith(b"MSG"):
                 body = f.read(int(line.split()[-1]) + 2)[:-2]
                 return json.loads(body)
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for(cond, timeout, what):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        if cond():
+            return
+        time.sleep(0.05)
+    check(False, f"timed out waiting for {what}")

@@ -35,57 +35,6 @@ using namespace dpscan;
 
 namespace {
 
-bool port_open(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-template <typename F>
-bool within(std::chrono::milliseconds limit, F f) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return f();
-}
-
-struct Server {
-  pid_t pid = -1;
-  uint16_t port = 0;
-  std::filesystem::path dir;
-  bool start() {
-    const char* exe = nats_server();
-    if (!exe) return false;
-    char tmpl[] = "/tmp/dpscan-lease-test.XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    dir = tmpl;
-    port = static_cast<uint16_t>(20000 + std::random_device{}() % 40000);
-    const std::string p = std::to_string(port), store = (dir / "js").string();
-    const char* argv[] = {exe,       "-js", "-a",          "127.0.0.1", "-p",
-                          p.c_str(), "-sd", store.c_str(), nullptr};
-    REQUIRE(::posix_spawn(&pid, exe, nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
-    REQUIRE(within(std::chrono::seconds(10), [&] { return port_open(port); }));
-    return true;
-  }
-  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port); }
-  ~Server() {
-    if (pid > 0) {
-      ::kill(pid, SIGCONT);
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
-
 const std::string kMe = "me/1/0001", kOther = "other/2/0002";
 
 LeaseSetup setup_for(uint64_t claim_rev, uint64_t ckpt_rev, double ttl) {
@@ -112,8 +61,7 @@ Checkpoint some_checkpoint(uint64_t position) {
 }  // namespace
 
 TEST_CASE("shard lease: late writes of its own, other owners, checkpoints, fencing") {
-  Server srv;
-  REQUIRE(srv.start());  // nats_main.cc skips the program (exit 77) without a nats-server
+  Server srv;  // nats_main.cc skips the program (exit 77) without a nats-server
   NatsClient mine(parse_nats_url(srv.url(), "test"), NatsAuth{}, "test");
   NatsClient theirs(parse_nats_url(srv.url(), "test"), NatsAuth{}, "test");
   Bucket bucket(mine, "leasetest", 1, true, 10);
