@@ -46,6 +46,7 @@ fi
 import json, sys
 passed = failed = skipped = 0
 fresh = sys.argv[1]
+failures = []
 passed, failed, skipped = int(fresh == "OK"), int(fresh == "FAIL"), int(fresh == "SKIP")
 for path in sys.argv[2:]:
     try:
@@ -55,15 +56,26 @@ for path in sys.argv[2:]:
         print(f"missing test log {path}")
         continue
     for line in lines:
-        r = json.loads(line)["result"]
+        if not line.strip():
+            continue
+        t = json.loads(line)
+        r = t["result"]
         if r in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif r == "SKIP":
             skipped += 1
         else:
             failed += 1
+            failures.append((path.split("/")[0], t, r))
 if passed + failed == 0:
     failed = 1  # running no test at all is a failure
+# CI shows only the end of this script's output: the failed tests, with the end of what
+# they printed, go last, just above the count.
+for build, t, r in failures:
+    out = ((t.get("stdout") or "") + (t.get("stderr") or "")).splitlines()
+    print(f"=== FAILED {build}: {t['name']} ({r}, {t.get('duration', 0):.1f} s); its last lines:")
+    for l in out[-40:]:
+        print(f"    {l[:300]}")
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed else 0)
 PY

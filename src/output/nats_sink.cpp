@@ -64,6 +64,12 @@ constexpr size_t kWindow = 64;
 
 using Batch = SpoolRecord;
 
+uint64_t wall_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 // JetStream's refusals of a publication that waiting does not mend.
 bool permanent(jsErrCode code) {
   return code == JSStreamMessageExceedsMaximumErr || code == JSStreamStoreFailedErr ||
@@ -371,10 +377,7 @@ class NatsSink final : public Sink {
         next_replay_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
         return false;
       }
-      const auto now =
-          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count());
+      const uint64_t now = wall_ns();
       uint64_t stale = 0, ours = 0;
       for (const auto& x : window) {
         stale += dup_ns_ > 0 && now - x.time_ns > static_cast<uint64_t>(dup_ns_);
@@ -382,7 +385,7 @@ class NatsSink final : public Sink {
       }
       if (stale && stale_ == 0)
         log::warn(
-            "{}: replaying batches spooled longer ago than stream {}'s duplicate window ({} s): "
+            "{}: replaying batches first published longer ago than stream {}'s duplicate window ({} s): "
             "one that was stored before its acknowledgement was lost is stored twice (collect "
             "writes each pair once)",
             name_, stream_, dup_ns_ / 1000000000);
@@ -445,7 +448,13 @@ class NatsSink final : public Sink {
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
         inflight_spooled_ = false;
         behind = queue_.size() >= kBehind;
-        for (const auto& b : inflight_) ptrs.push_back(&b);
+        // The stream's duplicate window runs from when it stored a batch, which can be as
+        // early as its first publication: a batch's age at replay counts from then.
+        const uint64_t now = wall_ns();
+        for (auto& b : inflight_) {
+          if (b.time_ns == 0) b.time_ns = now;
+          ptrs.push_back(&b);
+        }
       }
       if (!ptrs.empty()) {
         const bool to_spool = spool_->count() > 0 || behind;

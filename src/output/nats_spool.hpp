@@ -23,7 +23,7 @@ namespace dpscan {
 struct SpoolRecord {
   std::string id;        // the message id
   std::string data;      // the batch
-  uint64_t time_ns = 0;  // when it was first spooled (CLOCK_REALTIME), 0 before that
+  uint64_t time_ns = 0;  // when it was first published or spooled (CLOCK_REALTIME), 0 before
 };
 
 class NatsSpool {
