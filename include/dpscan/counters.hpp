@@ -56,7 +56,7 @@ constexpr size_t rx_slot(Drop d) {
 }
 
 // The device's own statistics (rte_eth_stats), read by the main lcore.
-enum class DeviceCounter : uint16_t { kMissed, kErrors, kNoMbuf, kCount };
+enum class DeviceCounter : uint16_t { kMissed, kErrors, kNoMbuf, kIfaceDropped, kCount };
 inline constexpr size_t kDeviceSlots = static_cast<size_t>(DeviceCounter::kCount);
 
 enum class CounterHome : uint8_t { kTx, kRx, kDevice };

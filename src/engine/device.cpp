@@ -13,6 +13,7 @@
 
 #include "dpscan/error.hpp"
 #include "dpscan/log.hpp"
+#include "kernel_drops.hpp"
 #include "memif_quiesce.hpp"
 
 namespace dpscan {
@@ -51,6 +52,7 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   rte_eth_dev_info info{};
   check(rte_eth_dev_info_get(port_, &info),
         fmt::format("device {}: reading its capabilities", name_));
+  kernel_drops_ = std::make_unique<KernelDrops>(info);
 
   rx_pool_ = rte_pktmbuf_pool_create("dpscan_rx", kRxPoolSize, kPoolCache, 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
@@ -180,6 +182,7 @@ DeviceStats Device::stats() const {
     d.ierrors = st.ierrors;
     d.rx_nombuf = st.rx_nombuf;
   }
+  d.iface_dropped = kernel_drops_->read();
   return d;
 }
 

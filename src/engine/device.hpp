@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,10 +16,15 @@ struct rte_mempool;
 
 namespace dpscan {
 
+class KernelDrops;
+
 struct DeviceStats {
   uint64_t imissed = 0;
   uint64_t ierrors = 0;
   uint64_t rx_nombuf = 0;
+  // A driver over a kernel interface (net_af_xdp, net_af_packet, net_tap): the frames the
+  // kernel dropped on their way to dpscan since the port started (kernel_drops.hpp).
+  uint64_t iface_dropped = 0;
 };
 
 class Device {
@@ -68,6 +74,7 @@ class Device {
   unsigned fast_free_queues_ = 0;
   DeviceInfo info_;
   bool rx_csum_offload_ = false;
+  std::unique_ptr<KernelDrops> kernel_drops_;
 };
 
 }  // namespace dpscan

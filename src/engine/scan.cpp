@@ -295,6 +295,7 @@ class ScanSender final : public Sender {
     v[static_cast<size_t>(DeviceCounter::kMissed)] = d.imissed;
     v[static_cast<size_t>(DeviceCounter::kErrors)] = d.ierrors;
     v[static_cast<size_t>(DeviceCounter::kNoMbuf)] = d.rx_nombuf;
+    v[static_cast<size_t>(DeviceCounter::kIfaceDropped)] = d.iface_dropped;
     return v;
   }
 

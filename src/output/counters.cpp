@@ -75,6 +75,10 @@ const Table& table() {
         static_cast<size_t>(DeviceCounter::kErrors));
     add("rx_nombuf", "frames the device dropped for lack of buffers (rx_nombuf)", H::kDevice,
         G::kDrop, static_cast<size_t>(DeviceCounter::kNoMbuf));
+    add("iface_dropped",
+        "frames the kernel interface under the driver dropped before dpscan could take them "
+        "(net_af_xdp, net_af_packet: its rx_dropped; net_tap: its tx_dropped)",
+        H::kDevice, G::kDrop, static_cast<size_t>(DeviceCounter::kIfaceDropped));
 
     t.index[static_cast<size_t>(H::kTx)].assign(kTxSlots, ~size_t{0});
     t.index[static_cast<size_t>(H::kRx)].assign(kRxSlots, ~size_t{0});

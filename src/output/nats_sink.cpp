@@ -385,7 +385,8 @@ class NatsSink final : public Sink {
       }
       if (stale && stale_ == 0)
         log::warn(
-            "{}: replaying batches first published longer ago than stream {}'s duplicate window ({} s): "
+            "{}: replaying batches first published longer ago than stream {}'s duplicate window "
+            "({} s): "
             "one that was stored before its acknowledgement was lost is stored twice (collect "
             "writes each pair once)",
             name_, stream_, dup_ns_ / 1000000000);

@@ -202,6 +202,28 @@ class Lab:
         return run(["ip", "netns", "exec", ns, "cat", f"/sys/class/net/{iface}/address"],
                    check_rc=0).stdout.strip()
 
+    def drop_counters(self):
+        """Where the kernel drops frames between the two namespaces: the veth ends' own
+        counters (a veth with XDP drops when its ring is full or a redirect to an AF_XDP
+        socket fails), the target namespace's TCP drops, and the host's backlog drops
+        (/proc/net/softnet_stat, shared by every namespace). Compare two readings."""
+        c = {}
+        for side, ns, iface in (("scan", self.env["LAB_SCAN_NS"], self.env["LAB_IFACE"]),
+                                ("tgt", self.env["LAB_TGT_NS"], self.env["LAB_TGT_IFACE"])):
+            out = run(["ip", "netns", "exec", ns, "sh", "-c",
+                       f"cd /sys/class/net/{iface}/statistics && cat rx_dropped tx_dropped"],
+                      check_rc=0).stdout.split()
+            c[f"{side}_rx_dropped"], c[f"{side}_tx_dropped"] = int(out[0]), int(out[1])
+        out = run(["ip", "netns", "exec", self.env["LAB_TGT_NS"], "cat", "/proc/net/netstat"],
+                  check_rc=0).stdout.splitlines()
+        for names, values in zip(out[::2], out[1::2]):
+            for n, v in zip(names.split()[1:], values.split()[1:]):
+                if n in ("ListenDrops", "TCPBacklogDrop", "TCPReqQFullDrop", "PFMemallocDrop"):
+                    c["tgt_" + n] = int(v)
+        with open("/proc/net/softnet_stat") as f:
+            c["host_backlog_dropped"] = sum(int(l.split()[1], 16) for l in f if l.strip())
+        return c
+
     def truth(self, targets, ports, statuses):
         """{(ip, port): status} for the statuses asked (lab.sh truth, an independent model)."""
         out = run([LAB, "--prefix", self.prefix, "truth", targets, ports, "all"], check_rc=0).stdout
