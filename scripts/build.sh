@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
+# Where ccache is installed (meson uses it then), hits across clones at other paths (CI's).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 shift || true
 log=$(mktemp /tmp/dpscan-build.XXXXXX)
 trap 'rm -f "$log"' EXIT
