@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 # Where ccache is installed (meson uses it then), hits across clones at other paths (CI's).
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+# (-g is on: without NOHASHDIR ccache would hash the build's directory too.)
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 shift || true
 log=$(mktemp /tmp/dpscan-build.XXXXXX)
 trap 'rm -f "$log"' EXIT

@@ -72,7 +72,7 @@ if passed + failed == 0:
 # CI shows only the end of this script's output: the failed tests, with the end of what
 # they printed, go last, just above the count.
 for build, t, r in failures:
-    out = ((t.get("stdout") or "") + (t.get("stderr") or "")).splitlines()
+    out = ((t.get("stdout") or "") + "\n" + (t.get("stderr") or "")).splitlines()
     print(f"=== FAILED {build}: {t['name']} ({r}, {t.get('duration', 0):.1f} s); its last lines:")
     for l in out[-40:]:
         print(f"    {l[:300]}")

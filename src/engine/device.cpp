@@ -52,7 +52,6 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
   rte_eth_dev_info info{};
   check(rte_eth_dev_info_get(port_, &info),
         fmt::format("device {}: reading its capabilities", name_));
-  kernel_drops_ = std::make_unique<KernelDrops>(info);
 
   rx_pool_ = rte_pktmbuf_pool_create("dpscan_rx", kRxPoolSize, kPoolCache, 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
@@ -122,6 +121,8 @@ Device::Device(uint16_t port_id, const std::string& name, uint16_t rx_queues, ui
           fmt::format("device {}: TX queue {} set-up", name_, q));
   }
   check(rte_eth_dev_start(port_), fmt::format("device {}: start", name_));
+  // After the queues are set up: net_af_xdp opens its sockets there.
+  kernel_drops_ = std::make_unique<KernelDrops>(info);
   info_.driver = info.driver_name ? info.driver_name : "?";
   info_.rx_queues = rx_queues_;
   info_.tx_queues = tx_queues_;
@@ -182,7 +183,7 @@ DeviceStats Device::stats() const {
     d.ierrors = st.ierrors;
     d.rx_nombuf = st.rx_nombuf;
   }
-  d.iface_dropped = kernel_drops_->read();
+  if (kernel_drops_) d.iface_dropped = kernel_drops_->read();
   return d;
 }
 
