@@ -75,6 +75,17 @@ uint64_t xdp_ring_full(const std::vector<int>& fds) {
   return sum;
 }
 
+// The packet sockets' ring drops since the last call (PACKET_STATISTICS resets on reading).
+uint64_t packet_ring_drops(const std::vector<int>& fds) {
+  uint64_t sum = 0;
+  for (int fd : fds) {
+    tpacket_stats st{};
+    socklen_t len = sizeof st;
+    if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) sum += st.tp_drops;
+  }
+  return sum;
+}
+
 }  // namespace
 
 KernelDrops::KernelDrops(const rte_eth_dev_info& info) {
@@ -102,9 +113,7 @@ KernelDrops::KernelDrops(const rte_eth_dev_info& info) {
   counter_base_ = read_counter(counter_);
   if (packet) {
     packet_fds_ = sockets_of(AF_PACKET, static_cast<int>(info.if_index));
-    std::lock_guard<std::mutex> lock(mu_);
-    read_locked();  // from now on
-    packet_drops_ = 0;
+    packet_ring_drops(packet_fds_);  // counted from now on
   }
 }
 
@@ -114,11 +123,7 @@ uint64_t KernelDrops::read_locked() const {
     const uint64_t now = read_counter(counter_);
     v += now > counter_base_ ? now - counter_base_ : 0;
   }
-  for (int fd : packet_fds_) {
-    tpacket_stats st{};
-    socklen_t len = sizeof st;
-    if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) packet_drops_ += st.tp_drops;
-  }
+  packet_drops_ += packet_ring_drops(packet_fds_);
   v += packet_drops_;
   if (!xdp_fds_.empty()) {
     const uint64_t now = xdp_ring_full(xdp_fds_);

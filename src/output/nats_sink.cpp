@@ -64,12 +64,6 @@ constexpr size_t kWindow = 64;
 
 using Batch = SpoolRecord;
 
-uint64_t wall_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 // JetStream's refusals of a publication that waiting does not mend.
 bool permanent(jsErrCode code) {
   return code == JSStreamMessageExceedsMaximumErr || code == JSStreamStoreFailedErr ||
@@ -386,9 +380,8 @@ class NatsSink final : public Sink {
       if (stale && stale_ == 0)
         log::warn(
             "{}: replaying batches first published longer ago than stream {}'s duplicate window "
-            "({} s): "
-            "one that was stored before its acknowledgement was lost is stored twice (collect "
-            "writes each pair once)",
+            "({} s): one that was stored before its acknowledgement was lost is stored twice "
+            "(collect writes each pair once)",
             name_, stream_, dup_ns_ / 1000000000);
       stale_ += stale;
       spool_->consumed(next, window.size());

@@ -210,10 +210,7 @@ void NatsSpool::quarantine(off_t off, off_t len, const char* why) {
 
 void NatsSpool::append(const std::vector<const SpoolRecord*>& records) {
   if (records.empty()) return;
-  const uint64_t now =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
+  const uint64_t now = wall_ns();
   std::string buf;
   for (const SpoolRecord* r : records) {
     RecHeader h{kRecMagic, static_cast<uint32_t>(r->id.size()),

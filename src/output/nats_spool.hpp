@@ -13,12 +13,20 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <vector>
 
 namespace dpscan {
+
+// CLOCK_REALTIME in nanoseconds: a record's time_ns.
+inline uint64_t wall_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
 
 struct SpoolRecord {
   std::string id;        // the message id

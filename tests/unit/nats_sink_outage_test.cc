@@ -27,6 +27,7 @@
 #include "cluster/nats_client.hpp"
 #include "dpscan/output.hpp"
 #include "nats_server.hpp"
+#include "nats_stream.hpp"
 
 using namespace dpscan;
 
@@ -48,27 +49,6 @@ std::string batch(int b) {
   for (int h = 1; h <= 2; ++h)
     out += "{\"ip\":\"198.18." + std::to_string(b) + "." + std::to_string(h) + "\",\"port\":80}\n";
   return out;
-}
-
-uint64_t stream_msgs(NatsClient& client) {
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr{};
-  REQUIRE(js_GetStreamInfo(&si, client.js(), kStream, nullptr, &jerr) == NATS_OK);
-  const uint64_t n = si->State.Msgs;
-  jsStreamInfo_Destroy(si);
-  return n;
-}
-
-// The stream stores without acknowledging (no_ack), or acknowledges again.
-void set_no_ack(NatsClient& client, bool no_ack) {
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr{};
-  REQUIRE(js_GetStreamInfo(&si, client.js(), kStream, nullptr, &jerr) == NATS_OK);
-  si->Config->NoAck = no_ack;
-  jsStreamInfo* updated = nullptr;
-  REQUIRE(js_UpdateStream(&updated, client.js(), si->Config, nullptr, &jerr) == NATS_OK);
-  jsStreamInfo_Destroy(updated);
-  jsStreamInfo_Destroy(si);
 }
 
 }  // namespace
@@ -107,10 +87,11 @@ TEST_CASE("JetStream sink: an outage longer than the duplicate window loses noth
   // outage at once: the sink spools it when its acknowledgement is late (1 s), and replays it
   // after the outage, when the stream no longer knows its message id. Should the sink have
   // replayed it before the server is frozen (a busy machine), it is a duplicate instead.
-  set_no_ack(client, true);
+  set_no_ack(client, kStream, true);
   sink->write(batch(written++));
-  REQUIRE(within(std::chrono::seconds(30), [&] { return stream_msgs(client) == 4; }));
-  set_no_ack(client, false);
+  REQUIRE(
+      within(std::chrono::seconds(30), [&] { return stream_state(client, kStream).msgs == 4; }));
+  set_no_ack(client, kStream, false);
   // The outage: 5 s, five times the window, a batch written every half second.
   const auto stopped = std::chrono::steady_clock::now();
   REQUIRE(::kill(srv.pid, SIGSTOP) == 0);
@@ -143,13 +124,10 @@ TEST_CASE("JetStream sink: an outage longer than the duplicate window loses noth
   CHECK(field(report, "replayed_after_dup_window") <= field(report, "replayed"));
 
   // The stream, message by message: every batch, with one message id per batch.
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr{};
-  REQUIRE(js_GetStreamInfo(&si, client.js(), kStream, nullptr, &jerr) == NATS_OK);
-  const uint64_t first = si->State.FirstSeq, last = si->State.LastSeq, msgs = si->State.Msgs;
-  jsStreamInfo_Destroy(si);
+  const auto [msgs, first, last] = stream_state(client, kStream);
   std::map<std::string, int> copies;                 // batch -> messages holding it
   std::map<std::string, std::set<std::string>> ids;  // batch -> its message ids
+  jsErrCode jerr{};
   for (uint64_t seq = first; msgs && seq <= last; ++seq) {
     natsMsg* m = nullptr;
     REQUIRE(js_GetMsg(&m, client.js(), kStream, seq, nullptr, &jerr) == NATS_OK);

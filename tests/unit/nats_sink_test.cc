@@ -24,6 +24,7 @@
 #include "cluster/nats_client.hpp"
 #include "dpscan/output.hpp"
 #include "nats_server.hpp"
+#include "nats_stream.hpp"
 #include "output/nats_spool.hpp"
 
 extern char** environ;
@@ -50,12 +51,7 @@ std::unique_ptr<Sink> nats_sink(const std::string& url, const std::filesystem::p
 
 uint64_t stream_msgs(const Server& srv, const char* stream) {
   NatsClient client(parse_nats_url(srv.url(), "test"), NatsAuth{}, "test");
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr{};
-  REQUIRE(js_GetStreamInfo(&si, client.js(), stream, nullptr, &jerr) == NATS_OK);
-  const uint64_t n = si->State.Msgs;
-  jsStreamInfo_Destroy(si);
-  return n;
+  return stream_state(client, stream).msgs;
 }
 
 // The run's error, as flush() throws it ("" when it does not).
@@ -174,14 +170,7 @@ TEST_CASE("JetStream sink: a batch that is never acknowledged ends the run") {
   REQUIRE(flush_error(*sink).empty());
   {
     NatsClient client(parse_nats_url(srv.url(), "test"), NatsAuth{}, "test");
-    jsStreamInfo* si = nullptr;
-    jsErrCode jerr{};
-    REQUIRE(js_GetStreamInfo(&si, client.js(), "DPSCAN_unit_noack", nullptr, &jerr) == NATS_OK);
-    si->Config->NoAck = true;
-    jsStreamInfo* updated = nullptr;
-    REQUIRE(js_UpdateStream(&updated, client.js(), si->Config, nullptr, &jerr) == NATS_OK);
-    jsStreamInfo_Destroy(updated);
-    jsStreamInfo_Destroy(si);
+    set_no_ack(client, "DPSCAN_unit_noack", true);
   }
   sink->write("{\"ip\":\"198.18.0.2\",\"port\":80}\n");
   const std::string err = flush_error(*sink);  // returns: the sink failed
